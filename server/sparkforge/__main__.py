@@ -1,0 +1,3 @@
+from sparkforge.cli import main
+
+raise SystemExit(main())

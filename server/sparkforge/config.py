@@ -1,0 +1,232 @@
+"""Typed settings: defaults, validation, and parsing from the editor's options.
+
+Settings arrive as ``initializationOptions`` and again through
+``workspace/didChangeConfiguration``, as the ``sparkforge`` section (camelCase keys, the shape
+VS Code's configuration gives). A bad value never crashes the server: it is reported and the
+default is kept. API keys are never settings: a role names the environment variable that
+holds its key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["fast", "deep"]
+ROLES: tuple[Role, ...] = ("fast", "deep")
+ACTION_KINDS = ("refactor", "tests", "document", "fix", "explain")
+
+
+@dataclass
+class Timeouts:
+    connect: float = 5.0
+    """Seconds to open the connection."""
+    first_token: float = 20.0
+    """Seconds from the request to the first streamed token."""
+    total: float = 120.0
+    """Seconds for the whole answer."""
+
+
+@dataclass
+class RoleConfig:
+    model: str
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str = "OPENAI_API_KEY"
+    api: Literal["responses", "chat"] = "responses"
+    reasoning_effort: str | None = None
+    max_output_tokens: int = 1024
+    max_retries: int = 2
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) or None
+
+
+def _fast_default() -> RoleConfig:
+    return RoleConfig(
+        model="gpt-5.3-codex-spark",
+        max_output_tokens=512,
+        timeouts=Timeouts(connect=3.0, first_token=5.0, total=20.0),
+    )
+
+
+def _deep_default() -> RoleConfig:
+    return RoleConfig(model="gpt-5.3-codex", reasoning_effort="medium", max_output_tokens=8192)
+
+
+@dataclass
+class InlineConfig:
+    enabled: bool = True
+    debounce_ms: int | None = None
+    """None: adaptive (learned from keystroke intervals and model latency)."""
+    lines_above: int = 3
+    lines_below: int = 3
+    prompt_tokens: int = 1500
+    max_output_tokens: int = 400
+
+
+@dataclass
+class NextEditConfig:
+    enabled: bool = True
+
+
+@dataclass
+class ActionsConfig:
+    routing: dict[str, Role] = field(default_factory=dict)
+    """Per-action role override, e.g. {"document": "fast"}; actions default to deep."""
+    prompt_tokens: int = 24000
+
+
+@dataclass
+class Settings:
+    fast: RoleConfig = field(default_factory=_fast_default)
+    deep: RoleConfig = field(default_factory=_deep_default)
+    exclude: list[str] = field(default_factory=list)
+    """Globs (workspace-relative) of files that never reach a model, besides .env-like files."""
+    inline: InlineConfig = field(default_factory=InlineConfig)
+    next_edit: NextEditConfig = field(default_factory=NextEditConfig)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
+    log_level: Literal["error", "warning", "info", "debug"] = "info"
+
+    def role(self, role: Role) -> RoleConfig:
+        return self.fast if role == "fast" else self.deep
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _check(value: Any, tp: Any, path: str) -> Any:
+    """Validate ``value`` against a simple annotation; raise ValueError naming the setting."""
+    origin = getattr(tp, "__origin__", None)
+    if tp == "int | None" or tp == (int | None):
+        if value is None:
+            return None
+        tp = int
+    if tp == "str | None" or tp == (str | None):
+        if value is None:
+            return None
+        tp = str
+    if isinstance(tp, str):
+        tp = {"int": int, "float": float, "bool": bool, "str": str}.get(tp, tp)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{path} must be true or false, not {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{path} must be a non-negative integer, not {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{path} must be a positive number, not {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{path} must be a non-empty string, not {value!r}")
+        return value
+    if origin is Literal or str(tp).startswith("typing.Literal"):
+        if value not in tp.__args__:
+            allowed = ", ".join(repr(a) for a in tp.__args__)
+            raise ValueError(f"{path} must be one of {allowed}, not {value!r}")
+        return value
+    raise TypeError(f"no validator for {tp!r}")
+
+
+_FIELD_TYPES: dict[type, dict[str, Any]] = {}
+
+
+def _types_of(cls: type) -> dict[str, Any]:
+    if cls not in _FIELD_TYPES:
+        import typing
+
+        _FIELD_TYPES[cls] = typing.get_type_hints(cls)
+    return _FIELD_TYPES[cls]
+
+
+def _merge(obj: Any, raw: Any, path: str, problems: list[str]) -> None:
+    """Overlay the camelCase mapping ``raw`` onto dataclass ``obj``; bad values are reported."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.append(f"{path} must be an object, not {raw!r}")
+        return
+    hints = _types_of(type(obj))
+    names = {_camel(f.name): f.name for f in dataclasses.fields(obj)}
+    for key, value in raw.items():
+        name = names.get(key) or (key if key in hints else None)
+        where = f"{path}.{key}"
+        if name is None:
+            problems.append(f"{where} is not a sparkforge setting (ignored)")
+            continue
+        current = getattr(obj, name)
+        tp = hints[name]
+        try:
+            if dataclasses.is_dataclass(current):
+                _merge(current, value, where, problems)
+            elif name == "exclude":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ValueError(f"{where} must be a list of glob strings")
+                setattr(obj, name, list(value))
+            elif name == "routing":
+                if not isinstance(value, dict):
+                    raise ValueError(f"{where} must map an action to 'fast' or 'deep'")
+                routing: dict[str, Role] = {}
+                for action, role in value.items():
+                    if action not in ACTION_KINDS or role not in ROLES:
+                        problems.append(
+                            f"{where}.{action} must map one of {', '.join(ACTION_KINDS)} "
+                            f"to 'fast' or 'deep', not {role!r} (ignored)"
+                        )
+                        continue
+                    routing[action] = role
+                setattr(obj, name, routing)
+            else:
+                setattr(obj, name, _check(value, tp, where))
+        except ValueError as exc:
+            problems.append(f"{exc}; using the default {current!r}")
+
+
+def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
+    """Settings from the editor's ``sparkforge`` section, plus messages for bad values.
+
+    Accepts either the section itself or an object that holds it under ``sparkforge``.
+    """
+    settings = Settings()
+    problems: list[str] = []
+    if isinstance(raw, dict) and isinstance(raw.get("sparkforge"), dict):
+        raw = raw["sparkforge"]
+    if raw in (None, {}):
+        return settings, problems
+    _merge(settings, raw, "sparkforge", problems)
+    return settings, problems
+
+
+def settings_from_env(settings: Settings | None = None) -> Settings:
+    """Overlay SPARKFORGE_* environment variables (used by the CLI, the demo and doctor)."""
+    settings = settings or Settings()
+    for role in ROLES:
+        cfg = settings.role(role)
+        prefix = f"SPARKFORGE_{role.upper()}_"
+        if v := os.environ.get(prefix + "BASE_URL"):
+            cfg.base_url = v
+        if v := os.environ.get(prefix + "MODEL"):
+            cfg.model = v
+        if v := os.environ.get(prefix + "API"):
+            if v in ("responses", "chat"):
+                cfg.api = v  # type: ignore[assignment]
+        if v := os.environ.get(prefix + "API_KEY_ENV"):
+            cfg.api_key_env = v
+    return settings
+
+
+def mask_secret(value: str | None) -> str:
+    """A key as it may be shown: never more than its first three and last four characters."""
+    if not value:
+        return "(not set)"
+    if len(value) <= 12:
+        return "*" * len(value)
+    return f"{value[:3]}…{value[-4:]}"

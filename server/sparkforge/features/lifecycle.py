@@ -1,0 +1,62 @@
+"""Initialization, settings, document lifecycle hooks, status and shutdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+if TYPE_CHECKING:
+    from sparkforge.server import SparkforgeServer
+
+GET_STATUS = "sparkforge/getStatus"
+
+
+def setup(server: "SparkforgeServer") -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: "SparkforgeServer", params: types.InitializeParams) -> None:
+        root = None
+        if params.workspace_folders:
+            root = to_fs_path(params.workspace_folders[0].uri)
+        elif params.root_uri:
+            root = to_fs_path(params.root_uri)
+        elif params.root_path:
+            root = params.root_path
+        ls.root = Path(root).resolve() if root else None
+        ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: "SparkforgeServer", params: types.InitializedParams) -> None:
+        s = ls.settings
+        ls.log(
+            f"sparkforge {ls.version}: fast = {s.fast.model} at {s.fast.base_url} ({s.fast.api}), "
+            f"deep = {s.deep.model} at {s.deep.base_url} ({s.deep.api})"
+        )
+        for role in ("fast", "deep"):
+            if (err := ls.gateway.status()[role]["lastError"]) is not None:
+                ls.show(err, types.MessageType.Warning)
+        ls.send_status()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: "SparkforgeServer", params: types.DidChangeConfigurationParams
+    ) -> None:
+        ls.apply_settings(params.settings)
+        ls.send_status()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: "SparkforgeServer", params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+        for hook in getattr(ls, "close_hooks", []):
+            hook(params.text_document.uri)
+
+    @server.feature(GET_STATUS)
+    def get_status(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
+        return ls.status_payload()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: "SparkforgeServer", params: Any) -> None:
+        await ls.cancel_all()
+        await ls.gateway.aclose()

@@ -1,0 +1,41 @@
+"""The one event type both model APIs stream into (Responses and Chat Completions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer's text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatchOperation:
+    """One apply_patch operation (Responses API tool call): a V4A diff for one file."""
+
+    type: Literal["create_file", "update_file", "delete_file"]
+    path: str
+    diff: str = ""
+    call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens the request used, as the API reported them."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The stream ended; ``reason`` is "stop", "length", "tool_calls" or "content_filter"."""
+
+    reason: str
+
+
+ModelEvent = Union[TextDelta, PatchOperation, Usage, Finish]

@@ -1,0 +1,122 @@
+"""Token counting with tiktoken's o200k_base, loaded offline from data shipped in the package.
+
+tiktoken would fetch the encoding from the network on first use; we never let it. The file
+ships in ``sparkforge/data`` and is checked against its published sha256 before use.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import os
+from importlib import resources
+from pathlib import Path
+
+import tiktoken
+
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+
+# The split pattern and special tokens of o200k_base, as tiktoken_ext.openai_public defines them.
+_O200K_PAT = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+_O200K_SPECIAL = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
+
+
+class TokenizerDataError(RuntimeError):
+    """The packaged tokenizer data is missing or corrupted."""
+
+
+def default_data_path() -> Path:
+    return Path(str(resources.files("sparkforge") / "data" / "o200k_base.tiktoken"))
+
+
+def load_encoding(path: str | os.PathLike[str] | None = None) -> tiktoken.Encoding:
+    """Build the o200k_base encoding from a local file, refusing one whose hash is wrong."""
+    data_path = Path(path) if path is not None else default_data_path()
+    try:
+        contents = data_path.read_bytes()
+    except OSError as exc:
+        raise TokenizerDataError(
+            f"cannot read the tokenizer data {data_path}: {exc.strerror}; reinstall sparkforge"
+        ) from exc
+    digest = hashlib.sha256(contents).hexdigest()
+    if digest != O200K_SHA256:
+        raise TokenizerDataError(
+            f"the tokenizer data {data_path} is corrupted (sha256 {digest[:12]}..., "
+            f"expected {O200K_SHA256[:12]}...); reinstall sparkforge"
+        )
+    ranks: dict[bytes, int] = {}
+    for line in contents.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return tiktoken.Encoding(
+        name="o200k_base",
+        pat_str=_O200K_PAT,
+        mergeable_ranks=ranks,
+        special_tokens=_O200K_SPECIAL,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The process-wide o200k_base encoding (loaded once, about 0.3 s)."""
+    return load_encoding()
+
+
+def count_tokens(text: str) -> int:
+    """Tokens in ``text``; special-token strings count as ordinary text."""
+    if not text:
+        return 0
+    return len(encoding().encode_ordinary(text))
+
+
+def truncate_head(text: str, max_tokens: int) -> str:
+    """Keep the first ``max_tokens`` tokens of ``text`` (cut at the end)."""
+    if max_tokens <= 0:
+        return ""
+    tokens = encoding().encode_ordinary(text)
+    if len(tokens) <= max_tokens:
+        return text
+    return encoding().decode(tokens[:max_tokens])
+
+
+def truncate_tail(text: str, max_tokens: int) -> str:
+    """Keep the last ``max_tokens`` tokens of ``text`` (cut at the start)."""
+    if max_tokens <= 0:
+        return ""
+    tokens = encoding().encode_ordinary(text)
+    if len(tokens) <= max_tokens:
+        return text
+    return encoding().decode(tokens[-max_tokens:])
+
+
+def split_tokens(text: str) -> list[str]:
+    """``text`` as a list of token strings that concatenate back to it exactly.
+
+    Tokens that end inside a multi-byte character are merged with the next one, so every
+    piece is valid text (the model server streams these pieces as deltas).
+    """
+    enc = encoding()
+    pieces: list[str] = []
+    pending = b""
+    for tok in enc.encode_ordinary(text):
+        pending += enc.decode_single_token_bytes(tok)
+        try:
+            pieces.append(pending.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        pending = b""
+    if pending:
+        pieces.append(pending.decode("utf-8", errors="replace"))
+    return pieces

@@ -1,0 +1,320 @@
+"""The aiohttp application of the local model server: routes, pacing, faults and counters.
+
+Streams are paced against the clock (token ``i`` is due at ``t0 + ttft + i/tps``) and every
+write sends all the events that are due, so high rates cost one write per millisecond rather
+than one per token. The app must run with ``handler_cancellation=True`` (see
+``make_runner``): that is what cancels a handler the moment its client disconnects, so
+``open_streams`` and ``streams_abandoned`` are right within milliseconds, even mid-stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter, deque
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from sparkforge.models.tokens import count_tokens
+
+from . import sse
+from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt
+
+STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
+REQUEST_LOG_MAX = 200
+_MID_STREAM = ("stall_during", "drop", "malformed")
+
+
+class ServerState:
+    """Scenarios plus the counters and request log that ``/_stats`` and ``/_requests`` show."""
+
+    def __init__(self, store: ScenarioStore) -> None:
+        self.store = store
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests: dict[str, Counter[str]] = {"responses": Counter(), "chat": Counter()}
+        self.requests_total = 0
+        self.streams_completed = 0
+        self.streams_abandoned = 0
+        self.streams_dropped = 0
+        self.faults: Counter[str] = Counter()
+        self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
+        self.store.reset_hits()
+        # open_streams is not reset: streams still running would drive it negative.
+        self.open_streams = getattr(self, "open_streams", 0)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": {k: dict(v) for k, v in self.requests.items()},
+            "requests_total": self.requests_total,
+            "open_streams": self.open_streams,
+            "streams_completed": self.streams_completed,
+            "streams_abandoned": self.streams_abandoned,
+            "streams_dropped": self.streams_dropped,
+            "faults_injected": dict(self.faults),
+        }
+
+
+def error_response(status: int, message: str, type_: str, code: str | None,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(sse.error_body(message, type_, code), status=status,
+                             headers=headers)
+
+
+@web.middleware
+async def openai_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn aiohttp's plain-text 404/405/... into OpenAI-shaped error bodies."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        code = {404: "unknown_url", 405: "method_not_allowed"}.get(exc.status)
+        message = f"{request.method} {request.path}: {exc.reason}"
+        return error_response(exc.status, message, "invalid_request_error", code)
+
+
+def _authorized(request: web.Request) -> bool:
+    auth = request.headers.get("Authorization", "")
+    return auth.startswith("Bearer ") and len(auth) > len("Bearer ")
+
+
+def _unauthorized() -> web.Response:
+    return error_response(
+        401, "You didn't provide an API key. Send it as 'Authorization: Bearer KEY' "
+        "(any key is accepted by the sparkforge model server).",
+        "invalid_request_error", "invalid_api_key")
+
+
+async def _read_body(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return error_response(400, "The request body is not valid JSON.",
+                              "invalid_request_error", "invalid_json")
+    if not isinstance(body, dict):
+        return error_response(400, "The request body must be a JSON object.",
+                              "invalid_request_error", "invalid_json")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return error_response(400, "Missing required parameter: 'model'.",
+                              "invalid_request_error", "missing_required_parameter")
+    return body
+
+
+async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[bytes],
+                start: float, tps: float, fault: Fault | None) -> bool:
+    """Write ``slots`` on schedule; return False if a drop fault closed the connection."""
+    loop = asyncio.get_running_loop()
+    n, sent = len(slots), 0
+    trigger = min(fault.after_tokens, n) if fault and fault.kind in _MID_STREAM else None
+    while True:
+        limit = n if trigger is None else trigger
+        now = loop.time()
+        if tps <= 0:
+            due = limit
+        elif now < start:
+            due = 0
+        else:
+            due = min(limit, math.floor((now - start) * tps) + 1)
+        if due > sent:
+            chunk = b"".join(slots[sent:due])
+            sent = due
+            if chunk:  # patch-token slots are time only
+                await resp.write(chunk)
+        if trigger is not None and sent >= trigger:
+            assert fault is not None
+            if fault.kind == "drop":
+                if request.transport is not None:
+                    request.transport.close()
+                return False
+            if fault.kind == "malformed":
+                await resp.write(sse.MALFORMED_EVENT)
+            else:  # stall_during: hold, then resume on a schedule shifted by the stall
+                await asyncio.sleep(fault.stall_ms / 1000)
+                start += fault.stall_ms / 1000
+            trigger = None
+            continue
+        if sent >= n:
+            return True
+        # Never sleep less than 1 ms: below that, batching the next tokens is cheaper.
+        next_at = start + sent / tps
+        await asyncio.sleep(max(next_at - loop.time(), 0.001))
+
+
+async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan,
+                  timing: Timing, fault: Fault | None, t0: float) -> web.StreamResponse:
+    state.open_streams += 1
+    outcome = "abandoned"  # anything but a clean finish or our own drop is the client leaving
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                       "Cache-Control": "no-cache"})
+    try:
+        start = t0 + timing.ttft_ms / 1000
+        if fault and fault.kind == "stall_before":
+            await asyncio.sleep(fault.stall_ms / 1000)
+            start += fault.stall_ms / 1000
+        await resp.prepare(request)
+        await resp.write(plan.head)
+        if not await _pace(request, resp, plan.slots, start, timing.tokens_per_s, fault):
+            outcome = "dropped"
+            return resp
+        await resp.write(plan.tail)
+        await resp.write_eof()
+        outcome = "completed"
+        return resp
+    except ConnectionError:
+        # The client went away between two writes; aiohttp copes with the returned response.
+        return resp
+    finally:
+        state.open_streams -= 1
+        if outcome == "completed":
+            state.streams_completed += 1
+        elif outcome == "dropped":
+            state.streams_dropped += 1
+        else:
+            state.streams_abandoned += 1
+
+
+async def _answer_once(request: web.Request, plan: sse.StreamPlan, timing: Timing,
+                       fault: Fault | None, t0: float) -> web.StreamResponse:
+    """Non-streaming: wait as long as generating the whole answer would take, then send it."""
+    tps = timing.tokens_per_s
+    n = len(plan.slots)
+    kind = fault.kind if fault else None
+    duration = timing.ttft_ms / 1000 + (max(n - 1, 0) / tps if tps > 0 and n else 0)
+    if kind == "stall_before" or kind == "stall_during":
+        duration += fault.stall_ms / 1000  # type: ignore[union-attr]
+    if kind == "drop":
+        cut = min(fault.after_tokens, n)  # type: ignore[union-attr]
+        duration = timing.ttft_ms / 1000 + (cut / tps if tps > 0 else 0)
+    await asyncio.sleep(max(0.0, t0 + duration - asyncio.get_running_loop().time()))
+    if kind == "drop":
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)  # never reaches the client: the socket is closed
+    if kind == "malformed":
+        return web.Response(text='{"id": "resp_broken", not json', content_type="application/json")
+    return web.json_response(plan.final, dumps=sse.dumps)
+
+
+async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
+    t0 = asyncio.get_running_loop().time()
+    state = request.app[STATE_KEY]
+    if not _authorized(request):
+        return _unauthorized()
+    body = await _read_body(request)
+    if isinstance(body, web.Response):
+        return body
+    model: str = body["model"]
+    prompt = flatten_prompt(endpoint, body)
+    scenario = state.store.match(endpoint, model, prompt)
+    fault = scenario.take_fault()
+    stream = bool(body.get("stream"))
+    state.requests[endpoint][model] += 1
+    state.requests_total += 1
+    state.log.append({
+        "n": state.requests_total, "time": time.time(), "endpoint": endpoint, "model": model,
+        "stream": stream, "scenario": scenario.name, "fault": fault.kind if fault else None,
+        "prompt": prompt, "body": body,
+    })
+    if fault:
+        state.faults[fault.kind] += 1
+    if fault and fault.kind == "429":
+        secs = fault.retry_after
+        header = str(int(secs)) if secs == int(secs) else f"{secs:g}"
+        return error_response(
+            429, f"Rate limit reached for {model}. Please try again in {header}s.",
+            "requests", "rate_limit_exceeded", headers={"Retry-After": header})
+    if fault and fault.kind == "500":
+        return error_response(500, "The server had an error while processing your request.",
+                              "server_error", "server_error")
+    input_tokens = count_tokens(prompt)
+    if endpoint == "responses":
+        plan = sse.plan_responses(body, model, scenario.output, scenario.patches, input_tokens)
+    else:
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        text = sse.chat_text(scenario.output, scenario.chat_output, scenario.patches)
+        plan = sse.plan_chat(body, model, text, input_tokens, include_usage)
+    timing = state.store.timing(model, scenario)
+    if stream:
+        return await _stream(request, state, plan, timing, fault, t0)
+    return await _answer_once(request, plan, timing, fault, t0)
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    return await _generate(request, "responses")
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    return await _generate(request, "chat")
+
+
+async def models(request: web.Request) -> web.StreamResponse:
+    if not _authorized(request):
+        return _unauthorized()
+    names = request.app[STATE_KEY].store.model_names()
+    data = [{"id": n, "object": "model", "created": 0, "owned_by": "sparkforge"} for n in names]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def stats(request: web.Request) -> web.StreamResponse:
+    return web.json_response(request.app[STATE_KEY].stats())
+
+
+async def request_log(request: web.Request) -> web.StreamResponse:
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        return error_response(400, "'limit' must be an integer.", "invalid_request_error",
+                              "invalid_value")
+    log = list(request.app[STATE_KEY].log)
+    return web.json_response({"requests": log[-limit:] if limit > 0 else []})
+
+
+async def reset(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        body = {}
+    if isinstance(body, dict) and body.get("scenarios"):
+        state.store.clear_runtime()
+    state.reset()
+    return web.json_response({"ok": True})
+
+
+async def load_scenarios(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    try:
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise ScenarioError("the body must be a JSON object")
+        loaded = state.store.load_runtime(body, replace=bool(body.get("replace", True)))
+    except (ValueError, ScenarioError) as exc:
+        return error_response(400, f"invalid scenarios: {exc}", "invalid_request_error",
+                              "invalid_scenarios")
+    return web.json_response({"ok": True, "loaded": loaded,
+                              "runtime_scenarios": len(state.store.runtime_scenarios)})
+
+
+def make_app(store: ScenarioStore) -> web.Application:
+    app = web.Application(middlewares=[openai_errors], client_max_size=64 * 1024 * 1024)
+    app[STATE_KEY] = ServerState(store)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/_stats", stats)
+    app.router.add_get("/_requests", request_log)
+    app.router.add_post("/_reset", reset)
+    app.router.add_post("/_scenarios", load_scenarios)
+    return app
+
+
+def make_runner(app: web.Application) -> web.AppRunner:
+    # handler_cancellation: cancel a handler as soon as its client disconnects (see module
+    # docstring); a short shutdown_timeout so SIGTERM does not wait on stalled streams.
+    return web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)

@@ -1,0 +1,256 @@
+"""Wire formats of the local model server: Responses and Chat Completions, streamed and not.
+
+A streamed answer is built up front as a :class:`StreamPlan`: the bytes before the first
+token, one pre-encoded SSE event per token slot, and the bytes after the last one. The
+pacer in ``app.py`` then only decides *when* to write which slice, which is what lets one
+process sustain tens of thousands of tokens per second.
+
+The JSON shapes follow the openai SDK's types (``openai.types.responses`` and
+``openai.types.chat``) so the SDK parses every event into its typed model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparkforge.models.tokens import count_tokens, split_tokens
+
+from .scenarios import Patch
+
+# Compact separators: smaller writes, and what the real API sends.
+_SEP = (",", ":")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=_SEP, ensure_ascii=False)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def sse_event(event_type: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event_type}\ndata: {dumps(data)}\n\n".encode()
+
+
+def sse_data(data: dict[str, Any] | str) -> bytes:
+    return f"data: {data if isinstance(data, str) else dumps(data)}\n\n".encode()
+
+
+MALFORMED_EVENT = b"data: {not json\n\n"
+DONE_EVENT = b"data: [DONE]\n\n"
+
+
+@dataclass
+class StreamPlan:
+    """What a streamed answer writes: ``head`` at once, ``slots`` paced, then ``tail``.
+
+    A slot is one token's worth of time; text slots hold one delta event each, while the
+    tokens of an apply_patch diff (which the Responses stream has no delta event for) are
+    empty slots, so a long patch still takes as long as the model would need to write it.
+    """
+
+    head: bytes
+    slots: list[bytes]
+    tail: bytes
+    text_tokens: int
+    output_tokens: int
+    final: dict[str, Any] = field(default_factory=dict)  # the non-streaming body
+
+
+def patch_tokens(patches: tuple[Patch, ...]) -> int:
+    return sum(count_tokens(p.path) + count_tokens(p.diff) for p in patches)
+
+
+def usage_responses(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def usage_chat(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+    }
+
+
+def _response_object(
+    body: dict[str, Any], rid: str, model: str, created: int, status: str,
+    output: list[dict[str, Any]], usage: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "completed_at": int(time.time()) if status == "completed" else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "metadata": body.get("metadata") or {},
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation", "disabled"),
+        "usage": usage,
+        "user": None,
+    }
+
+
+def _message_item(mid: str, text: str, status: str) -> dict[str, Any]:
+    content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    if status == "in_progress":
+        content = []
+    return {"id": mid, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def _patch_item(p: Patch, status: str, ids: tuple[str, str]) -> dict[str, Any]:
+    op: dict[str, Any] = {"type": p.type, "path": p.path}
+    if p.type != "delete_file":
+        op["diff"] = p.diff
+    return {"id": ids[0], "call_id": ids[1], "type": "apply_patch_call", "status": status,
+            "operation": op}
+
+
+def plan_responses(
+    body: dict[str, Any], model: str, text: str, patches: tuple[Patch, ...], input_tokens: int
+) -> StreamPlan:
+    """The full Responses event sequence for ``text`` followed by apply_patch calls."""
+    rid, mid, created = new_id("resp_"), new_id("msg_"), int(time.time())
+    pieces = split_tokens(text)
+    n_patch = patch_tokens(patches)
+    usage = usage_responses(input_tokens, len(pieces) + n_patch)
+    # A patch-only answer has no message item, as a real tool-calling turn has none.
+    with_message = bool(text) or not patches
+    seq = 0
+    head: list[bytes] = []
+    tail: list[bytes] = []
+
+    def emit(out: list[bytes], event_type: str, **data: Any) -> None:
+        nonlocal seq
+        out.append(sse_event(event_type, {"type": event_type, **data, "sequence_number": seq}))
+        seq += 1
+
+    emit(head, "response.created",
+         response=_response_object(body, rid, model, created, "in_progress", [], None))
+    emit(head, "response.in_progress",
+         response=_response_object(body, rid, model, created, "in_progress", [], None))
+    slots: list[bytes] = []
+    output: list[dict[str, Any]] = []
+    if with_message:
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        loc = {"item_id": mid, "output_index": 0, "content_index": 0}
+        emit(head, "response.output_item.added", output_index=0,
+             item=_message_item(mid, "", "in_progress"))
+        emit(head, "response.content_part.added", **loc, part=part)
+        # Hand-built JSON per delta: json.dumps of the whole dict is the hot spot at 20k tok/s.
+        prefix = ('event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+                  f'"item_id":"{mid}","output_index":0,"content_index":0,"delta":')
+        for piece in pieces:
+            slots.append(f'{prefix}{dumps(piece)},"logprobs":[],"sequence_number":{seq}}}\n\n'
+                         .encode())
+            seq += 1
+        emit(tail, "response.output_text.done", **loc, text=text, logprobs=[])
+        emit(tail, "response.content_part.done", **loc, part={**part, "text": text})
+        done = _message_item(mid, text, "completed")
+        emit(tail, "response.output_item.done", output_index=0, item=done)
+        output.append(done)
+    slots.extend(b"" for _ in range(n_patch))
+    for p in patches:
+        ids = (new_id("apc_"), new_id("call_"))
+        index = len(output)
+        emit(tail, "response.output_item.added", output_index=index,
+             item=_patch_item(p, "in_progress", ids))
+        done = _patch_item(p, "completed", ids)
+        emit(tail, "response.output_item.done", output_index=index, item=done)
+        output.append(done)
+    final = _response_object(body, rid, model, created, "completed", output, usage)
+    emit(tail, "response.completed", response=final)
+    return StreamPlan(b"".join(head), slots, b"".join(tail), len(pieces),
+                      usage["output_tokens"], final)
+
+
+def render_patches(patches: tuple[Patch, ...]) -> str:
+    """apply_patch operations as a unified diff in a ```diff fence (the Chat Completions form).
+
+    Chat Completions has no apply_patch tool, so backends answer edits as unified diff text.
+    The diff bodies are passed through as written in the scenario; only the file headers
+    (``--- a/PATH`` / ``+++ b/PATH``, /dev/null for created and deleted files) are added.
+    """
+    if not patches:
+        return ""
+    chunks: list[str] = []
+    for p in patches:
+        old = "/dev/null" if p.type == "create_file" else f"a/{p.path}"
+        new = "/dev/null" if p.type == "delete_file" else f"b/{p.path}"
+        diff = p.diff if p.diff.endswith("\n") or not p.diff else p.diff + "\n"
+        chunks.append(f"--- {old}\n+++ {new}\n{diff}")
+    return "```diff\n" + "".join(chunks) + "```\n"
+
+
+def chat_text(output: str, chat_output: str | None, patches: tuple[Patch, ...]) -> str:
+    if chat_output is not None:
+        return chat_output
+    diff = render_patches(patches)
+    if output and diff:
+        return output.rstrip("\n") + "\n\n" + diff
+    return output or diff
+
+
+def plan_chat(
+    body: dict[str, Any], model: str, text: str, input_tokens: int, include_usage: bool
+) -> StreamPlan:
+    """Chat Completions chunks: a role chunk, one content chunk per token, finish, usage, [DONE]."""
+    cid, created = new_id("chatcmpl-"), int(time.time())
+    pieces = split_tokens(text)
+    usage = usage_chat(input_tokens, len(pieces))
+    base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+            "system_fingerprint": None}
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                     "finish_reason": finish}]}
+
+    head = sse_data(chunk({"role": "assistant", "content": "", "refusal": None}, None))
+    prefix = "data: " + dumps(chunk({}, None)).split('"delta":{}')[0] + '"delta":{"content":'
+    slots = [f'{prefix}{dumps(p)}}},"logprobs":null,"finish_reason":null}}]}}\n\n'.encode()
+             for p in pieces]
+    tail = sse_data(chunk({}, "stop"))
+    if include_usage:
+        tail += sse_data({**base, "choices": [], "usage": usage})
+    tail += DONE_EVENT
+    final = {
+        "id": cid, "object": "chat.completion", "created": created, "model": model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": text, "refusal": None,
+                                 "annotations": []}}],
+        "usage": usage,
+    }
+    return StreamPlan(head, slots, tail, len(pieces), len(pieces), final)
+
+
+def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}

@@ -1,0 +1,112 @@
+"""Shared fixtures: ``model_server``, one local OpenAI-compatible model server per session.
+
+Tests talk to it as the product does (``openai.AsyncOpenAI(base_url=model_server.base_url,
+api_key="test")``), load the scenarios they need with ``model_server.load(...)`` and check
+what reached the model with ``model_server.requests()`` and ``model_server.stats()``.
+Tests that need their own server (special flags, a scenario file, signals) use
+``start_model_server(*args)``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from typing import Any, Iterator
+
+import pytest
+
+LISTENING_PREFIX = "sparkforge model-server listening on "
+
+
+class ModelServer:
+    """A running ``python -m sparkforge.modelserver`` process and its control endpoints."""
+
+    def __init__(self, proc: subprocess.Popen[str], base_url: str, stderr_file: Any) -> None:
+        self.proc = proc
+        self.base_url = base_url  # "http://127.0.0.1:PORT/v1"
+        self.root = base_url.removesuffix("/v1")
+        self.port = int(self.root.rsplit(":", 1)[1])
+        self._stderr = stderr_file
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.root + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{method} {path}: {exc.code} {exc.read()!r}") from exc
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/_stats")
+
+    def requests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The last ``limit`` requests, oldest first (endpoint, model, scenario, prompt, body)."""
+        return self._call("GET", f"/_requests?limit={limit}")["requests"]
+
+    def reset(self, scenarios: bool = False) -> None:
+        """Zero counters and the request log; ``scenarios=True`` also drops loaded scenarios."""
+        self._call("POST", "/_reset", {"scenarios": scenarios})
+
+    def load(self, scenarios: list[dict[str, Any]], models: dict[str, Any] | None = None,
+             replace: bool = True) -> None:
+        self._call("POST", "/_scenarios",
+                   {"scenarios": scenarios, "models": models or {}, "replace": replace})
+
+    def stderr_text(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    def close(self, timeout: float = 5.0) -> int:
+        """Stop with SIGTERM (SIGKILL if it hangs); the exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._stderr.close()
+        return self.proc.returncode
+
+
+def start_model_server(*args: str, timeout: float = 15.0) -> ModelServer:
+    """Start ``python -m sparkforge.modelserver --port 0 ARGS`` and wait until it listens."""
+    stderr_file = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparkforge.modelserver", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+    )
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    # The server prints exactly one line once it listens; read it on a thread so a server
+    # that hangs before listening fails the test instead of blocking it.
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    line = lines[0] if lines else ""
+    if not line.startswith(LISTENING_PREFIX):
+        proc.kill()
+        proc.wait()
+        stderr_file.seek(0)
+        raise RuntimeError(f"model server did not start: {line!r} {stderr_file.read()}")
+    return ModelServer(proc, line[len(LISTENING_PREFIX):].strip(), stderr_file)
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[ModelServer]:
+    server = start_model_server()
+    try:
+        yield server
+    finally:
+        server.close()
