@@ -3,8 +3,8 @@
 Tests talk to it as the product does (``openai.AsyncOpenAI(base_url=model_server.base_url,
 api_key="test")``), load the scenarios they need with ``model_server.load(...)`` and check
 what reached the model with ``model_server.requests()`` and ``model_server.stats()``.
-Tests that need their own server (special flags, a scenario file, signals) use
-``start_model_server(*args)``.
+Tests that need their own server (special flags, a scenario file, signals) use the
+``model_server_factory`` fixture (it calls ``start_model_server(*args)``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -73,9 +73,10 @@ class ModelServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout)
-        if self.proc.stdout:
+        if self.proc.stdout and not self.proc.stdout.closed:
             self.proc.stdout.close()
-        self._stderr.close()
+        if not self._stderr.closed:
+            self._stderr.close()
         return self.proc.returncode
 
 
@@ -110,3 +111,24 @@ def model_server() -> Iterator[ModelServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def model_server_factory() -> Iterator[Callable[..., ModelServer]]:
+    """``start(*args)``: a separate model server process for this test, stopped afterwards.
+
+    (A fixture rather than an import: several conftest.py files share the module name
+    ``conftest``, so ``from conftest import ...`` is ambiguous.)
+    """
+    started: list[ModelServer] = []
+
+    def start(*args: str) -> ModelServer:
+        server = start_model_server(*args)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.close()

@@ -109,7 +109,11 @@ async def start_server(config: ServerConfig) -> tuple[web.AppRunner, int]:
     runner = make_runner(make_app(store))
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     server = getattr(site, "_server", None)
     port = server.sockets[0].getsockname()[1] if server and server.sockets else config.port
     return runner, port

@@ -1,0 +1,56 @@
+"""Adaptive debounce: wait about as long as the user's next keystroke usually takes.
+
+A request made while the user is still typing is wasted: the next keystroke makes it stale.
+So we learn the user's keystroke intervals per document and wait a little longer than the
+typical one (the 75th percentile), capped; a fast model needs only a short wait, so the cap
+also shrinks with the model's measured latency. A fixed value can be set instead.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+
+class AdaptiveDebounce:
+    def __init__(
+        self,
+        fixed_ms: int | None = None,
+        *,
+        floor_ms: float = 15.0,
+        cap_ms: float = 200.0,
+        idle_gap_ms: float = 1500.0,
+        window: int = 40,
+    ) -> None:
+        self.fixed_ms = fixed_ms
+        self.floor_ms = floor_ms
+        self.cap_ms = cap_ms
+        self.idle_gap_ms = idle_gap_ms
+        self._intervals: deque[float] = deque(maxlen=window)
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._last_key: float | None = None
+
+    def keystroke(self, now: float) -> None:
+        """Record a keystroke at ``now`` (seconds, monotonic)."""
+        if self._last_key is not None:
+            gap = (now - self._last_key) * 1000
+            if 0 < gap < self.idle_gap_ms:  # a pause is not a typing interval
+                self._intervals.append(gap)
+        self._last_key = now
+
+    def model_latency(self, ms: float) -> None:
+        self._latencies.append(ms)
+
+    def delay_ms(self) -> float:
+        """How long to wait before asking the model."""
+        if self.fixed_ms is not None:
+            return float(self.fixed_ms)
+        if len(self._intervals) < 3:
+            return 50.0
+        quartiles = statistics.quantiles(self._intervals, n=4)
+        typical = quartiles[2] * 1.1
+        cap = self.cap_ms
+        if self._latencies:
+            # A slow model costs a long wait anyway; don't add more than it takes.
+            cap = min(cap, max(60.0, statistics.median(self._latencies)))
+        return max(self.floor_ms, min(typical, cap))

@@ -1,0 +1,210 @@
+"""The model gateway against the real local model server, over real HTTP, on both APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+
+import pytest
+
+from sparkforge.config import Settings
+from sparkforge.models.events import Finish, PatchOperation, TextDelta, Usage
+from sparkforge.models.gateway import (
+    BadResponseError,
+    MissingKeyError,
+    ModelGateway,
+    ModelTimeoutError,
+    ModelUnavailableError,
+    RateLimitError,
+    StreamDroppedError,
+)
+
+
+def make_settings(base_url: str, api: str = "responses", retries: int = 0) -> Settings:
+    s = Settings()
+    for cfg in (s.fast, s.deep):
+        cfg.base_url = base_url
+        cfg.api = api  # type: ignore[assignment]
+        cfg.max_retries = retries
+        cfg.timeouts.first_token = 2.0
+    return s
+
+
+@pytest.fixture
+def fresh(model_server):
+    model_server.reset(scenarios=True)
+    return model_server
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_streams_text_and_usage_on_both_apis(fresh, api):
+    fresh.load([{"name": "hi", "input_contains": ["say hi"], "output": "Hello there, friend 😀!"}])
+    gw = ModelGateway(make_settings(fresh.base_url, api))
+    events = [e async for e in gw.stream("fast", instructions="be brief", input="say hi")]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == "Hello there, friend 😀!"
+    assert sum(isinstance(e, TextDelta) for e in events) > 3  # streamed, not one blob
+    usage = [e for e in events if isinstance(e, Usage)]
+    assert usage and usage[0].output_tokens > 0 and usage[0].input_tokens > 0
+    assert isinstance(events[-1], Finish) and events[-1].reason == "stop"
+    status = gw.status()["fast"]
+    assert status["ready"] and status["lastError"] is None
+    assert status["outputTokens"] == usage[0].output_tokens
+    assert status["lastLatencyMs"] is not None
+    sent = fresh.requests()[-1]
+    assert sent["endpoint"] == api and sent["model"] == "gpt-5.3-codex-spark"
+    await gw.aclose()
+
+
+async def test_apply_patch_operations_and_cost(fresh):
+    fresh.load(
+        [
+            {
+                "name": "patch",
+                "input_contains": ["document"],
+                "output": "Done.",
+                "patches": [{"type": "update_file", "path": "a.py", "diff": "@@ def f\n-x\n+y\n"}],
+            }
+        ]
+    )
+    gw = ModelGateway(make_settings(fresh.base_url))
+    answer = await gw.complete(
+        "deep", instructions="edit", input="document this", tools=[{"type": "apply_patch"}]
+    )
+    assert answer.text == "Done."
+    assert answer.patches == [PatchOperation("update_file", "a.py", "@@ def f\n-x\n+y\n", answer.patches[0].call_id)]
+    assert answer.finish == "tool_calls"
+    body = fresh.requests()[-1]["body"]
+    assert body["tools"] == [{"type": "apply_patch"}]
+    assert body["reasoning"] == {"effort": "medium"}
+    assert gw.status()["deep"]["costUsd"] > 0  # gpt-5.3-codex is in the price table
+    await gw.aclose()
+
+
+async def test_cancelling_the_consumer_closes_the_model_stream(fresh):
+    fresh.load([{"name": "long", "input_contains": ["long"], "output": "word " * 5000}])
+    gw = ModelGateway(make_settings(fresh.base_url))
+    got = asyncio.Event()
+
+    async def consume():
+        async for event in gw.stream("fast", instructions="", input="long please"):
+            if isinstance(event, TextDelta):
+                got.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got.wait(), 5)
+    assert fresh.stats()["open_streams"] == 1
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    cancelled_at = time.perf_counter()
+    while fresh.stats()["open_streams"] != 0:
+        await asyncio.sleep(0.002)
+    elapsed = time.perf_counter() - cancelled_at
+    assert elapsed < 0.1, f"stream still open {elapsed * 1000:.0f} ms after cancel"
+    assert fresh.stats()["streams_abandoned"] == 1
+    await gw.aclose()
+
+
+async def test_429_is_retried_honouring_retry_after(fresh):
+    fresh.load(
+        [{"name": "busy", "input_contains": ["busy"], "output": "finally", "fault": {"kind": "429", "retry_after": 0.3, "times": 1}}]
+    )
+    gw = ModelGateway(make_settings(fresh.base_url, retries=2))
+    started = time.perf_counter()
+    answer = await gw.complete("fast", instructions="", input="busy")
+    assert answer.text == "finally"
+    assert time.perf_counter() - started >= 0.3
+    assert fresh.stats()["requests_total"] == 2
+    await gw.aclose()
+
+
+async def test_429_without_retries_left_is_a_clear_error(fresh):
+    fresh.load([{"name": "busy", "input_contains": ["busy"], "output": "x", "fault": {"kind": "429", "retry_after": 7}}])
+    gw = ModelGateway(make_settings(fresh.base_url, retries=0))
+    with pytest.raises(RateLimitError) as info:
+        await gw.complete("deep", instructions="", input="busy")
+    msg = str(info.value)
+    assert "the deep model is rate-limited (429)" in msg and "7" in msg
+    assert info.value.retry_after == 7
+    assert gw.status()["deep"]["lastError"] == msg
+    await gw.aclose()
+
+
+async def test_500_names_the_role_and_what_to_do(fresh):
+    fresh.load([{"name": "boom", "input_contains": ["boom"], "output": "x", "fault": {"kind": "500"}}])
+    gw = ModelGateway(make_settings(fresh.base_url))
+    with pytest.raises(ModelUnavailableError, match="the fast model failed with HTTP 500.*other model"):
+        await gw.complete("fast", instructions="", input="boom")
+    await gw.aclose()
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_dropped_connection_mid_stream(fresh, api):
+    fresh.load([{"name": "drop", "input_contains": ["drop"], "output": "a b c d e f g h i j k", "fault": {"kind": "drop", "after_tokens": 3}}])
+    gw = ModelGateway(make_settings(fresh.base_url, api, retries=2))
+    seen = []
+    with pytest.raises(StreamDroppedError, match="dropped mid-answer|ended its answer early"):
+        async for e in gw.stream("fast", instructions="", input="drop"):
+            seen.append(e)
+    assert seen, "tokens before the drop were delivered"
+    assert fresh.stats()["requests_total"] == 1, "no retry after the first token"
+    await gw.aclose()
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_malformed_event(fresh, api):
+    fresh.load([{"name": "bad", "input_contains": ["bad"], "output": "a b c d e f", "fault": {"kind": "malformed", "after_tokens": 2}}])
+    gw = ModelGateway(make_settings(fresh.base_url, api))
+    with pytest.raises(BadResponseError, match="malformed event"):
+        await gw.complete("fast", instructions="", input="bad")
+    await gw.aclose()
+
+
+async def test_stall_before_first_token_times_out(fresh):
+    fresh.load([{"name": "stall", "input_contains": ["stall"], "output": "x", "fault": {"kind": "stall_before", "stall_ms": 3000}}])
+    s = make_settings(fresh.base_url)
+    s.fast.timeouts.first_token = 0.3
+    gw = ModelGateway(s)
+    with pytest.raises(ModelTimeoutError, match="sent nothing within 0.3 s.*firstToken"):
+        await gw.complete("fast", instructions="", input="stall")
+    await gw.aclose()
+
+
+async def test_connection_refused_names_role_problem_and_fix():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gw = ModelGateway(make_settings(f"http://127.0.0.1:{port}/v1"))
+    with pytest.raises(ModelUnavailableError) as info:
+        await gw.complete("deep", instructions="", input="x")
+    msg = str(info.value)
+    assert f"cannot reach the deep model at http://127.0.0.1:{port}/v1" in msg
+    assert "sparkforge.deep.baseUrl" in msg
+    await gw.aclose()
+
+
+async def test_missing_key_for_a_remote_endpoint(monkeypatch):
+    monkeypatch.delenv("SPARKFORGE_TEST_KEY", raising=False)
+    s = Settings()
+    s.deep.api_key_env = "SPARKFORGE_TEST_KEY"
+    gw = ModelGateway(s)
+    with pytest.raises(MissingKeyError, match="no API key for the deep model: set SPARKFORGE_TEST_KEY or sparkforge.deep.apiKeyEnv"):
+        await gw.complete("deep", instructions="", input="x")
+    assert gw.status()["deep"]["ready"] is False
+
+
+async def test_key_never_appears_in_errors(fresh, monkeypatch):
+    secret = "sk-proj-THISISASECRETKEYVALUE0123456789"
+    monkeypatch.setenv("SPARKFORGE_TEST_KEY", secret)
+    fresh.load([{"name": "boom", "input_contains": ["boom"], "output": "x", "fault": {"kind": "500"}}])
+    s = make_settings(fresh.base_url)
+    s.fast.api_key_env = "SPARKFORGE_TEST_KEY"
+    gw = ModelGateway(s)
+    with pytest.raises(ModelUnavailableError) as info:
+        await gw.complete("fast", instructions="", input="boom")
+    assert secret not in str(info.value)
+    assert secret not in repr(gw.status())
+    await gw.aclose()
