@@ -1,13 +1,32 @@
-"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act."""
+"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act.
+
+Each subcommand's module is imported only when that subcommand runs, so ``sparkforge lsp``
+starts without loading the model server's HTTP stack.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
+# name -> (module, help); each module has add_arguments(parser) and run(args) -> int
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lsp": ("sparkforge.cli", "run the language server (stdio by default)"),
+    "model-server": ("sparkforge.modelserver", "run the local OpenAI-compatible model server"),
+    "doctor": ("sparkforge.doctor", "check the configuration and reach each model"),
+    "demo": ("sparkforge.demo", "a scripted editing session against the local model server"),
+    "act": ("sparkforge.act", "run a code action from the terminal and print its diff"),
+}
 
-def _lsp(args: argparse.Namespace) -> int:
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
     from sparkforge.server import create_server
 
     logging.basicConfig(
@@ -25,45 +44,20 @@ def _lsp(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         prog="sparkforge",
         description="An AI pair programmer as a language server: a fast model while you type, "
         "a deep model on request.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("lsp", help="run the language server (stdio by default)")
-    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
-    p.set_defaults(func=_lsp)
-
-    p = sub.add_parser("model-server", help="run the local OpenAI-compatible model server")
-    from sparkforge import modelserver
-
-    modelserver.add_arguments(p)
-    p.set_defaults(func=modelserver.run_from_args)
-
-    p = sub.add_parser("doctor", help="check the configuration and reach each model")
-    from sparkforge import doctor
-
-    doctor.add_arguments(p)
-    p.set_defaults(func=doctor.run)
-
-    p = sub.add_parser("demo", help="a scripted editing session against the local model server")
-    from sparkforge import demo
-
-    demo.add_arguments(p)
-    p.set_defaults(func=demo.run)
-
-    try:
-        from sparkforge import act
-    except ModuleNotFoundError:
-        act = None  # type: ignore[assignment]
-    if act is not None:
-        p = sub.add_parser("act", help="run a code action from the terminal and print its diff")
-        act.add_arguments(p)
-        p.set_defaults(func=act.run)
-
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(func=module.run)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

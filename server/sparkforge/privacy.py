@@ -137,3 +137,29 @@ class ExclusionPolicy:
 
     def excluded(self, path: Path | str) -> bool:
         return self.reason(path) is not None
+
+
+def redact_reversibly(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """``redact(text)`` and the (redacted, original) pairs to put the secrets back.
+
+    The fast model rewrites the region it was shown; where that region held a secret, its
+    rewrite holds the redacted form, which must not become an edit that deletes the secret.
+    """
+    if not text or _QUICK.search(text) is None:
+        return text, []
+    pairs: list[tuple[str, str]] = []
+
+    def sub(m: re.Match[str]) -> str:
+        replacement = m.group(1) + REDACTED
+        pairs.append((replacement, m.group(0)))
+        return replacement
+
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(sub, text)
+    return text, pairs
+
+
+def unredact(text: str, pairs: list[tuple[str, str]]) -> str:
+    for replacement, original in pairs:
+        text = text.replace(replacement, original, 1)
+    return text

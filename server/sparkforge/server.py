@@ -17,7 +17,9 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
@@ -44,9 +46,37 @@ def _mask_env_secrets(text: str) -> str:
     return text
 
 
+class SparkforgeProtocol(LanguageServerProtocol):
+    """pygls drops a request whose params do not fit the method's type, and the client waits
+    forever; we answer it with InvalidParams instead."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" in data and "method" in data:
+                error = JsonRpcInvalidParams(
+                    f"invalid params for {data.get('method')}: "
+                    f"{_why(exc) or 'they do not match the method'}"
+                )
+                self._send_response(data["id"], error=error.to_response_error())
+            raise
+
+
+def _why(exc: BaseException) -> str:
+    cause = exc.__cause__
+    if cause is None:
+        return ""
+    notes = []
+    for sub in getattr(cause, "exceptions", ()) or ():
+        notes.extend(getattr(sub, "__notes__", []))
+        notes.append(f"{type(sub).__name__}: {sub}")
+    return "; ".join(notes[:4]) or str(cause)
+
+
 class SparkforgeServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("sparkforge", __version__)
+        super().__init__("sparkforge", __version__, protocol_cls=SparkforgeProtocol)
         self.settings: Settings = settings_from_env()
         self.gateway = ModelGateway(self.settings)
         self.exclusions = ExclusionPolicy(None, self.settings.exclude)
@@ -142,6 +172,10 @@ class SparkforgeServer(LanguageServer):
         self.log(message, level)
         if self.protocol.writer is not None:
             self.window_show_message(types.ShowMessageParams(type=level, message=message))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Bad input already got its error response; log instead of alarming the user.
+        self.log(f"error handling a message: {error}", types.MessageType.Warning)
 
     def status_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = dict(self.gateway.status())

@@ -157,3 +157,7 @@ async def _serve(config: ServerConfig) -> int:
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the server until SIGTERM/SIGINT; the exit status (0 on a clean stop)."""
     return asyncio.run(_serve(config_from_args(args)))
+
+def run(args: argparse.Namespace) -> int:
+    """The ``sparkforge model-server`` entry point (same as run_from_args)."""
+    return run_from_args(args)

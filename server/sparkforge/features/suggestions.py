@@ -1,0 +1,252 @@
+"""State shared by ghost text and next edits: the engine, edit history, feedback counts.
+
+Tracks each open document's text so every didChange becomes a (before, after) pair for the
+edit history and a keystroke for the adaptive debounce; builds prediction snapshots (with
+positions checked strictly); filters suggestions the user already rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from sparkforge.config import Settings
+from sparkforge.predict.diffing import RegionEdit
+from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
+from sparkforge.predict.history import EditHistory
+
+if TYPE_CHECKING:
+    from sparkforge.server import SparkforgeServer
+
+DID_SHOW = "sparkforge/didShow"
+DID_ACCEPT = "sparkforge/didAccept"
+DID_REJECT = "sparkforge/didReject"
+ACCEPT_COMMAND = "sparkforge.acceptSuggestion"
+MAX_CONTEXT_DOCUMENTS = 6
+
+
+@dataclass
+class Feedback:
+    shown: int = 0
+    accepted: int = 0
+    partially_accepted: int = 0
+    rejected: int = 0
+    offered: dict[str, str] = field(default_factory=dict)  # id -> signature
+    rejected_signatures: set[str] = field(default_factory=set)
+
+    def as_status(self) -> dict[str, Any]:
+        decided = self.accepted + self.rejected
+        return {
+            "shown": self.shown,
+            "accepted": self.accepted,
+            "partiallyAccepted": self.partially_accepted,
+            "rejected": self.rejected,
+            "acceptanceRate": round(self.accepted / decided, 3) if decided else None,
+        }
+
+
+def signature(uri: str, region_text: str, suggestion: str) -> str:
+    return hashlib.sha1(f"{uri}\0{region_text}\0{suggestion}".encode()).hexdigest()
+
+
+def edits_text(edits: list[RegionEdit]) -> str:
+    return "\0".join(f"{e.start_line}:{e.start_char}-{e.end_line}:{e.end_char}={e.new_text}" for e in edits)
+
+
+class Suggestions:
+    def __init__(self, server: "SparkforgeServer") -> None:
+        self.server = server
+        self.engine = PredictionEngine(server.gateway, server.settings.inline)
+        self.history = EditHistory()
+        self.texts: dict[str, str] = {}
+        self.recent: list[str] = []  # URIs, most recently edited last
+        self.feedback = Feedback()
+        self.shown_ghosts: dict[str, ShownGhost] = {}
+
+    def configure(self, settings: Settings) -> None:
+        self.engine.configure(settings.inline)
+
+    # -- document tracking -------------------------------------------------------------
+    def opened(self, uri: str) -> None:
+        self.texts[uri] = self.server.workspace.text_documents[uri].source
+        self._touch(uri)
+
+    def changed(self, uri: str) -> None:
+        doc = self.server.workspace.text_documents.get(uri)
+        if doc is None:
+            return
+        after = doc.source
+        before = self.texts.get(uri, after)
+        self.texts[uri] = after
+        if before != after and self.server.exclusion_reason(uri) is None:
+            self.history.record_change(uri, before, after, path=self.relative_path(uri))
+        self.engine.keystroke(uri)
+        self._touch(uri)
+
+    def closed(self, uri: str) -> None:
+        self.texts.pop(uri, None)
+        self.history.forget(uri)
+        self.engine.forget(uri)
+        self.shown_ghosts.pop(uri, None)
+        if uri in self.recent:
+            self.recent.remove(uri)
+
+    def _touch(self, uri: str) -> None:
+        if uri in self.recent:
+            self.recent.remove(uri)
+        self.recent.append(uri)
+
+    # -- snapshots ---------------------------------------------------------------------
+    def relative_path(self, uri: str) -> str:
+        path = self.server.path_of(uri)
+        if path is None:
+            return uri
+        root = self.server.root
+        if root is not None:
+            try:
+                return path.resolve().relative_to(root).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
+    def snapshot(self, uri: str, position: types.Position, version: int | None = None) -> Snapshot:
+        doc = self.server.document(uri)
+        if version is not None and doc.version is not None and version != doc.version:
+            raise JsonRpcInvalidParams(
+                f"{uri}: the request is for version {version} but the document is at "
+                f"version {doc.version}"
+            )
+        index = self.server.lines(doc)
+        offset = self.server.offset(doc, position)
+        line = position.line
+        return Snapshot(
+            uri=uri,
+            version=doc.version or 0,
+            text=index.text,
+            line=line,
+            column=offset - index.starts[line],
+            path=self.relative_path(uri),
+            language=doc.language_id or "plaintext",
+        )
+
+    def other_documents(self, uri: str) -> list[tuple[str, str]]:
+        """Other open documents that may be sent, most recently edited first."""
+        out: list[tuple[str, str]] = []
+        for other in reversed(self.recent):
+            if other == uri or self.server.exclusion_reason(other) is not None:
+                continue
+            doc = self.server.workspace.text_documents.get(other)
+            if doc is not None:
+                out.append((self.relative_path(other), doc.source))
+            if len(out) >= MAX_CONTEXT_DOCUMENTS:
+                break
+        return out
+
+    async def predict(self, snap: Snapshot, *, debounce: bool, on_partial=None) -> PredictionResult | None:
+        return await self.engine.predict(
+            snap,
+            history=self.history.render(
+                max_tokens=self.engine._prompt_settings().history_max_tokens
+            ),
+            other_documents=self.other_documents(snap.uri),
+            debounce=debounce,
+            on_partial=on_partial,
+        )
+
+    def is_rejected(self, uri: str, region_text: str, suggestion: str) -> bool:
+        return signature(uri, region_text, suggestion) in self.feedback.rejected_signatures
+
+    def offered(self, result_id: str, uri: str, region_text: str, suggestion: str) -> None:
+        self.feedback.offered[result_id] = signature(uri, region_text, suggestion)
+        if len(self.feedback.offered) > 500:  # keep the map small: oldest first out
+            self.feedback.offered.pop(next(iter(self.feedback.offered)))
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        last = self.engine.last_result
+        return {
+            "suggestions": self.feedback.as_status(),
+            "predictions": {
+                "requests": self.engine.requests_made,
+                "cancelled": self.engine.requests_cancelled,
+                "last": None
+                if last is None
+                else {
+                    "id": last.id,
+                    "modelMs": round(last.model_ms, 2),
+                    "firstTokenMs": None if last.first_token_ms is None else round(last.first_token_ms, 2),
+                    "debounceMs": round(last.debounce_ms, 1),
+                    "promptTokens": last.prompt.token_count,
+                },
+            },
+        }
+
+
+def _field(params: Any, name: str, default: Any = None) -> Any:
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
+
+
+def setup(server: "SparkforgeServer") -> None:
+    sugg = Suggestions(server)
+    server.suggestions = sugg  # type: ignore[attr-defined]
+    server.on_settings(sugg.configure)
+    server.status_extras = getattr(server, "status_extras", []) + [sugg.status]  # type: ignore[attr-defined]
+    server.close_hooks = getattr(server, "close_hooks", []) + [sugg.closed]  # type: ignore[attr-defined]
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: "SparkforgeServer", params: types.DidOpenTextDocumentParams) -> None:
+        sugg.opened(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: "SparkforgeServer", params: types.DidChangeTextDocumentParams) -> None:
+        sugg.changed(params.text_document.uri)
+
+    def feedback_id(params: Any) -> str:
+        result_id = _field(params, "id")
+        if not isinstance(result_id, str):
+            raise JsonRpcInvalidParams("expected {id: string}")
+        return result_id
+
+    @server.feature(DID_SHOW)
+    def did_show(ls: "SparkforgeServer", params: Any) -> None:
+        feedback_id(params)
+        sugg.feedback.shown += 1
+
+    def accept(result_id: str, accepted_length: Any = None) -> None:
+        if isinstance(accepted_length, int) and accepted_length >= 0:
+            sugg.feedback.partially_accepted += 1
+        sugg.feedback.accepted += 1
+        sugg.feedback.offered.pop(result_id, None)
+        ls_status_later()
+
+    def ls_status_later() -> None:
+        server.send_status()
+
+    @server.feature(DID_ACCEPT)
+    def did_accept(ls: "SparkforgeServer", params: Any) -> None:
+        accept(feedback_id(params), _field(params, "acceptedLength"))
+
+    @server.feature(DID_REJECT)
+    def did_reject(ls: "SparkforgeServer", params: Any) -> None:
+        result_id = feedback_id(params)
+        sugg.feedback.rejected += 1
+        if (sig := sugg.feedback.offered.pop(result_id, None)) is not None:
+            sugg.feedback.rejected_signatures.add(sig)
+        for uri, ghost in list(sugg.shown_ghosts.items()):
+            if ghost.id == result_id:
+                del sugg.shown_ghosts[uri]
+        ls.send_status()
+
+    @server.command(ACCEPT_COMMAND)
+    def accept_command(ls: "SparkforgeServer", *args: Any) -> None:
+        # VS Code runs an inline completion item's command after the user accepts it.
+        flat = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+        if flat and isinstance(flat[0], str):
+            accept(flat[0], flat[1] if len(flat) > 1 else None)

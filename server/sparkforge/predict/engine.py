@@ -1,0 +1,260 @@
+"""PredictionEngine: one fast-model prediction per (document, version, cursor), shared by
+ghost text and next edits.
+
+``predict`` is called by ``textDocument/inlineCompletion`` and ``sparkforge/nextEdit``; both
+join the same in-flight prediction. A prediction for a newer version or cursor of the same
+document cancels the older one, which closes its HTTP stream (the model stops generating, and
+stops costing). The debounce sleeps inside the flight, so a keystroke during it means no
+request at all. The stream is parsed as it arrives; final hunks are passed to listeners
+(nextEdit's partial results) before the answer ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sparkforge.config import InlineConfig
+from sparkforge.models.events import TextDelta
+from sparkforge.models.gateway import ModelGateway
+from sparkforge.predict.debounce import AdaptiveDebounce
+from sparkforge.predict.diffing import Prediction, RegionEdit, classify
+from sparkforge.predict.postprocess import clean_rewrite
+from sparkforge.predict.prompt import Prompt, PromptSettings, build_prompt
+from sparkforge.predict.streaming import StreamingRewriteParser
+from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
+
+PartialListener = Callable[[list[RegionEdit]], None]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the editor showed when the prediction was asked for."""
+
+    uri: str
+    version: int
+    text: str
+    line: int
+    column: int  # str index in the line
+    path: str  # workspace-relative, for the prompt
+    language: str
+
+    @property
+    def key(self) -> tuple[str, int, int, int]:
+        return (self.uri, self.version, self.line, self.column)
+
+
+@dataclass
+class PredictionResult:
+    id: str
+    snapshot: Snapshot
+    prompt: Prompt
+    prediction: Prediction
+    model_ms: float  # from the request to the end of the stream
+    first_token_ms: float | None
+    debounce_ms: float
+    finished_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class _Flight:
+    snapshot: Snapshot
+    task: asyncio.Task[PredictionResult | None]
+    listeners: list[PartialListener] = field(default_factory=list)
+    final: list[RegionEdit] = field(default_factory=list)
+    waiters: int = 0
+
+
+class PredictionEngine:
+    def __init__(self, gateway: ModelGateway, settings: InlineConfig) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.debounce: dict[str, AdaptiveDebounce] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._last: dict[str, PredictionResult] = {}
+        self._ids = itertools.count(1)
+        self.requests_made = 0
+        self.requests_cancelled = 0
+        self.last_result: PredictionResult | None = None
+
+    def configure(self, settings: InlineConfig) -> None:
+        self.settings = settings
+        for d in self.debounce.values():
+            d.fixed_ms = settings.debounce_ms
+
+    def keystroke(self, uri: str, now: float | None = None) -> None:
+        self._debounce(uri).keystroke(time.perf_counter() if now is None else now)
+
+    def _debounce(self, uri: str) -> AdaptiveDebounce:
+        d = self.debounce.get(uri)
+        if d is None:
+            d = self.debounce[uri] = AdaptiveDebounce(self.settings.debounce_ms)
+        return d
+
+    def forget(self, uri: str) -> None:
+        self.debounce.pop(uri, None)
+        self._last.pop(uri, None)
+        if (flight := self._flights.pop(uri, None)) is not None:
+            flight.task.cancel()
+
+    def cached(self, snap: Snapshot) -> PredictionResult | None:
+        last = self._last.get(snap.uri)
+        if last is not None and last.snapshot.key == snap.key:
+            return last
+        return None
+
+    async def predict(
+        self,
+        snap: Snapshot,
+        *,
+        history: str = "",
+        other_documents: Sequence[tuple[str, str]] = (),
+        debounce: bool = True,
+        on_partial: PartialListener | None = None,
+    ) -> PredictionResult | None:
+        """The prediction for ``snap``; None when the model proposes nothing."""
+        if (hit := self.cached(snap)) is not None:
+            if on_partial is not None and hit.prediction.edits:
+                on_partial(list(hit.prediction.edits))
+            return hit
+        flight = self._flights.get(snap.uri)
+        if flight is not None and flight.snapshot.key != snap.key:
+            flight.task.cancel()  # stale: the document or the cursor moved on
+            flight = None
+        if flight is None:
+            task = asyncio.get_running_loop().create_task(
+                self._run(snap, history, other_documents, debounce)
+            )
+            flight = _Flight(snap, task)
+            self._flights[snap.uri] = flight
+            task.add_done_callback(lambda t, f=flight: self._landed(f))
+        if on_partial is not None:
+            if flight.final:
+                on_partial(list(flight.final))
+            flight.listeners.append(on_partial)
+        flight.waiters += 1
+        try:
+            return await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if on_partial is not None and on_partial in flight.listeners:
+                flight.listeners.remove(on_partial)
+            if flight.waiters == 0 and not flight.task.done():
+                flight.task.cancel()  # nobody wants it any more: stop paying for it
+
+    def _landed(self, flight: _Flight) -> None:
+        if self._flights.get(flight.snapshot.uri) is flight:
+            del self._flights[flight.snapshot.uri]
+        if flight.task.cancelled():
+            self.requests_cancelled += 1
+            return
+        if flight.task.exception() is None and (result := flight.task.result()) is not None:
+            self._last[flight.snapshot.uri] = result
+            self.last_result = result
+
+    def _prompt_settings(self) -> PromptSettings:
+        s = self.settings
+        base = PromptSettings()
+        total = max(s.prompt_tokens, 200)
+        scale = total / base.max_tokens
+        return PromptSettings(
+            lines_above=s.lines_above,
+            lines_below=s.lines_below,
+            max_tokens=total,
+            region_max_tokens=max(100, int(base.region_max_tokens * scale)),
+            context_max_tokens=int(base.context_max_tokens * scale),
+            history_max_tokens=int(base.history_max_tokens * scale),
+            snippets_max_tokens=int(base.snippets_max_tokens * scale),
+        )
+
+    async def _run(
+        self,
+        snap: Snapshot,
+        history: str,
+        other_documents: Sequence[tuple[str, str]],
+        debounce: bool,
+    ) -> PredictionResult | None:
+        delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
+        prompt = build_prompt(
+            snap.text,
+            snap.path,
+            snap.language,
+            (snap.line, snap.column),
+            history=history,
+            other_documents=other_documents,
+            settings=self._prompt_settings(),
+        )
+        model_input, secrets = redact_reversibly(prompt.input)
+        parser = StreamingRewriteParser(prompt)
+        flight = self._flights.get(snap.uri)
+        started = time.perf_counter()
+        first: float | None = None
+        raw: list[str] = []
+        self.requests_made += 1
+        stream = self.gateway.stream(
+            "fast",
+            instructions=redact(prompt.instructions),
+            input=model_input,
+            max_output_tokens=self.settings.max_output_tokens,
+        )
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if not isinstance(event, TextDelta):
+                    continue
+                if first is None:
+                    first = time.perf_counter()
+                raw.append(event.text)
+                final = parser.feed(event.text)
+                if secrets:  # the secret's line would read as an edit to [REDACTED]
+                    final = [h for h in final if REDACTED not in h.new_text]
+                if final and flight is not None:
+                    flight.final.extend(final)
+                    for listener in list(flight.listeners):
+                        listener(final)
+        model_ms = (time.perf_counter() - started) * 1000
+        self._debounce(snap.uri).model_latency(model_ms)
+        answer = "".join(raw)
+        if secrets:
+            answer = unredact(answer, secrets)
+        rewrite = clean_rewrite(answer, prompt)
+        prediction = classify(prompt, rewrite)
+        return PredictionResult(
+            id=f"p{next(self._ids)}",
+            snapshot=snap,
+            prompt=prompt,
+            prediction=prediction,
+            model_ms=model_ms,
+            first_token_ms=None if first is None else (first - started) * 1000,
+            debounce_ms=delay,
+        )
+
+
+@dataclass
+class ShownGhost:
+    """A ghost text the editor showed, to serve the rest of it while the user types it."""
+
+    id: str
+    uri: str
+    text_before: str  # the document when it was shown
+    anchor: int  # str offset of the cursor then
+    insert: str
+
+    def continuation(self, text: str, cursor: int) -> str | None:
+        """The rest of the suggestion if ``text`` is the old text with a prefix of it typed."""
+        typed = len(text) - len(self.text_before)
+        if typed < 0 or typed >= len(self.insert) or cursor != self.anchor + typed:
+            return None
+        a = self.anchor
+        if (
+            text[a : a + typed] == self.insert[:typed]
+            and text[:a] == self.text_before[:a]
+            and text[a + typed :] == self.text_before[a:]
+        ):
+            return self.insert[typed:]
+        return None

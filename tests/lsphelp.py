@@ -1,0 +1,106 @@
+"""Helpers for end-to-end tests: a client-side open document, and waiting for a condition."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+
+class Doc:
+    """An open document on the client side: keeps the text and version in step."""
+
+    def __init__(self, client: LanguageClient, path: Path, text: str, language: str = "python"):
+        self.client = client
+        self.path = path
+        self.uri = path.as_uri()
+        self.text = text
+        self.version = 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=self.uri, language_id=language, version=1, text=text
+                )
+            )
+        )
+
+    def _offset(self, line: int, char: int) -> int:
+        from sparkforge.textpos import LineIndex
+
+        return LineIndex.of(self.text).offset(line, char)
+
+    def position_after(self, needle: str) -> types.Position:
+        from sparkforge.textpos import LineIndex
+
+        offset = self.text.index(needle) + len(needle)
+        line, char = LineIndex.of(self.text).position(offset)
+        return types.Position(line=line, character=char)
+
+    def edit(self, line: int, char: int, end_line: int, end_char: int, new_text: str) -> None:
+        start = self._offset(line, char)
+        end = self._offset(end_line, end_char)
+        self.text = self.text[:start] + new_text + self.text[end:]
+        self.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=line, character=char),
+                            end=types.Position(line=end_line, character=end_char),
+                        ),
+                        text=new_text,
+                    )
+                ],
+            )
+        )
+
+    def type(self, position: types.Position, text: str) -> types.Position:
+        """Insert ``text`` at ``position`` as one change; the position after it."""
+        from sparkforge.textpos import LineIndex
+
+        self.edit(position.line, position.character, position.line, position.character, text)
+        offset = self._offset(position.line, position.character) + len(text)
+        line, char = LineIndex.of(self.text).position(offset)
+        return types.Position(line=line, character=char)
+
+
+async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(interval)
+    return predicate()
+
+
+def plain(obj):
+    """JSON-like data from what pygls's client hands over for custom methods (namedtuples)."""
+    if hasattr(obj, "_asdict"):
+        return {k: plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
+
+
+async def request(client: LanguageClient, method: str, params):
+    return plain(await client.protocol.send_request_async(method, params))
+
+
+async def raw_request(client: LanguageClient, method: str, params, timeout: float = 5.0):
+    """Send a request exactly as given (even one the typed client would refuse to build)."""
+    import uuid
+
+    protocol = client.protocol
+    msg_id = str(uuid.uuid4())
+    future = asyncio.get_running_loop().create_future()
+    protocol._request_futures[msg_id] = future
+    protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    return await asyncio.wait_for(future, timeout)
