@@ -104,3 +104,35 @@ async def raw_request(client: LanguageClient, method: str, params, timeout: floa
     protocol._request_futures[msg_id] = future
     protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
     return await asyncio.wait_for(future, timeout)
+
+
+class Pending:
+    """A request the test can cancel the way an editor does: a ``$/cancelRequest``
+    notification, after which the server answers with an error (or a result that was ready)."""
+
+    def __init__(self, client: LanguageClient, method: str, params):
+        import uuid
+
+        self.client = client
+        self.id = str(uuid.uuid4())
+        self.future = asyncio.get_running_loop().create_future()
+        protocol = client.protocol
+        protocol._request_futures[self.id] = self.future
+        if not isinstance(params, dict):
+            params = protocol._converter.unstructure(params)
+        protocol._send_data({"jsonrpc": "2.0", "id": self.id, "method": method, "params": params})
+
+    def cancel(self) -> None:
+        from lsprotocol import types
+
+        self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=self.id))
+
+    async def result(self, timeout: float = 10.0):
+        return plain(await asyncio.wait_for(self.future, timeout))
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait for the server's answer to a cancelled request, whatever it is."""
+        try:
+            await asyncio.wait_for(self.future, timeout)
+        except Exception:
+            pass

@@ -49,7 +49,7 @@ _SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     # key = "value" assignments whose name says secret
     re.compile(
         r"""(?i)((?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key|private[_-]?key)"""
-        r"""[A-Za-z0-9_]*["']?\s*[:=]\s*["'])[^"'\s]{8,}(?=["'])"""
+        r"""[A-Za-z0-9_]*["']?\s*[:=]\s*["'])(?![^"'\s]*\[REDACTED\])[^"'\s]{8,}(?=["'])"""
     ),
 )
 _QUICK = re.compile(

@@ -65,7 +65,9 @@ def setup(server: "SparkforgeServer") -> None:
             if token is not None:
                 ls.protocol.notify(
                     types.PROGRESS,
-                    {"token": token, "value": {"edits": [_wire_edit(index, e) for e in edits]}},
+                    types.ProgressParams(
+                        token=token, value={"edits": [_wire_edit(index, e) for e in edits]}
+                    ),
                 )
 
         result = await sugg.predict(snap, debounce=False, on_partial=on_partial)

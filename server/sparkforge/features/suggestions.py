@@ -245,7 +245,7 @@ def setup(server: "SparkforgeServer") -> None:
         ls.send_status()
 
     @server.command(ACCEPT_COMMAND)
-    def accept_command(ls: "SparkforgeServer", *args: Any) -> None:
+    def accept_command(ls, *args):  # no annotations: pygls would resolve them
         # VS Code runs an inline completion item's command after the user accepts it.
         flat = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
         if flat and isinstance(flat[0], str):

@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sparkforge.config import InlineConfig
-from sparkforge.models.events import TextDelta
+from sparkforge.models.events import Finish, TextDelta
 from sparkforge.models.gateway import ModelGateway
 from sparkforge.predict.debounce import AdaptiveDebounce
 from sparkforge.predict.diffing import Prediction, RegionEdit, classify
 from sparkforge.predict.postprocess import clean_rewrite
-from sparkforge.predict.prompt import Prompt, PromptSettings, build_prompt
+from sparkforge.predict.prompt import Prompt, PromptSettings, RegionTooLarge, build_prompt
 from sparkforge.predict.streaming import StreamingRewriteParser
 from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
 
@@ -181,21 +181,26 @@ class PredictionEngine:
         delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
         if delay > 0:
             await asyncio.sleep(delay / 1000)
-        prompt = build_prompt(
-            snap.text,
-            snap.path,
-            snap.language,
-            (snap.line, snap.column),
-            history=history,
-            other_documents=other_documents,
-            settings=self._prompt_settings(),
-        )
+        try:
+            prompt = build_prompt(
+                snap.text,
+                snap.path,
+                snap.language,
+                (snap.line, snap.column),
+                history=history,
+                other_documents=other_documents,
+                settings=self._prompt_settings(),
+            )
+        except RegionTooLarge:
+            return None  # a minified line: nothing sensible fits the fast prompt
         model_input, secrets = redact_reversibly(prompt.input)
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
         started = time.perf_counter()
         first: float | None = None
         raw: list[str] = []
+        finish = "stop"
+        cursor = (prompt.cursor_line, prompt.cursor_character)
         self.requests_made += 1
         stream = self.gateway.stream(
             "fast",
@@ -205,12 +210,19 @@ class PredictionEngine:
         )
         async with contextlib.aclosing(stream):
             async for event in stream:
+                if isinstance(event, Finish):
+                    finish = event.reason
                 if not isinstance(event, TextDelta):
                     continue
                 if first is None:
                     first = time.perf_counter()
                 raw.append(event.text)
-                final = parser.feed(event.text)
+                # the insertion at the cursor is ghost text, not a next edit
+                final = [
+                    h for h in parser.feed(event.text)
+                    if (h.start_line, h.start_char) != cursor or h.end_line != h.start_line
+                    or h.end_char != h.start_char
+                ]
                 if secrets:  # the secret's line would read as an edit to [REDACTED]
                     final = [h for h in final if REDACTED not in h.new_text]
                 if final and flight is not None:
@@ -222,7 +234,8 @@ class PredictionEngine:
         answer = "".join(raw)
         if secrets:
             answer = unredact(answer, secrets)
-        rewrite = clean_rewrite(answer, prompt)
+        # a cut-off answer would read as deleting the rest of the region
+        rewrite = clean_rewrite(answer, prompt) if finish != "length" else None
         prediction = classify(prompt, rewrite)
         return PredictionResult(
             id=f"p{next(self._ids)}",

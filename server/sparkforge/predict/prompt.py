@@ -1,0 +1,271 @@
+"""The fast model's prompt: an editable region around the cursor, with budgeted context.
+
+OpenAI offers no fill-in-the-middle endpoint, so the fast model is asked to *rewrite* a small
+editable region (the cursor line and a few lines either side) with the user's next edit
+applied; ``diffing.classify`` then turns the rewrite into ghost text and next edits.
+
+Everything the model reads that is not the user's own text (instructions, markers, section
+headers) is a constant of this module, documented in docs/prompts.md. Change
+``PROMPT_VERSION`` whenever any of it changes, so that logs, caches and benchmarks can tell
+prompts apart.
+
+Budgets are in o200k tokens. The instructions and the editable region are always included
+(the region shrinks towards the cursor line if it alone is too large); then, in order of
+priority, the file around the region, the edit history, and code from other files each get
+what remains, up to their own cap.
+
+Line endings: the prompt is LF-only. ``Prompt.region_text`` is the region exactly as it is in
+the document and ``Prompt.line_ending`` the document's dominant line ending, which
+post-processing restores. Positions are (line, character) with characters counted in
+Python ``str`` indices, not UTF-16 (the LSP layer converts).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from sparkforge.models.tokens import count_tokens, truncate_tail
+from sparkforge.predict.snippets import related_code
+from sparkforge.predict.text import (
+    CHARS_PER_TOKEN_MAX,
+    detect_indent,
+    dominant_line_ending,
+    lines_cost,
+    split_lines,
+    take_lines,
+    to_lf,
+)
+
+__all__ = [
+    "CURSOR", "INSTRUCTIONS", "PROMPT_VERSION", "REGION_END", "REGION_START", "Prompt",
+    "PromptSettings", "RegionTooLarge", "build_prompt", "split_lines", "to_lf",
+]
+
+PROMPT_VERSION = "sf-predict-1"
+
+REGION_START = "<|editable_region_start|>"
+REGION_END = "<|editable_region_end|>"
+CURSOR = "<|user_cursor_is_here|>"
+
+INSTRUCTIONS = f"""\
+You predict the next edit a programmer will make in their code editor.
+
+You are shown the user's recent edits as unified diffs, related code from other files, and an \
+excerpt of the file being edited. In the excerpt, the editable region lies between \
+{REGION_START} and {REGION_END}, and {CURSOR} marks the cursor.
+
+Rewrite the editable region with the user's next edit applied.
+- Usually the next edit completes the code at the cursor. It may also change other lines of \
+the region: carry on a rename or a refactoring that the recent edits began, or fix an \
+obvious mistake.
+- Copy every line you do not change exactly, with its indentation and whitespace.
+- Make only the edit you are confident about. If there is none, return the region unchanged.
+- Do not repeat code that follows the region.
+
+Answer with {REGION_START}, a newline, the rewritten region, then {REGION_END}, and nothing \
+else: no explanation, no markdown fences, no {CURSOR}."""
+
+HISTORY_HEADER = "## Recent edits (oldest first)\n"
+SNIPPETS_HEADER = "## Related code from other files\n"
+SNIPPET_HEADER = "--- {path}\n"
+FILE_HEADER = "## Current file: {path} ({language}), lines {first}-{last} of {total}\n"
+
+
+
+class RegionTooLarge(ValueError):
+    """The cursor line alone exceeds the region budget (minified code): predict nothing."""
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """Sizes of the prompt. The sub-budgets are caps; ``max_tokens`` bounds the whole."""
+
+    lines_above: int = 3
+    lines_below: int = 3
+    max_tokens: int = 1500
+    region_max_tokens: int = 400
+    context_max_tokens: int = 600
+    history_max_tokens: int = 300
+    snippets_max_tokens: int = 250
+    max_definitions: int = 6
+    definition_lines_before: int = 1
+    definition_lines_after: int = 5
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt for one prediction, and what is needed to read the answer back."""
+
+    instructions: str
+    input: str
+    path: str
+    language_id: str
+    region_start_line: int
+    region_end_line: int  # exclusive
+    region_text: str  # exactly as in the document, original line endings included
+    cursor_offset_in_region: int  # str index into region_text
+    cursor_line: int
+    cursor_character: int
+    line_ending: str  # the document's dominant line ending: "\n" or "\r\n"
+    indent: str  # the document's indentation unit: "\t" or some spaces
+    version: str = PROMPT_VERSION
+    token_count: int = 0
+    section_tokens: Mapping[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def region_lf(self) -> str:
+        """``region_text`` with LF line endings, as the model saw it."""
+        return to_lf(self.region_text)
+
+    @functools.cached_property
+    def cursor_offset_lf(self) -> int:
+        """The cursor's index into ``region_lf`` (a cursor never sits inside a CRLF)."""
+        return len(to_lf(self.region_text[: self.cursor_offset_in_region]))
+
+
+def build_prompt(
+    text: str,
+    path: str,
+    language_id: str,
+    cursor: tuple[int, int],
+    *,
+    history: str = "",
+    other_documents: Sequence[tuple[str, str]] = (),
+    settings: PromptSettings = PromptSettings(),
+) -> Prompt:
+    """The prompt to predict the next edit of ``text`` with the cursor at ``cursor``.
+
+    ``history`` is ``EditHistory.render(...)``'s output. ``other_documents`` are
+    ``(path, text)`` of other open documents, most relevant first: definitions of names used
+    in the region are looked up in them (and in the rest of this document), then what budget
+    remains is filled with the start of each. Raises ``RegionTooLarge`` when the cursor line
+    alone is over ``settings.region_max_tokens``.
+    """
+    contents, eols = split_lines(text)
+    line = min(max(cursor[0], 0), len(contents) - 1)
+    character = min(max(cursor[1], 0), len(contents[line]))
+    instructions_cost = count_tokens(INSTRUCTIONS)
+    widest = "9" * len(str(len(contents)))  # line numbers in the header, at their widest
+    header_cost = count_tokens(FILE_HEADER.format(path=path, language=language_id,
+                                                  first=widest, last=widest, total=widest))
+    # The region also shrinks to fit the total budget, with its header and markers.
+    room = (settings.max_tokens - instructions_cost - header_cost
+            - count_tokens(f"{REGION_START}\n{CURSOR}\n{REGION_END}\n") - 2)
+    start, end = _region_lines(contents, line, settings, min(settings.region_max_tokens, room))
+
+    region_text = "".join(c + e for c, e in zip(contents[start:end], eols[start:end]))
+    cursor_offset = sum(len(c) + len(e) for c, e in zip(contents[start:line], eols[start:line]))
+    cursor_offset += character
+    region_lf = "".join(c + "\n" for c in contents[start:end])
+    if end == len(contents):
+        region_lf = region_lf[:-1]  # the document's last line has no line ending
+    cursor_lf = sum(len(c) + 1 for c in contents[start:line]) + character
+    marked = region_lf[:cursor_lf] + CURSOR + region_lf[cursor_lf:]
+    if not marked.endswith("\n"):
+        marked += "\n"  # the end marker always sits on a line of its own
+    region_block = f"{REGION_START}\n{marked}{REGION_END}\n"
+
+    sections: dict[str, int] = {"instructions": instructions_cost,
+                                "region": count_tokens(region_block)}
+    framing = header_cost + count_tokens(HISTORY_HEADER + SNIPPETS_HEADER + "\n\n")
+    remaining = settings.max_tokens - sum(sections.values()) - framing - 6
+
+    above_budget = min(settings.context_max_tokens, max(remaining, 0)) * 2 // 3
+    above = take_lines(contents[:start][::-1], above_budget)[::-1]
+    below_budget = min(settings.context_max_tokens, max(remaining, 0)) - lines_cost(above)
+    below = take_lines(contents[end:], below_budget)
+    sections["context"] = lines_cost(above) + lines_cost(below)
+    remaining -= sections["context"]
+
+    history_text = _fit_history(to_lf(history).strip("\n"), min(settings.history_max_tokens, remaining))
+    sections["history"] = count_tokens(history_text)
+    remaining -= sections["history"]
+
+    first_shown = start - len(above)
+    snippets = related_code(
+        region_lf, cursor_lf, path, contents, (first_shown, end + len(below)),
+        other_documents, min(settings.snippets_max_tokens, remaining), settings, SNIPPET_HEADER,
+    )
+    sections["snippets"] = count_tokens(snippets)
+
+    def assemble() -> str:
+        parts = []
+        if history_text:
+            parts.append(HISTORY_HEADER + history_text + "\n")
+        if snippets:
+            parts.append(SNIPPETS_HEADER + snippets)
+        header = FILE_HEADER.format(path=path, language=language_id, first=start - len(above) + 1,
+                                    last=end + len(below), total=len(contents))
+        parts.append(header + "".join(c + "\n" for c in above) + region_block
+                     + "".join(c + "\n" for c in below))
+        return "\n".join(parts)
+
+    user_input = assemble()
+    # Tokens may merge differently across the seams: if that tips the total over, give up
+    # context in reverse order of priority until it fits.
+    while sections["instructions"] + count_tokens(user_input) > settings.max_tokens:
+        if snippets:
+            snippets, sections["snippets"] = "", 0
+        elif history_text:
+            history_text, sections["history"] = "", 0
+        elif above or below:
+            if len(above) >= len(below):
+                above.pop(0)  # the farthest line above
+            else:
+                below.pop()
+            sections["context"] = lines_cost(above) + lines_cost(below)
+        else:
+            break  # instructions and region alone: always sent
+        user_input = assemble()
+
+    return Prompt(
+        instructions=INSTRUCTIONS,
+        input=user_input,
+        path=path,
+        language_id=language_id,
+        region_start_line=start,
+        region_end_line=end,
+        region_text=region_text,
+        cursor_offset_in_region=cursor_offset,
+        cursor_line=line,
+        cursor_character=character,
+        line_ending=dominant_line_ending(text),
+        indent=detect_indent(above[-20:] + contents[start:end] + below[:20]),
+        version=PROMPT_VERSION,
+        token_count=sections["instructions"] + count_tokens(user_input),
+        section_tokens=sections,
+    )
+
+
+def _region_lines(contents: list[str], line: int, settings: PromptSettings,
+                  budget: int) -> tuple[int, int]:
+    """The region's lines: cursor line ± settings, dropping the farthest lines to fit."""
+    limit = settings.region_max_tokens
+    if len(contents[line]) > limit * CHARS_PER_TOKEN_MAX or count_tokens(contents[line]) > limit:
+        raise RegionTooLarge(f"line {line} is over {limit} tokens")
+    start = max(0, line - settings.lines_above)
+    end = min(len(contents), line + settings.lines_below + 1)
+    while end - start > 1 and count_tokens("\n".join(contents[start:end])) > budget:
+        if line - start >= end - 1 - line:
+            start += 1
+        else:
+            end -= 1
+    return start, end
+
+
+def _fit_history(history: str, budget: int) -> str:
+    """The most recent part of the history that fits, cut at a line boundary."""
+    if budget <= 0 or not history:
+        return ""
+    if count_tokens(history) <= budget:
+        return history
+    cut = truncate_tail(history, budget)
+    nl = cut.find("\n")
+    cut = cut[nl + 1 :] if nl >= 0 else ""
+    while cut and count_tokens(cut) > budget:
+        cut = cut[cut.find("\n") + 1 :] if "\n" in cut else ""
+    return cut
+
+

@@ -1,0 +1,74 @@
+"""Text helpers for the prompt: lines as the LSP layer counts them, line endings, indentation.
+
+Kept apart from ``prompt.py`` so that it and ``snippets.py`` can share them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sparkforge.models.tokens import count_tokens
+
+# A line this many characters per token of budget cannot fit: skip counting it.
+CHARS_PER_TOKEN_MAX = 8
+
+
+def to_lf(text: str) -> str:
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+def split_lines(text: str) -> tuple[list[str], list[str]]:
+    r"""Lines without their endings, and the ending of each ("" for the last).
+
+    Lines end at "\n", a "\r" before it being part of the ending: the same lines as
+    ``sparkforge.textpos.LineIndex`` (a lone "\r" stays inside its line).
+    """
+    contents = text.split("\n")
+    eols = ["\n"] * (len(contents) - 1) + [""]
+    if "\r" in text:
+        for i in range(len(contents) - 1):
+            if contents[i].endswith("\r"):
+                contents[i], eols[i] = contents[i][:-1], "\r\n"
+    return contents, eols
+
+
+def dominant_line_ending(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf * 2 > text.count("\n") else "\n"
+
+
+def detect_indent(lines: Sequence[str]) -> str:
+    """The indentation unit the lines use: a tab, or the smallest space indent (default 4)."""
+    tabs = spaces = 0
+    smallest = 0
+    for line in lines:
+        if line.startswith("\t"):
+            tabs += 1
+        elif line.startswith(" ") and line.strip():
+            spaces += 1
+            width = len(line) - len(line.lstrip(" "))
+            if width >= 2 and (not smallest or width < smallest):
+                smallest = width
+    if tabs > spaces:
+        return "\t"
+    return " " * (min(smallest, 8) or 4)
+
+
+def lines_cost(lines: Sequence[str]) -> int:
+    return count_tokens("".join(c + "\n" for c in lines))
+
+
+def take_lines(lines: Sequence[str], budget: int) -> list[str]:
+    """The longest leading run of ``lines`` whose text fits ``budget`` tokens."""
+    taken: list[str] = []
+    used = 0
+    for line in lines:
+        if len(line) > budget * CHARS_PER_TOKEN_MAX:
+            break
+        used += count_tokens(line + "\n")
+        if used > budget:
+            break
+        taken.append(line)
+    while taken and lines_cost(taken) > budget:  # tokens can merge differently when joined
+        taken.pop()
+    return taken

@@ -1,0 +1,116 @@
+"""clean_rewrite and trim_duplicate_suffix: from a model's raw answer to a usable rewrite."""
+
+from __future__ import annotations
+
+from sparkforge.predict.postprocess import clean_rewrite, reindent, trim_duplicate_suffix
+from sparkforge.predict.prompt import CURSOR, REGION_END, REGION_START, build_prompt
+
+DOC = "def add(a, b):\n    return a +\n\nprint(add(1, 2))\n"
+
+
+def answer(region: str) -> str:
+    return f"{REGION_START}\n{region}{REGION_END}"
+
+
+def prompt_for(doc: str = DOC, cursor: tuple[int, int] = (1, 14)):
+    return build_prompt(doc, "a.py", "python", cursor)
+
+
+def test_text_between_markers_is_the_rewrite():
+    prompt = prompt_for()
+    expected = "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
+    assert clean_rewrite(answer(expected), prompt) == expected
+
+
+def test_fences_and_chatter_are_stripped():
+    prompt = prompt_for()
+    expected = "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
+    fenced = f"Sure! Here is the region:\n```python\n{answer(expected)}\n```\nHope it helps."
+    assert clean_rewrite(fenced, prompt) == expected
+    inner_fence = f"{REGION_START}\n```python\n{expected}```\n{REGION_END}"
+    assert clean_rewrite(inner_fence, prompt) == expected
+    no_markers = f"Here you go:\n```python\n{expected}```\n"
+    assert clean_rewrite(no_markers, prompt) == expected
+    bare = expected
+    assert clean_rewrite(bare, prompt) == expected
+    missing_end = f"{REGION_START}\n{expected}"  # the model forgot the end marker
+    assert clean_rewrite(missing_end, prompt) == expected
+
+
+def test_echoed_cursor_marker_is_removed():
+    prompt = prompt_for()
+    raw = answer(f"def add(a, b):\n    return a + b{CURSOR}\n\nprint(add(1, 2))\n")
+    assert CURSOR not in clean_rewrite(raw, prompt)
+
+
+def test_no_op_empty_and_runaway_answers_are_none():
+    prompt = prompt_for()
+    assert clean_rewrite(answer(prompt.region_text), prompt) is None
+    assert clean_rewrite(answer(prompt.region_text.replace("a +\n", "a +  \n")), prompt) is None
+    assert clean_rewrite(answer(""), prompt) is None
+    assert clean_rewrite("", prompt) is None
+    runaway = prompt.region_text + "".join(f"x{i} = {i}\n" for i in range(100))
+    assert clean_rewrite(answer(runaway), prompt) is None
+    assert clean_rewrite(answer(runaway), prompt, max_extra_lines=200) is not None
+
+
+def test_crlf_round_trip():
+    doc = DOC.replace("\n", "\r\n")
+    prompt = prompt_for(doc)
+    raw = answer("def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n")
+    assert clean_rewrite(raw, prompt) == "def add(a, b):\r\n    return a + b\r\n\r\nprint(add(1, 2))\r\n"
+    raw_crlf = raw.replace("\n", "\r\n")  # a model that answers in CRLF gets the same result
+    assert clean_rewrite(raw_crlf, prompt) == clean_rewrite(raw, prompt)
+
+
+def test_region_at_end_of_file_without_newline():
+    prompt = build_prompt("x = 1\ny = ", "a.py", "python", (1, 4))
+    assert prompt.region_text == "x = 1\ny = "
+    assert clean_rewrite(answer("x = 1\ny = 2\n"), prompt) == "x = 1\ny = 2"
+
+
+def test_indentation_style_follows_the_document():
+    doc = "def f(x):\n\tif x:\n\t\tpass\n"
+    prompt = prompt_for(doc, (2, 6))
+    raw = answer("def f(x):\n\tif x:\n        return x\n    return 0\n")
+    assert clean_rewrite(raw, prompt) == "def f(x):\n\tif x:\n\t\treturn x\n\treturn 0\n"
+    spaces = prompt_for("def f(x):\n  if x:\n    pass\n", (2, 6))
+    raw = answer("def f(x):\n  if x:\n\t\treturn x\n")
+    assert clean_rewrite(raw, spaces) == "def f(x):\n  if x:\n    return x\n"
+    assert reindent("\t * doc", "\t") == "\t * doc"  # a comment's alignment space stays
+
+
+def test_trailing_whitespace_the_model_dropped_is_restored():
+    doc = "a = 1   \nb = \nc = 3\n"
+    prompt = prompt_for(doc, (1, 4))
+    assert clean_rewrite(answer("a = 1\nb = 2\nc = 3\n"), prompt) == "a = 1   \nb = 2\nc = 3\n"
+
+
+def test_duplicated_closing_bracket_is_dropped():
+    assert trim_duplicate_suffix("a, b)", ")", []) == "a, b"
+    assert trim_duplicate_suffix("a, b))", "))", []) == "a, b"
+    assert trim_duplicate_suffix('hello")', '")', []) == "hello"
+    assert trim_duplicate_suffix("x];", "];", []) == "x"
+    # A closer whose opener is inside the insertion is not a duplicate.
+    assert trim_duplicate_suffix("bar(1)", ")", []) == "bar(1)"
+    assert trim_duplicate_suffix("items[0]", "]", []) == "items[0]"
+    assert trim_duplicate_suffix("a, b", ")", []) == "a, b"
+    assert trim_duplicate_suffix("abc", "", []) == "abc"
+
+
+def test_duplicated_following_lines_are_dropped():
+    # if x {\n    |\n}  and the model writes "foo();\n}" at the cursor
+    assert trim_duplicate_suffix("foo();\n}", "", ["}", "rest"]) == "foo();"
+    assert trim_duplicate_suffix("a\n  b\n}\n", "", ["  b", "}", ""]) == "a"
+    # A new block that ends like the next line is kept whole when it is not a repeat.
+    assert trim_duplicate_suffix("foo();\n}\nif y {\n  bar();\n}", "", ["}"]) == (
+        "foo();\n}\nif y {\n  bar();")
+    assert trim_duplicate_suffix("x = 1\n", "", [""]) == "x = 1\n"  # blank lines prove nothing
+    assert trim_duplicate_suffix("a\nb", "", ["c"]) == "a\nb"
+
+
+def test_an_answer_cut_short_is_refused():
+    prompt = prompt_for()
+    cut = f"{REGION_START}\ndef add(a, b):\n    return a + b\n"  # no end marker, tail missing
+    assert clean_rewrite(cut, prompt) is None
+    assert clean_rewrite("def add(a, b):\n    return a + b\n", prompt) is None
