@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,10 @@ def setup(server: "SparkforgeServer") -> None:
             if (err := ls.gateway.status()[role]["lastError"]) is not None:
                 ls.show(err, types.MessageType.Warning)
         ls.send_status()
+        # Load the tokenizer now (about 0.3 s) rather than on the first keystroke's prompt.
+        from sparkforge.models.tokens import encoding
+
+        ls.spawn(asyncio.to_thread(encoding), name="load-tokenizer")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(

@@ -1,0 +1,269 @@
+"""``sparkforge demo``: a scripted editing session, as a user would see it, with timings.
+
+Starts ``sparkforge model-server`` and ``sparkforge lsp`` as processes, copies a small sample
+project to a temporary folder, and drives the language server through a real LSP client
+(pygls): ghost text while typing, typing through it, a next edit after a rename, a secrets
+file that never reaches the model, and (when the server offers them) code actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from sparkforge.textpos import LineIndex
+
+LISTENING = "sparkforge model-server listening on "
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fast-tps", type=float, default=1000, help="fast model tokens/s (1000)")
+    p.add_argument("--deep-tps", type=float, default=70, help="deep model tokens/s (70)")
+    p.add_argument("--keep", action="store_true", help="keep the sample project folder")
+
+
+class Session:
+    def __init__(self, client: LanguageClient, root: Path):
+        self.client = client
+        self.root = root
+        self.docs: dict[str, tuple[str, int]] = {}
+        self.status: dict[str, Any] = {}
+
+    def open(self, rel: str) -> str:
+        path = self.root / rel
+        text = path.read_text(encoding="utf-8")
+        uri = path.as_uri()
+        self.docs[uri] = (text, 1)
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+            )
+        )
+        return uri
+
+    def text(self, uri: str) -> str:
+        return self.docs[uri][0]
+
+    def insert(self, uri: str, offset: int, new: str) -> types.Position:
+        """Type ``new`` at ``offset`` as one change; the cursor after it."""
+        text, version = self.docs[uri]
+        line, char = LineIndex.of(text).position(offset)
+        pos = types.Position(line=line, character=char)
+        text = text[:offset] + new + text[offset:]
+        version += 1
+        self.docs[uri] = (text, version)
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=new)],
+            )
+        )
+        line, char = LineIndex.of(text).position(offset + len(new))
+        return types.Position(line=line, character=char)
+
+    async def inline(self, uri: str, pos: types.Position) -> tuple[str | None, float]:
+        started = time.perf_counter()
+        result = await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=pos,
+                context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            )
+        )
+        ms = (time.perf_counter() - started) * 1000
+        items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+        return (items[0].insert_text if items else None), ms
+
+    async def request(self, method: str, params: Any) -> Any:
+        return _plain(await self.client.protocol.send_request_async(method, params))
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def start_model_server(scenarios: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparkforge.modelserver", "--port", "0", "--scenario", str(scenarios),
+         "--fast-tps", str(args.fast_tps), "--deep-tps", str(args.deep_tps)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith(LISTENING):
+        proc.kill()
+        raise RuntimeError(f"the model server did not start: {line!r}")
+    return proc, line[len(LISTENING):].strip()
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_stats", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def say(text: str = "") -> None:
+    if not sys.stdout.isatty():
+        import re
+
+        text = re.sub("\x1b\\[[0-9;]*m", "", text)
+    print(text, flush=True)
+
+
+async def scripted(session: Session, base_url: str) -> list[str]:
+    """The editing session; returns the problems seen (empty: all went as a user expects)."""
+    problems: list[str] = []
+
+    # 1. Ghost text while typing.
+    uri = session.open("shop/cart.py")
+    text = session.text(uri)
+    say("1. ghost text: in shop/cart.py the user starts a new function and pauses")
+    pos = session.insert(uri, len(text), "\n\ndef cart_count(items: list[Item]) -> int:\n    ")
+    ghost, ms = await session.inline(uri, pos)
+    status = await session.request("sparkforge/getStatus", {})
+    last = (status.get("predictions") or {}).get("last") or {}
+    model_ms = last.get("modelMs")
+    say(f"   shop/cart.py:{pos.line + 1}  {'    '}\x1b[2m{ghost}\x1b[0m")
+    say(f"   ghost text in {ms:.0f} ms (the model's own time {model_ms} ms)")
+    if ghost != "return sum(item.quantity for item in items)":
+        problems.append(f"expected ghost text for cart_count, got {ghost!r}")
+
+    requests_before = stats(base_url)["requests_total"]
+    say("   the user types 'return ' over the suggestion:")
+    pos = session.insert(uri, len(session.text(uri)), "return ")
+    rest, ms = await session.inline(uri, pos)
+    made = stats(base_url)["requests_total"] - requests_before
+    say(f"   the rest, '{rest}', in {ms:.1f} ms with {made} new model requests")
+    if rest != "sum(item.quantity for item in items)" or made:
+        problems.append("typing through the suggestion did not keep it")
+
+    # 2. A next edit after a rename.
+    uri = session.open("shop/report.py")
+    say()
+    say("2. next edit: in shop/report.py the user renames total to grand_total on line 5")
+    text = session.text(uri)
+    offset = text.index("    total = 0.0") + 4
+    pos = session.insert(uri, offset, "grand_")
+    pos = types.Position(line=pos.line, character=pos.character + len("total"))
+    started = time.perf_counter()
+    result = await session.request(
+        "sparkforge/nextEdit",
+        {"textDocument": {"uri": uri, "version": session.docs[uri][1]},
+         "position": {"line": pos.line, "character": pos.character}},
+    )
+    ms = (time.perf_counter() - started) * 1000
+    if not result or not result.get("edits"):
+        problems.append("expected a next edit propagating the rename")
+    else:
+        lines = session.text(uri).split("\n")
+        for edit in result["edits"]:
+            r = edit["range"]
+            line = lines[r["start"]["line"]]
+            new = line[: r["start"]["character"]] + edit["newText"] + line[r["end"]["character"]:]
+            say(f"   shop/report.py:{r['start']['line'] + 1}  \x1b[31m- {line.strip()}\x1b[0m")
+            say(f"   {' ' * len('shop/report.py:' + str(r['start']['line'] + 1))}  \x1b[32m+ {new.strip()}\x1b[0m")
+        say(f"   next edit in {ms:.0f} ms ({len(result['edits'])} edit(s), Tab jumps there and applies)")
+
+    # 3. A secrets file never reaches a model.
+    say()
+    say("3. privacy: the user opens .env; no request is made for it")
+    before = stats(base_url)["requests_total"]
+    uri = session.open(".env")
+    ghost, ms = await session.inline(uri, types.Position(line=0, character=5))
+    made = stats(base_url)["requests_total"] - before
+    say(f"   ghost text: {ghost!r}, model requests: {made}")
+    if ghost is not None or made:
+        problems.append(".env reached the model")
+
+    # 4. Code actions, where the server offers them.
+    from sparkforge.demo_actions import demo_actions
+
+    problems += await demo_actions(session, base_url, say)
+    return problems
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    data = resources.files("sparkforge") / "data" / "demo"
+    workdir = Path(tempfile.mkdtemp(prefix="sparkforge-demo-"))
+    root = workdir / "project"
+    with resources.as_file(data / "project") as project:
+        shutil.copytree(project, root)
+    with resources.as_file(data / "scenarios.json") as scenario_file:
+        server_proc, base_url = start_model_server(scenario_file, args)
+    say(f"sparkforge demo: model server at {base_url} (fast {args.fast_tps:.0f} tok/s, deep {args.deep_tps:.0f} tok/s)")
+    say(f"sample project: {root}")
+    say()
+    client = LanguageClient("sparkforge-demo", "1")
+    logs: list[str] = []
+    client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: logs.append(params.message))
+    client.feature("sparkforge/status")(lambda params: None)
+    settings = {
+        "fast": {"baseUrl": base_url, "maxRetries": 0},
+        "deep": {"baseUrl": base_url, "maxRetries": 0},
+        "inline": {"debounceMs": 0},
+    }
+    try:
+        await client.start_io(sys.executable, "-m", "sparkforge", "lsp")
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(
+                    window=types.WindowClientCapabilities(work_done_progress=True),
+                    text_document=types.TextDocumentClientCapabilities(
+                        code_action=types.CodeActionClientCapabilities(
+                            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
+                            data_support=True,
+                        )
+                    ),
+                ),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="project")],
+                initialization_options=settings,
+            )
+        )
+        client.initialized(types.InitializedParams())
+        session = Session(client, root)
+        started = time.perf_counter()
+        await session.request("sparkforge/getStatus", {})  # the server is up and answering
+        await asyncio.sleep(0.4)  # as an editor would: the user does not type at once
+        problems = await asyncio.wait_for(scripted(session, base_url), 120)
+        elapsed = time.perf_counter() - started
+        status = await session.request("sparkforge/getStatus", {})
+        usage = status.get("usage", {})
+        say()
+        say(f"session: {elapsed:.1f} s, {usage.get('inputTokens', 0)} input and "
+            f"{usage.get('outputTokens', 0)} output tokens, model requests {stats(base_url)['requests_total']}")
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        server_proc.terminate()
+        server_proc.wait(10)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if problems:
+        for p in problems:
+            say(f"demo problem: {p}")
+        return 1
+    say("demo finished: everything a user should see was shown.")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(run_demo(args))
