@@ -20,7 +20,7 @@ from aiohttp import web
 from sparkforge.models.tokens import count_tokens
 
 from . import sse
-from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt
+from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, rewrite_region
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
 REQUEST_LOG_MAX = 200
@@ -40,6 +40,7 @@ class ServerState:
         self.streams_completed = 0
         self.streams_abandoned = 0
         self.streams_dropped = 0
+        self.tokens_streamed = 0
         self.faults: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self.store.reset_hits()
@@ -54,6 +55,7 @@ class ServerState:
             "streams_completed": self.streams_completed,
             "streams_abandoned": self.streams_abandoned,
             "streams_dropped": self.streams_dropped,
+            "tokens_streamed": self.tokens_streamed,
             "faults_injected": dict(self.faults),
         }
 
@@ -123,6 +125,7 @@ async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[byte
             due = min(limit, math.floor((now - start) * tps) + 1)
         if due > sent:
             chunk = b"".join(slots[sent:due])
+            request.app[STATE_KEY].tokens_streamed += due - sent
             sent = due
             if chunk:  # patch-token slots are time only
                 await resp.write(chunk)
@@ -216,11 +219,15 @@ async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
     stream = bool(body.get("stream"))
     state.requests[endpoint][model] += 1
     state.requests_total += 1
-    state.log.append({
+    entry = {
         "n": state.requests_total, "time": time.time(), "endpoint": endpoint, "model": model,
         "stream": stream, "scenario": scenario.name, "fault": fault.kind if fault else None,
         "prompt": prompt, "body": body,
-    })
+        # when the request arrived and how long the answer took, on the monotonic clock that
+        # every process on this machine shares: benchmarks subtract the model's own time
+        "received_monotonic": t0, "duration_ms": None,
+    }
+    state.log.append(entry)
     if fault:
         state.faults[fault.kind] += 1
     if fault and fault.kind == "429":
@@ -233,16 +240,22 @@ async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
         return error_response(500, "The server had an error while processing your request.",
                               "server_error", "server_error")
     input_tokens = count_tokens(prompt)
+    output = scenario.output
+    if scenario.rewrite_insert is not None:
+        output = rewrite_region(prompt, scenario.rewrite_insert) or output
     if endpoint == "responses":
-        plan = sse.plan_responses(body, model, scenario.output, scenario.patches, input_tokens)
+        plan = sse.plan_responses(body, model, output, scenario.patches, input_tokens)
     else:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        text = sse.chat_text(scenario.output, scenario.chat_output, scenario.patches)
+        text = sse.chat_text(output, scenario.chat_output, scenario.patches)
         plan = sse.plan_chat(body, model, text, input_tokens, include_usage)
     timing = state.store.timing(model, scenario)
-    if stream:
-        return await _stream(request, state, plan, timing, fault, t0)
-    return await _answer_once(request, plan, timing, fault, t0)
+    try:
+        if stream:
+            return await _stream(request, state, plan, timing, fault, t0)
+        return await _answer_once(request, plan, timing, fault, t0)
+    finally:
+        entry["duration_ms"] = (asyncio.get_running_loop().time() - t0) * 1000
 
 
 async def responses(request: web.Request) -> web.StreamResponse:

@@ -62,6 +62,7 @@ class Scenario:
     input_contains: tuple[str, ...] = ()
     output: str = ""
     chat_output: str | None = None
+    rewrite_insert: str | None = None
     patches: tuple[Patch, ...] = ()
     fault: Fault | None = None
     ttft_ms: float | None = None
@@ -180,6 +181,8 @@ def parse_scenario(raw: Any, index: int) -> Scenario:
         input_contains=tuple(contains),
         output=_string(raw.get("output", ""), f"{where}.output"),
         chat_output=None if chat_output is None else _string(chat_output, f"{where}.chat_output"),
+        rewrite_insert=None if raw.get("rewrite_insert") is None
+        else _string(raw["rewrite_insert"], f"{where}.rewrite_insert"),
         patches=tuple(_parse_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
         fault=_parse_fault(raw.get("fault"), where),
         ttft_ms=_number(raw.get("ttft_ms"), f"{where}.ttft_ms", allow_none=True),
@@ -311,3 +314,21 @@ class ScenarioStore:
         names += list(self.file_models) + list(self.runtime_models)
         names += [s.model for s in self.file_scenarios + self.runtime_scenarios if s.model]
         return list(dict.fromkeys(names))
+
+
+REGION_START = "<|editable_region_start|>"
+REGION_END = "<|editable_region_end|>"
+CURSOR = "<|user_cursor_is_here|>"
+
+
+def rewrite_region(prompt: str, insert: str) -> str | None:
+    """A fast model's answer for any next-edit prompt: the editable region with ``insert``
+    typed at the cursor (benchmarks replay real files, so no fixed answer fits them)."""
+    start = prompt.rfind(REGION_START)
+    end = prompt.find(REGION_END, start)
+    if start < 0 or end < 0:
+        return None
+    region = prompt[start + len(REGION_START) : end]
+    if CURSOR not in region:
+        return None
+    return REGION_START + region.replace(CURSOR, insert, 1) + REGION_END

@@ -1,0 +1,430 @@
+"""Benchmark of the fast path: ghost text while typing, through a real LSP client.
+
+    python bench/bench_fast.py [--quick]
+
+Runs, in one process tree and one run, against `sparkforge model-server` (fast model at
+1,000 tok/s, time to first token configurable):
+  a. server-added latency per suggestion (round trip minus the model's own time, which the
+     model server logs per request on the machine's shared monotonic clock), next to the
+     round trip of a bare pygls server (bench/floor_server.py) measured the same way;
+  b. a typing replay of real source files (the standard library's), character by character at
+     human speeds with pauses, with the adaptive debounce: model requests and streamed tokens
+     per 100 keystrokes, and the share of pauses over 300 ms that end with a suggestion shown;
+  c. time from a newer keystroke to the close of the stale stream;
+  d. server CPU time per keystroke and peak RSS, with 200 documents open;
+  e. the highest token rate one stream sustains before the server falls behind.
+Prints a markdown report; nothing here is part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+HERE = Path(__file__).resolve().parent
+LISTENING = "sparkforge model-server listening on "
+KIND = types.InlineCompletionTriggerKind
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+class ModelServer:
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sparkforge.modelserver", "--port", "0", *args],
+            stdout=subprocess.PIPE, text=True,
+        )
+        line = self.proc.stdout.readline()
+        assert line.startswith(LISTENING), line
+        self.base_url = line[len(LISTENING):].strip()
+        self.root = self.base_url.removesuffix("/v1")
+
+    def call(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.root + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def load(self, scenarios, models=None):
+        self.call("POST", "/_scenarios", {"scenarios": scenarios, "models": models or {}, "replace": True})
+
+    def reset(self):
+        self.call("POST", "/_reset", {})
+
+    def stats(self):
+        return self.call("GET", "/_stats")
+
+    def requests(self, limit=200):
+        return self.call("GET", f"/_requests?limit={limit}")["requests"]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Editor:
+    """A client-side editor: open documents, typing, inline requests cancelled like VS Code's."""
+
+    def __init__(self, client: LanguageClient):
+        self.client = client
+        self.docs: dict[str, list] = {}  # uri -> [text, version]
+
+    @classmethod
+    async def start(cls, *cmd: str, settings=None, root: Path | None = None) -> "Editor":
+        client = LanguageClient("bench", "1")
+        client.feature(types.WINDOW_LOG_MESSAGE)(lambda p: None)
+        client.feature(types.WINDOW_SHOW_MESSAGE)(lambda p: None)
+        client.feature("sparkforge/status")(lambda p: None)
+        await client.start_io(*cmd)
+        root = root or Path.cwd()
+        await client.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="bench")],
+            initialization_options=settings,
+        ))
+        client.initialized(types.InitializedParams())
+        return cls(client)
+
+    @property
+    def pid(self) -> int:
+        return self.client._server.pid
+
+    def open(self, uri: str, text: str) -> None:
+        self.docs[uri] = [text, 1]
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+    def type(self, uri: str, line: int, char: int, s: str) -> types.Position:
+        doc = self.docs[uri]
+        doc[1] += 1
+        pos = types.Position(line=line, character=char)
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc[1]),
+            content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=s)]))
+        lines = doc[0].split("\n")
+        lines[line] = lines[line][:char] + s + lines[line][char:]
+        doc[0] = "\n".join(lines)
+        return types.Position(line=line, character=char + len(s))
+
+    def inline(self, uri: str, pos: types.Position, invoked: bool):
+        return self.client.text_document_inline_completion_async(types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=pos,
+            context=types.InlineCompletionContext(trigger_kind=KIND.Invoked if invoked else KIND.Automatic)))
+
+    async def status(self):
+        return await self.client.protocol.send_request_async("sparkforge/getStatus", {})
+
+    async def close(self):
+        try:
+            await asyncio.wait_for(self.client.shutdown_async(None), 5)
+            self.client.exit(None)
+        except Exception:
+            pass
+        await self.client.stop()
+
+
+def source_files() -> list[Path]:
+    import argparse as a, difflib, textwrap, json.decoder as jd, ast, inspect as ins
+
+    return [Path(m.__file__) for m in (a, difflib, textwrap, jd, ast, ins)]
+
+
+def sparkforge_cmd() -> list[str]:
+    return [sys.executable, "-m", "sparkforge", "lsp"]
+
+
+def settings_for(base_url: str, debounce_ms):
+    return {"fast": {"baseUrl": base_url, "maxRetries": 0}, "deep": {"baseUrl": base_url, "maxRetries": 0},
+            "inline": {"debounceMs": debounce_ms}}
+
+
+def typing_points(text: str, n: int, seed: int) -> list[tuple[int, int]]:
+    """Positions at the end of code lines (where a user would be typing), spread over the file."""
+    rng = random.Random(seed)
+    lines = text.split("\n")
+    candidates = [i for i, ln in enumerate(lines) if ln.strip() and not ln.strip().startswith("#") and len(ln) < 100]
+    return [(i, len(lines[i])) for i in sorted(rng.sample(candidates, min(n, len(candidates))))]
+
+
+async def part_a(ms: ModelServer, n: int) -> dict:
+    """Server-added latency per suggestion vs the bare pygls floor, debounce 0."""
+    path = Path(source_files()[0])  # argparse.py, about 2,600 lines
+    text = path.read_text()
+    uri = path.as_uri()
+    points = typing_points(text, n, 1)
+    ms.load([{"name": "rewrite", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa"}])
+
+    floor = await Editor.start(sys.executable, str(HERE / "floor_server.py"))
+    floor.open(uri, text)
+    floor_rtt = []
+    for warm, (line, char) in enumerate(points):
+        pos = floor.type(uri, line, char, " ")
+        t = time.perf_counter()
+        await floor.inline(uri, pos, invoked=True)
+        if warm >= 5:
+            floor_rtt.append((time.perf_counter() - t) * 1000)
+    await floor.close()
+
+    ed = await Editor.start(*sparkforge_cmd(), settings=settings_for(ms.base_url, 0))
+    ed.open(uri, text)
+    await ed.status()
+    await asyncio.sleep(0.5)  # the tokenizer loads in the background after initialized
+    added, rtts, models = [], [], []
+    for i, (line, char) in enumerate(points):
+        pos = ed.type(uri, line, char, " ")
+        before = ms.stats()["requests_total"]
+        t_send = time.monotonic()
+        result = await ed.inline(uri, pos, invoked=True)
+        rtt = (time.monotonic() - t_send) * 1000
+        log = ms.requests(limit=1)
+        if ms.stats()["requests_total"] != before + 1 or not result or not result.items:
+            continue
+        model_ms = log[-1]["duration_ms"]
+        if i >= 5:  # warm-up: first connections, first prompts
+            rtts.append(rtt)
+            models.append(model_ms)
+            added.append(rtt - model_ms)
+    await ed.close()
+    return {"floor": floor_rtt, "added": added, "rtt": rtts, "model": models}
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
+    """Typing replay with the adaptive debounce, 200 documents open."""
+    rng = random.Random(seed)
+    ms.load([{"name": "rewrite", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa"}])
+    ed = await Editor.start(*sparkforge_cmd(), settings=settings_for(ms.base_url, None))
+    files = source_files()
+    texts = [f.read_text() for f in files]
+    for i in range(200):
+        ed.open(f"file:///bench/doc{i}/{files[i % len(files)].name}", texts[i % len(texts)])
+    await ed.status()
+    await asyncio.sleep(0.5)
+    rss_open = proc_peak_rss_mb(ed.pid)
+
+    # The text to type: real lines of a real file, typed into a fresh spot of a document.
+    uri = "file:///bench/doc0/" + files[0].name
+    source_lines = [ln for ln in texts[1].split("\n") if ln.strip()][200:]
+    line = len(ed.docs[uri][0].split("\n")) - 1
+    ed.type(uri, line, 0, "\n")
+    line += 1
+    ms.reset()
+    cpu0 = proc_cpu_seconds(ed.pid)
+    pending = None
+    shown_at_pause = []
+    last_result = {"shown": False}
+    typed = 0
+    src_i = 0
+    char = 0
+
+    async def ask(pos):
+        try:
+            r = await ed.inline(uri, pos, invoked=False)
+            if r and r.items:
+                last_result["shown"] = True
+        except Exception:
+            pass
+
+    while typed < keystrokes:
+        src = source_lines[src_i % len(source_lines)]
+        src_i += 1
+        for ch in src:
+            pos = ed.type(uri, line, char, ch)
+            char += 1
+            typed += 1
+            if pending is not None and not pending.done():
+                pending.cancel()  # VS Code cancels the previous inline request on each keystroke
+            last_result["shown"] = False
+            pending = asyncio.ensure_future(ask(pos))
+            # human typing: about 110 ms between keys, with longer pauses after words and lines
+            gap = rng.lognormvariate(-2.3, 0.35)
+            if ch == " " and rng.random() < 0.15:
+                gap = rng.uniform(0.35, 1.2)
+            await asyncio.sleep(gap)
+            if gap > 0.3:
+                shown_at_pause.append(last_result["shown"])
+            if typed >= keystrokes:
+                break
+        pos = ed.type(uri, line, char, "\n")
+        line += 1
+        char = 0
+        typed += 1
+        gap = rng.uniform(0.4, 1.5)  # the end of a line: a pause
+        await asyncio.sleep(gap)
+        shown_at_pause.append(last_result["shown"])
+    if pending is not None:
+        await asyncio.wait([pending], timeout=5)
+    cpu = proc_cpu_seconds(ed.pid) - cpu0
+    stats = ms.stats()
+    status = await ed.status()
+    rss_peak = proc_peak_rss_mb(ed.pid)
+    await ed.close()
+    return {
+        "keystrokes": typed,
+        "requests": stats["requests_total"],
+        "tokens": stats["tokens_streamed"],
+        "abandoned": stats["streams_abandoned"],
+        "pauses": len(shown_at_pause),
+        "pauses_shown": sum(shown_at_pause),
+        "cpu_ms_per_key": cpu * 1000 / typed,
+        "rss_open_mb": rss_open,
+        "rss_peak_mb": rss_peak,
+        "debounce_last": getattr(getattr(status, "predictions", None), "last", None),
+    }
+
+
+async def part_c(ms: ModelServer, n: int) -> list[float]:
+    """From the newer keystroke to the close of the stale stream."""
+    ms.load([{"name": "slow", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa " * 200, "tokens_per_s": 200}])
+    ed = await Editor.start(*sparkforge_cmd(), settings=settings_for(ms.base_url, 0))
+    path = source_files()[2]
+    text = path.read_text()
+    uri = path.as_uri()
+    ed.open(uri, text)
+    await ed.status()
+    await asyncio.sleep(0.5)
+    closes = []
+    for line, char in typing_points(text, n, 3):
+        pos = ed.type(uri, line, char, " ")
+        first = asyncio.ensure_future(ed.inline(uri, pos, invoked=True))
+        deadline = time.monotonic() + 5
+        while ms.stats()["open_streams"] < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.02)
+        t_key = time.monotonic()
+        pos = ed.type(uri, line, pos.character, "x")
+        second = asyncio.ensure_future(ed.inline(uri, pos, invoked=True))
+        while True:
+            log = ms.requests(limit=2)
+            stale = log[0] if len(log) == 2 else None
+            if stale and stale["duration_ms"] is not None:
+                closes.append((stale["received_monotonic"] + stale["duration_ms"] / 1000 - t_key) * 1000)
+                break
+            if time.monotonic() - t_key > 5:
+                break
+            await asyncio.sleep(0.005)
+        for f in (first, second):
+            f.cancel()
+        await asyncio.sleep(0.05)
+        while ms.stats()["open_streams"]:
+            await asyncio.sleep(0.01)
+        ms.reset()
+    await ed.close()
+    return closes
+
+
+async def part_e(ms: ModelServer, rates: list[int]) -> list[dict]:
+    """One long stream at rising token rates: does the server keep up?"""
+    path = source_files()[1]
+    text = path.read_text()
+    uri = path.as_uri()
+    settings = settings_for(ms.base_url, 0)
+    settings["inline"].update({"linesAbove": 150, "linesBelow": 150, "promptTokens": 12000, "maxOutputTokens": 8000})
+    ed = await Editor.start(*sparkforge_cmd(), settings=settings)
+    ed.open(uri, text)
+    await ed.status()
+    await asyncio.sleep(0.5)
+    out = []
+    for rate in rates:
+        ms.load([{"name": "fast", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa", "tokens_per_s": rate, "ttft_ms": 5}])
+        lags = []
+        tokens = 0
+        for k, (line, char) in enumerate(typing_points(text, 4, 10 + rate)):
+            pos = ed.type(uri, line, char, " ")
+            ms.reset()
+            await ed.inline(uri, pos, invoked=True)
+            t_done = time.monotonic()
+            log = ms.requests(limit=1)[-1]
+            tokens = ms.stats()["tokens_streamed"]
+            end = log["received_monotonic"] + log["duration_ms"] / 1000
+            lags.append((t_done - end) * 1000)
+        stream_s = tokens / rate
+        out.append({"rate": rate, "tokens": tokens, "lag_ms": statistics.median(lags), "stream_ms": stream_s * 1000})
+    await ed.close()
+    return out
+
+
+async def main_async(args) -> None:
+    ms = ModelServer("--fast-tps", "1000", "--fast-ttft-ms", str(args.ttft))
+    try:
+        a = await part_a(ms, args.samples)
+        c = await part_c(ms, max(10, args.samples // 4))
+        e = await part_e(ms, [5000, 10000, 20000, 40000, 80000])
+        bd = await part_bd(ms, args.keystrokes)
+    finally:
+        ms.close()
+    floor50, floor99 = pct(a["floor"], 0.5), pct(a["floor"], 0.99)
+    add50, add95, add99 = (pct(a["added"], q) for q in (0.5, 0.95, 0.99))
+    print(f"## Fast path benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]})")
+    print()
+    print(f"Command: `python bench/bench_fast.py{' --quick' if args.quick else ''}` (fast model 1,000 tok/s, TTFT {args.ttft} ms)")
+    print()
+    print("| measure | p50 | p95 | p99 | target |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| bare pygls floor, inlineCompletion round trip (ms) | {floor50:.2f} | {pct(a['floor'], .95):.2f} | {floor99:.2f} | |")
+    print(f"| sparkforge added latency = round trip - model time (ms, n={len(a['added'])}) | {add50:.2f} | {add95:.2f} | {add99:.2f} | p50 <= 1.5x floor ({1.5 * floor50:.2f}), p99 <= 10 |")
+    print(f"| ratio added / floor (p50) | {add50 / floor50:.2f}x | | | <= 1.5x |")
+    print(f"| model's own time per suggestion (ms) | {pct(a['model'], .5):.1f} | {pct(a['model'], .95):.1f} | {pct(a['model'], .99):.1f} | |")
+    print(f"| round trip (ms) | {pct(a['rtt'], .5):.1f} | {pct(a['rtt'], .95):.1f} | {pct(a['rtt'], .99):.1f} | |")
+    print(f"| newer keystroke -> stale stream closed (ms, n={len(c)}) | {pct(c, .5):.2f} | {pct(c, .95):.2f} | {pct(c, .99):.2f} | p99 <= 5 |")
+    print()
+    k = bd["keystrokes"]
+    print("| typing replay (adaptive debounce, 200 documents open) | value | target |")
+    print("| --- | --- | --- |")
+    print(f"| keystrokes | {k} | |")
+    print(f"| model requests per 100 keystrokes | {100 * bd['requests'] / k:.1f} | <= 25 |")
+    print(f"| streamed tokens per 100 keystrokes | {100 * bd['tokens'] / k:.0f} | |")
+    print(f"| stale streams closed early | {bd['abandoned']} | |")
+    print(f"| pauses > 300 ms ending with a suggestion shown | {bd['pauses_shown']}/{bd['pauses']} = {100 * bd['pauses_shown'] / max(bd['pauses'], 1):.1f}% | >= 95% |")
+    print(f"| server CPU time per keystroke (ms) | {bd['cpu_ms_per_key']:.2f} | |")
+    print(f"| RSS with 200 documents open / peak (MB) | {bd['rss_open_mb']:.0f} / {bd['rss_peak_mb']:.0f} | <= 150 |")
+    print()
+    print("| one stream at (tok/s) | tokens | stream time (ms) | result after stream end (median ms) |")
+    print("| --- | --- | --- | --- |")
+    for row in e:
+        print(f"| {row['rate']} | {row['tokens']} | {row['stream_ms']:.0f} | {row['lag_ms']:.1f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer samples, for a smoke run")
+    p.add_argument("--ttft", type=float, default=20, help="the fast model's time to first token (ms)")
+    args = p.parse_args()
+    args.samples = 40 if args.quick else 200
+    args.keystrokes = 150 if args.quick else 600
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
