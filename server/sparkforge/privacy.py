@@ -113,6 +113,14 @@ class ExclusionPolicy:
             self._ignore_mtime = mtime
         return self._ignore_patterns
 
+    def ignore_file_mtime(self) -> float | None:
+        if self.root is None:
+            return None
+        try:
+            return (self.root / IGNORE_FILE).stat().st_mtime
+        except OSError:
+            return None
+
     def relative(self, path: Path) -> PurePosixPath:
         if self.root is not None:
             try:

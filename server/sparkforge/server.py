@@ -84,6 +84,7 @@ class SparkforgeServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._line_index: dict[str, tuple[int | None, LineIndex]] = {}
         self._settings_listeners: list[Any] = []
+        self._exclusion_cache: dict[str, tuple[Any, str | None]] = {}
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, raw: Any) -> None:
@@ -119,6 +120,7 @@ class SparkforgeServer(LanguageServer):
 
     def forget(self, uri: str) -> None:
         self._line_index.pop(uri, None)
+        self._exclusion_cache.pop(uri, None)
 
     def offset(self, doc: TextDocument, position: types.Position) -> int:
         try:
@@ -131,8 +133,16 @@ class SparkforgeServer(LanguageServer):
         return Path(path) if path else None
 
     def exclusion_reason(self, uri: str) -> str | None:
+        """Why ``uri`` may not reach a model, or None. Cached: it is asked on every keystroke."""
+        ignore_mtime = self.exclusions.ignore_file_mtime()
+        key = (uri, id(self.exclusions), ignore_mtime)
+        cached = self._exclusion_cache.get(uri)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         path = self.path_of(uri)
-        return self.exclusions.reason(path) if path is not None else None
+        reason = self.exclusions.reason(path) if path is not None else None
+        self._exclusion_cache[uri] = (key, reason)
+        return reason
 
     # -- background tasks ----------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:

@@ -78,6 +78,15 @@ def count_tokens(text: str) -> int:
     """Tokens in ``text``; special-token strings count as ordinary text."""
     if not text:
         return 0
+    if len(text) <= 512:
+        # Prompt builders count line by line, and the lines around the cursor repeat from
+        # one keystroke to the next.
+        return _count_short(text)
+    return len(encoding().encode_ordinary(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def _count_short(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 
 

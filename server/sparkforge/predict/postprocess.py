@@ -58,11 +58,15 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
         body = _unfence(text[:end] if end >= 0 else text, region, inside_markers=False)
     if CURSOR not in region:  # a region may legitimately contain the marker's text
         body = body.replace(CURSOR, "")
-    # The region is shown with a newline before the end marker even at the end of the file.
-    if region.endswith("\n") and body and not body.endswith("\n"):
+    # The prompt puts a newline before the end marker when the region (with the cursor
+    # marker) does not end with one: at the end of the file, or with the cursor on a last,
+    # empty line. That newline is the format's, not the region's.
+    added_newline = not region.endswith("\n") or prompt.cursor_offset_lf == len(region)
+    if added_newline:
+        if body.endswith("\n"):
+            body = body[:-1]
+    elif body and not body.endswith("\n"):
         body += "\n"
-    elif not region.endswith("\n") and body.endswith("\n"):
-        body = body[:-1]
     if not body.strip() and region.strip():
         return None  # an empty answer is a failure far more often than a wish to delete
     if not ended and _last_line(body) != _last_line(region):

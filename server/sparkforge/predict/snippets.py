@@ -126,13 +126,23 @@ def related_code(
     return text
 
 
+@functools.lru_cache(maxsize=65536)
+def _line_definition(line: str) -> str | None:
+    # Between two keystrokes all lines but one are unchanged: a per-line cache makes the
+    # rescan of the current document cost a dictionary lookup per line.
+    match = _DEF_RE.match(line)
+    return match.group(1) if match else None
+
+
 def _own_definitions(contents: list[str], shown: tuple[int, int]) -> dict[str, list[int]]:
     """Definitions in the current document outside the lines already shown."""
-    if len(contents) > 5000:  # rescanned at every keystroke: only cheap for modest files
+    if len(contents) > 20000:
         return {}
     found: dict[str, list[int]] = {}
-    text = "\n".join(contents)
-    for name, line in _scan_definitions(text):
-        if not shown[0] <= line < shown[1]:
+    for line, text in enumerate(contents):
+        if shown[0] <= line < shown[1] or len(text) > 400:
+            continue
+        name = _line_definition(text)
+        if name is not None:
             found.setdefault(name, []).append(line)
     return found
