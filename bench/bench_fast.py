@@ -300,6 +300,11 @@ async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
         line += 1
         char = 0
         typed += 1
+        if pending is not None and not pending[0].done():
+            pending[1]()
+        last_result["shown"] = False
+        future, cancel = ed.inline_raw(uri, types.Position(line=line, character=0))
+        pending = (asyncio.ensure_future(ask(future)), cancel)
         gap = rng.uniform(0.4, 1.5)  # the end of a line: a pause
         await asyncio.sleep(gap)
         shown_at_pause.append(last_result["shown"])

@@ -80,6 +80,7 @@ class Suggestions:
         doc = self.server.workspace.text_documents.get(uri)
         if doc is None:
             return
+        self.engine.document_changed(uri, doc.version)
         after = doc.source
         before = self.texts.get(uri, after)
         self.texts[uri] = after
@@ -182,6 +183,7 @@ class Suggestions:
                     "firstTokenMs": None if last.first_token_ms is None else round(last.first_token_ms, 2),
                     "debounceMs": round(last.debounce_ms, 1),
                     "promptTokens": last.prompt.token_count,
+                    "timingsMs": last.timings_ms,
                 },
             },
         }

@@ -57,6 +57,8 @@ class PredictionResult:
     model_ms: float  # from the request to the end of the stream
     first_token_ms: float | None
     debounce_ms: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Milliseconds from the start of the work (after the debounce) to each step."""
     finished_at: float = field(default_factory=time.perf_counter)
 
 
@@ -75,6 +77,7 @@ class PredictionEngine:
         self.settings = settings
         self.debounce: dict[str, AdaptiveDebounce] = {}
         self._flights: dict[str, _Flight] = {}
+        self._closing: set[asyncio.Task[PredictionResult | None]] = set()
         self._last: dict[str, PredictionResult] = {}
         self._ids = itertools.count(1)
         self.requests_made = 0
@@ -101,6 +104,15 @@ class PredictionEngine:
         if (flight := self._flights.pop(uri, None)) is not None:
             flight.task.cancel()
 
+    def document_changed(self, uri: str, version: int | None) -> None:
+        """A keystroke: the prediction in flight for an older version is stale. Cancel it now,
+        not when the next request arrives, so its stream closes while the loop is idle."""
+        flight = self._flights.get(uri)
+        if flight is not None and flight.snapshot.version != version:
+            flight.task.cancel()
+            self._closing.add(flight.task)
+            flight.task.add_done_callback(self._closing.discard)
+
     def cached(self, snap: Snapshot) -> PredictionResult | None:
         last = self._last.get(snap.uri)
         if last is not None and last.snapshot.key == snap.key:
@@ -124,6 +136,8 @@ class PredictionEngine:
         flight = self._flights.get(snap.uri)
         if flight is not None and flight.snapshot.key != snap.key:
             flight.task.cancel()  # stale: the document or the cursor moved on
+            self._closing.add(flight.task)
+            flight.task.add_done_callback(self._closing.discard)
             flight = None
         if flight is None:
             task = asyncio.get_running_loop().create_task(
@@ -178,9 +192,14 @@ class PredictionEngine:
         other_documents: Sequence[tuple[str, str]],
         debounce: bool,
     ) -> PredictionResult | None:
+        if self._closing:
+            # Let stale streams finish closing first: they cost money until they do, and
+            # their unwinding would otherwise queue behind this prediction's prompt building.
+            await asyncio.wait(list(self._closing), timeout=0.005)
         delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
         if delay > 0:
             await asyncio.sleep(delay / 1000)
+        marks = {"start": time.perf_counter()}
         try:
             prompt = build_prompt(
                 snap.text,
@@ -193,6 +212,7 @@ class PredictionEngine:
             )
         except RegionTooLarge:
             return None  # a minified line: nothing sensible fits the fast prompt
+        marks["prompt"] = time.perf_counter()
         model_input, secrets = redact_reversibly(prompt.input)
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
@@ -216,6 +236,7 @@ class PredictionEngine:
                     continue
                 if first is None:
                     first = time.perf_counter()
+                    marks["first_event"] = first
                 raw.append(event.text)
                 # the insertion at the cursor is ghost text, not a next edit
                 final = [
@@ -229,7 +250,8 @@ class PredictionEngine:
                     flight.final.extend(final)
                     for listener in list(flight.listeners):
                         listener(final)
-        model_ms = (time.perf_counter() - started) * 1000
+        marks["stream_end"] = time.perf_counter()
+        model_ms = (marks["stream_end"] - started) * 1000
         self._debounce(snap.uri).model_latency(model_ms)
         answer = "".join(raw)
         if secrets:
@@ -237,6 +259,7 @@ class PredictionEngine:
         # a cut-off answer would read as deleting the rest of the region
         rewrite = clean_rewrite(answer, prompt) if finish != "length" else None
         prediction = classify(prompt, rewrite)
+        marks["classified"] = time.perf_counter()
         return PredictionResult(
             id=f"p{next(self._ids)}",
             snapshot=snap,
@@ -245,6 +268,7 @@ class PredictionEngine:
             model_ms=model_ms,
             first_token_ms=None if first is None else (first - started) * 1000,
             debounce_ms=delay,
+            timings_ms={k: round((v - marks["start"]) * 1000, 3) for k, v in marks.items()},
         )
 
 
