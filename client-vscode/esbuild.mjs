@@ -1,0 +1,40 @@
+// Bundles the extension into dist/extension.js (vscode stays external), or, with --tests,
+// each unit test of the pure modules into out/test/ for `node --test`.
+import * as esbuild from 'esbuild';
+import { readdirSync } from 'node:fs';
+
+const args = new Set(process.argv.slice(2));
+const production = args.has('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+};
+
+if (args.has('--tests')) {
+  const entryPoints = readdirSync('test')
+    .filter((name) => name.endsWith('.test.ts'))
+    .map((name) => `test/${name}`);
+  // No `vscode` here on purpose: a test that pulls it in fails to bundle, which keeps the
+  // tested modules pure.
+  await esbuild.build({ ...common, entryPoints, outdir: 'out/test', sourcemap: 'inline' });
+} else {
+  const options = {
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode'],
+    minify: production,
+    sourcemap: !production,
+    sourcesContent: false,
+  };
+  if (args.has('--watch')) {
+    const ctx = await esbuild.context(options);
+    await ctx.watch();
+  } else {
+    await esbuild.build(options);
+  }
+}

@@ -1,0 +1,501 @@
+/**
+ * The chat panel: a webview view (`sparkforge.chatView`) in its own activity-bar container.
+ *
+ * The transcript lives here, in the extension (the webview only draws it), so a hidden or
+ * reloaded view is redrawn from it. Answers stream in as `sparkforge/chatDelta`; Stop cancels
+ * the `sparkforge/chat` request. The model can be switched between questions: the
+ * conversation id stays, the server carries the conversation over.
+ */
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { renderMarkdown } from '../lib/markdown';
+import { singleDocumentEdit } from '../lib/workspaceEdits';
+import { formatCost, formatTokens } from '../lib/statusText';
+import { ChatContext, ChatDeltaParams, Method, Range, Role, Usage } from '../protocol';
+import type { SparkforgeServer } from '../server';
+import { FromWebview, parseFromWebview, Reply, ToWebview, TurnStatus, ViewTurn } from './messages';
+import { ProposalReview } from './proposal';
+import { StaleEditError, toWorkspaceEdit } from './workspaceEdit';
+
+const RENDER_INTERVAL_MS = 40;
+const ROLE_KEY = 'sparkforge.chat.role';
+const SCHEMES = new Set(['file', 'untitled']);
+
+/** A message to the webview; `id` only matters for replies. */
+type Outgoing = ToWebview extends infer M ? (M extends ToWebview ? Omit<M, 'id'> & { id?: string } : never) : never;
+
+interface Turn {
+  id: string;
+  author: 'user' | 'assistant';
+  role?: Role;
+  text: string;
+  status: TurnStatus;
+  note?: string;
+}
+
+interface ActiveRequest {
+  requestId: string;
+  tokenSource: vscode.CancellationTokenSource;
+  turn: Turn;
+}
+
+function usageNote(usage: Usage | undefined): string | undefined {
+  if (!usage) {
+    return undefined;
+  }
+  const cost = formatCost(usage.costUsd);
+  return `${formatTokens(usage.inputTokens ?? 0)} in · ${formatTokens(usage.outputTokens ?? 0)} out${cost ? ` · ${cost}` : ''}`;
+}
+
+function describeRange(uri: vscode.Uri, range: Range | undefined): string {
+  const name = vscode.workspace.asRelativePath(uri);
+  if (!range) {
+    return name;
+  }
+  const first = range.start.line + 1;
+  const last = range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
+  return first === last ? `${name}:${first}` : `${name}:${first}-${last}`;
+}
+
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewId = 'sparkforge.chatView';
+
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private conversationId = randomUUID();
+  private role: Role;
+  private turns: Turn[] = [];
+  private active: ActiveRequest | undefined;
+  private readonly finishedRequests = new Set<string>();
+  private readonly dirty = new Set<Turn>();
+  private renderTimer: NodeJS.Timeout | undefined;
+  private contextTimer: NodeJS.Timeout | undefined;
+  /** The document the conversation was last about: where Apply goes when no editor is active. */
+  private lastContextUri: vscode.Uri | undefined;
+  private readonly proposals = new ProposalReview();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly server: SparkforgeServer,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.role = context.globalState.get<Role>(ROLE_KEY) === 'fast' ? 'fast' : 'deep';
+    this.disposables.push(
+      this.proposals,
+      vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, this, {
+        webviewOptions: { retainContextWhenHidden: true },
+      }),
+      server.onDidCreateClient((client) => this.listen(client)),
+      vscode.window.onDidChangeActiveTextEditor(() => this.scheduleContextLabel()),
+      vscode.window.onDidChangeTextEditorSelection(() => this.scheduleContextLabel()),
+      vscode.commands.registerCommand('sparkforge.openChat', () => this.reveal()),
+      vscode.commands.registerCommand('sparkforge.newChat', () => this.newChat()),
+      vscode.commands.registerCommand('sparkforge.explain', (args?: unknown) => this.explain(args)),
+    );
+  }
+
+  dispose(): void {
+    this.stop();
+    clearTimeout(this.renderTimer);
+    clearTimeout(this.contextTimer);
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+  }
+
+  // -- the view -------------------------------------------------------------------------------
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    view.webview.html = this.html(view.webview, media);
+    view.webview.onDidReceiveMessage((raw) => void this.onMessage(raw), undefined, this.disposables);
+    view.onDidDispose(() => {
+      if (this.view === view) {
+        this.view = undefined;
+        this.ready = false;
+      }
+    });
+  }
+
+  private html(webview: vscode.Webview, media: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css'));
+    const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>sparkforge chat</title>
+</head>
+<body>
+<header class="toolbar">
+  <div class="roles" role="radiogroup" aria-label="Model">
+    <button type="button" class="role" data-role="fast" role="radio" title="The fast model: quick answers">fast</button>
+    <button type="button" class="role" data-role="deep" role="radio" title="The deep model: reasons further">deep</button>
+  </div>
+  <span id="context" class="context" title="Context sent with your question"></span>
+</header>
+<main id="transcript" class="transcript" aria-live="polite"></main>
+<p id="empty" class="empty">Ask about your code. The selection in the active editor (or, if you tick the box, the whole file) goes with your question. Code blocks in answers can be copied or applied to the file.</p>
+<p id="notice" class="notice" hidden></p>
+<form id="composer" class="composer">
+  <textarea id="input" rows="3" placeholder="Ask sparkforge… (Enter to send, Shift+Enter for a new line)" aria-label="Message"></textarea>
+  <div class="composer-row">
+    <label class="include"><input type="checkbox" id="includeFile"> whole file</label>
+    <span class="spacer"></span>
+    <button type="button" id="stop" class="secondary" hidden>Stop</button>
+    <button type="submit" id="send">Send</button>
+  </div>
+</form>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private post(message: Outgoing): void {
+    if (this.view && this.ready) {
+      void this.view.webview.postMessage({ id: '', ...message });
+    }
+  }
+
+  private reply(id: string, data: Reply): void {
+    this.post({ type: 'reply', id, data });
+  }
+
+  private viewTurn(turn: Turn): ViewTurn {
+    return { id: turn.id, author: turn.author, role: turn.role, html: renderMarkdown(turn.text), status: turn.status, note: turn.note };
+  }
+
+  private postState(): void {
+    this.post({
+      type: 'state',
+      data: { role: this.role, busy: this.active !== undefined, turns: this.turns.map((t) => this.viewTurn(t)) },
+    });
+  }
+
+  /** Streaming redraws are batched: one message per turn every RENDER_INTERVAL_MS at most. */
+  private scheduleRender(turn: Turn): void {
+    this.dirty.add(turn);
+    this.renderTimer ??= setTimeout(() => {
+      this.renderTimer = undefined;
+      for (const t of this.dirty) {
+        this.post({ type: 'turn', data: this.viewTurn(t) });
+      }
+      this.dirty.clear();
+    }, RENDER_INTERVAL_MS);
+  }
+
+  private renderNow(turn: Turn): void {
+    this.dirty.delete(turn);
+    this.post({ type: 'turn', data: this.viewTurn(turn) });
+  }
+
+  private scheduleContextLabel(): void {
+    clearTimeout(this.contextTimer);
+    this.contextTimer = setTimeout(() => this.post({ type: 'context', data: { label: this.contextLabel() } }), 150);
+  }
+
+  private contextLabel(): string {
+    const editor = this.contextEditor();
+    if (!editor) {
+      return 'no editor';
+    }
+    const selection = editor.selection.isEmpty ? undefined : editor.selection;
+    return describeRange(editor.document.uri, selection);
+  }
+
+  private async reveal(): Promise<void> {
+    await vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`);
+  }
+
+  // -- messages from the webview --------------------------------------------------------------
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const message: FromWebview | undefined = parseFromWebview(raw);
+    if (!message) {
+      this.log.warn('The chat view sent a message that is not understood; ignored.');
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.postState();
+        this.post({ type: 'context', data: { label: this.contextLabel() } });
+        return;
+      case 'send': {
+        const text = message.data.text.trim();
+        if (!text) {
+          return this.reply(message.id, { ok: false });
+        }
+        const reply = await this.ask(text, this.editorContext(message.data.includeFile));
+        return this.reply(message.id, reply);
+      }
+      case 'stop':
+        this.stop();
+        return;
+      case 'newChat':
+        this.newChat();
+        return;
+      case 'setRole':
+        this.role = message.data.role;
+        void this.context.globalState.update(ROLE_KEY, this.role);
+        this.post({ type: 'role', data: { role: this.role } });
+        return;
+      case 'copy':
+        await vscode.env.clipboard.writeText(message.data.code);
+        return this.reply(message.id, { ok: true, message: 'Copied' });
+      case 'apply':
+        return this.reply(message.id, await this.apply(message.data.code));
+    }
+  }
+
+  // -- asking ---------------------------------------------------------------------------------
+
+  private contextEditor(): vscode.TextEditor | undefined {
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    return editor && SCHEMES.has(editor.document.uri.scheme) ? editor : undefined;
+  }
+
+  private editorContext(includeFile: boolean): { context: ChatContext; label?: string; uri?: vscode.Uri } {
+    const editor = this.contextEditor();
+    const client = this.server.running;
+    if (!editor || !client) {
+      return { context: {} };
+    }
+    const uri = editor.document.uri;
+    const context: ChatContext = { uri: client.code2ProtocolConverter.asUri(uri) };
+    let range: Range | undefined;
+    if (!editor.selection.isEmpty) {
+      range = client.code2ProtocolConverter.asRange(editor.selection);
+      context.selection = range;
+    }
+    if (includeFile) {
+      context.includeFile = true;
+    }
+    const label = includeFile ? `${vscode.workspace.asRelativePath(uri)} (whole file)` : describeRange(uri, range);
+    return { context, label, uri };
+  }
+
+  /** Asks a question in the current conversation with the current model. */
+  async ask(text: string, where: { context: ChatContext; label?: string; uri?: vscode.Uri }): Promise<Reply> {
+    if (this.active) {
+      return { ok: false, message: 'Wait for the answer, or press Stop.' };
+    }
+    if (!this.server.running) {
+      return { ok: false, message: 'The sparkforge server is not running.' };
+    }
+    if (where.uri) {
+      this.lastContextUri = where.uri;
+    }
+    const question: Turn = { id: randomUUID(), author: 'user', text, status: 'done', note: where.label };
+    const answer: Turn = { id: randomUUID(), author: 'assistant', role: this.role, text: '', status: 'streaming' };
+    this.turns.push(question, answer);
+    const active: ActiveRequest = { requestId: randomUUID(), tokenSource: new vscode.CancellationTokenSource(), turn: answer };
+    this.active = active;
+    this.renderNow(question);
+    this.renderNow(answer);
+    this.post({ type: 'busy', data: { busy: true } });
+    void this.run(active, text, where.context);
+    return { ok: true };
+  }
+
+  private async run(active: ActiveRequest, message: string, context: ChatContext): Promise<void> {
+    const { turn, tokenSource, requestId } = active;
+    try {
+      const result = await this.server.request(
+        Method.chat,
+        { conversationId: this.conversationId, requestId, role: turn.role ?? this.role, message, context },
+        tokenSource.token,
+      );
+      if (this.active === active) {
+        if (typeof result?.text === 'string' && result.text) {
+          turn.text = result.text;
+        }
+        turn.status = 'done';
+        turn.note = usageNote(result?.usage);
+      }
+    } catch (err) {
+      if (this.active === active) {
+        turn.status = 'error';
+        turn.note = err instanceof Error ? err.message : String(err);
+      }
+    } finally {
+      if (this.active === active) {
+        this.active = undefined;
+        this.finish(active);
+      }
+      tokenSource.dispose();
+    }
+  }
+
+  private finish(active: ActiveRequest): void {
+    this.finishedRequests.add(active.requestId);
+    if (this.finishedRequests.size > 64) {
+      this.finishedRequests.delete(this.finishedRequests.values().next().value as string);
+    }
+    this.renderNow(active.turn);
+    this.post({ type: 'busy', data: { busy: false } });
+  }
+
+  private listen(client: LanguageClient): void {
+    client.onNotification(Method.chatDelta, (params: ChatDeltaParams) => this.onDelta(params));
+  }
+
+  private onDelta(params: ChatDeltaParams): void {
+    const active = this.active;
+    if (
+      !active ||
+      params.conversationId !== this.conversationId ||
+      typeof params.delta !== 'string' ||
+      // A late delta of a stopped request; ids the client did not make are taken as the server's own.
+      this.finishedRequests.has(params.requestId)
+    ) {
+      return;
+    }
+    active.turn.text += params.delta;
+    this.scheduleRender(active.turn);
+  }
+
+  private stop(): void {
+    const active = this.active;
+    if (!active) {
+      return;
+    }
+    this.active = undefined;
+    active.tokenSource.cancel();
+    active.turn.status = 'stopped';
+    active.turn.note = 'Stopped';
+    this.finish(active);
+  }
+
+  private newChat(): void {
+    this.stop();
+    if (this.turns.length > 0) {
+      this.server.notify(Method.chatReset, { conversationId: this.conversationId });
+    }
+    this.conversationId = randomUUID();
+    this.turns = [];
+    this.postState();
+  }
+
+  /** Command `sparkforge.explain`, args `{uri, range}` (LSP or VS Code shapes), or the selection. */
+  private async explain(args: unknown): Promise<void> {
+    const client = this.server.running;
+    let uri: vscode.Uri | undefined;
+    let range: Range | undefined;
+    const given = args as { uri?: string | vscode.Uri; range?: unknown } | undefined;
+    if (given?.uri) {
+      uri = given.uri instanceof vscode.Uri ? given.uri : vscode.Uri.parse(String(given.uri));
+      const r = given.range as Range | vscode.Range | undefined;
+      if (r && r.start && r.end) {
+        range = { start: { line: r.start.line, character: r.start.character }, end: { line: r.end.line, character: r.end.character } };
+      }
+    } else {
+      const editor = this.contextEditor();
+      if (editor) {
+        uri = editor.document.uri;
+        if (!editor.selection.isEmpty) {
+          range = { start: editor.selection.start, end: editor.selection.end };
+        }
+      }
+    }
+    await this.reveal();
+    await this.whenReady();
+    if (!uri || !client) {
+      vscode.window.showWarningMessage(client ? 'sparkforge: select the code to explain.' : 'sparkforge: the server is not running.');
+      return;
+    }
+    const context: ChatContext = { uri: client.code2ProtocolConverter.asUri(uri) };
+    if (range) {
+      context.selection = {
+        start: { line: range.start.line, character: range.start.character },
+        end: { line: range.end.line, character: range.end.character },
+      };
+    }
+    const reply = await this.ask('Explain this code', { context, label: describeRange(uri, range), uri });
+    if (!reply.ok && reply.message) {
+      vscode.window.showInformationMessage(`sparkforge: ${reply.message}`);
+    }
+  }
+
+  private async whenReady(): Promise<void> {
+    for (let i = 0; i < 50 && !this.ready; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  // -- applying a code block ------------------------------------------------------------------
+
+  private async apply(code: string): Promise<Reply> {
+    const client = this.server.running;
+    if (!client) {
+      return { ok: false, message: 'The sparkforge server is not running.' };
+    }
+    const editor = this.contextEditor();
+    let document = editor?.document;
+    if (!document && this.lastContextUri) {
+      document = await vscode.workspace.openTextDocument(this.lastContextUri);
+    }
+    if (!document) {
+      return { ok: false, message: 'Open the file to apply this to.' };
+    }
+    const target = document;
+    const version = target.version;
+    const name = vscode.workspace.asRelativePath(target.uri);
+    try {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `sparkforge: merging the code into ${name}…`, cancellable: true },
+        (_progress, token) =>
+          this.server.request(Method.chatApply, { uri: client.code2ProtocolConverter.asUri(target.uri), code, version }, token),
+      );
+      if (!result?.edit) {
+        return { ok: false, message: 'Nothing to apply.' };
+      }
+      if (result.diff) {
+        this.log.info(`Proposed change to ${name}:\n${result.diff}`);
+      }
+      const single = singleDocumentEdit(result.edit);
+      if (single && client.protocol2CodeConverter.asUri(single.uri).toString() === target.uri.toString()) {
+        // One file: a diff editor, then Apply or Discard.
+        if ((single.version ?? version) !== target.version) {
+          return { ok: false, message: `${name} changed while the change was being prepared; apply again.` };
+        }
+        const outcome = await this.proposals.review(target, single.edits);
+        if (outcome === 'unchanged') {
+          return { ok: true, message: 'Already there' };
+        }
+        if (outcome === 'discard') {
+          return { ok: false, message: 'Discarded' };
+        }
+        if (target.version !== version) {
+          return { ok: false, message: `${name} changed during the review; apply again.` };
+        }
+        const applied = await vscode.workspace.applyEdit(toWorkspaceEdit(result.edit, client, { needsConfirmation: false }));
+        return applied ? { ok: true, message: 'Applied' } : { ok: false, message: 'Not applied' };
+      }
+      // Several files or file operations: VS Code's refactor preview.
+      const edit = toWorkspaceEdit(result.edit, client, { needsConfirmation: true });
+      if (edit.size === 0) {
+        return { ok: true, message: 'Already there' };
+      }
+      const applied = await vscode.workspace.applyEdit(edit, { isRefactoring: true });
+      return applied ? { ok: true, message: 'Applied' } : { ok: false, message: 'Not applied' };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof StaleEditError)) {
+        this.log.warn(`Applying a code block failed: ${message}`);
+      }
+      return { ok: false, message };
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Every custom sparkforge LSP method, with its params and result, listed once.
+ *
+ * The server side is documented in docs/protocol.md. Positions are LSP positions
+ * (zero-based line, UTF-16 character), the same units VS Code uses. This module imports no
+ * `vscode`, so the unit tests can use it.
+ */
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export type Role = 'fast' | 'deep';
+
+// -- next edit ------------------------------------------------------------------------------
+
+export interface NextEditParams {
+  textDocument: { uri: string; version: number };
+  position: Position;
+  /** When set, the server may report final hunks early as `$/progress` NextEditPartialResults. */
+  partialResultToken?: string;
+}
+
+export interface NextEditResult {
+  id: string;
+  /** The document version the edits were computed for (informative; the client keeps its own). */
+  version?: number;
+  /** Non-overlapping edits against the document version named in the params. */
+  edits: TextEdit[];
+  /** Where the cursor goes after the edits are applied, in the edited document. */
+  cursor?: Position;
+}
+
+/**
+ * One `$/progress` value for a nextEdit partialResultToken: hunks that became final, appended
+ * to those reported before (the LSP rule for partial results). The final response, when not
+ * null, replaces them all; a null response withdraws them.
+ */
+export interface NextEditPartialResult {
+  edits: TextEdit[];
+}
+
+// -- feedback -------------------------------------------------------------------------------
+
+export interface FeedbackParams {
+  id: string;
+}
+
+export interface AcceptParams extends FeedbackParams {
+  /** Characters of the suggestion that were accepted, when only a part was. */
+  acceptedLength?: number;
+}
+
+// -- status ---------------------------------------------------------------------------------
+
+export interface RoleStatus {
+  model: string;
+  api?: string;
+  ready: boolean;
+  lastError?: string | null;
+  lastLatencyMs?: number | null;
+  requests?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number | null;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  /** null when a model's price is unknown (local models). */
+  costUsd?: number | null;
+}
+
+export interface SuggestionCounts {
+  shown: number;
+  accepted: number;
+  rejected: number;
+  acceptanceRate?: number | null;
+}
+
+export interface StatusParams {
+  fast?: RoleStatus;
+  deep?: RoleStatus;
+  usage?: Usage;
+  suggestions?: SuggestionCounts;
+}
+
+// -- chat -----------------------------------------------------------------------------------
+
+export interface ChatContext {
+  uri?: string;
+  selection?: Range;
+  includeFile?: boolean;
+  files?: string[];
+}
+
+export interface ChatParams {
+  conversationId: string;
+  /** Client-made id, echoed in every chatDelta of this request. */
+  requestId: string;
+  role: Role;
+  message: string;
+  context: ChatContext;
+}
+
+export interface ChatResult {
+  conversationId: string;
+  text: string;
+  usage?: Usage;
+}
+
+export interface ChatDeltaParams {
+  conversationId: string;
+  requestId: string;
+  delta: string;
+}
+
+export interface ChatApplyParams {
+  uri: string;
+  code: string;
+  version?: number;
+}
+
+export interface ChatApplyResult {
+  /** An LSP WorkspaceEdit; kept loose here, converted by the client. */
+  edit: LspWorkspaceEdit;
+  diff: string;
+}
+
+export interface ChatResetParams {
+  conversationId: string;
+}
+
+export interface LspTextDocumentEdit {
+  textDocument: { uri: string; version: number | null };
+  edits: Array<TextEdit & { annotationId?: string }>;
+}
+
+export interface LspCreateFile {
+  kind: 'create';
+  uri: string;
+  options?: { overwrite?: boolean; ignoreIfExists?: boolean };
+  annotationId?: string;
+}
+
+export interface LspChangeAnnotation {
+  label: string;
+  needsConfirmation?: boolean;
+  description?: string;
+}
+
+export interface LspWorkspaceEdit {
+  changes?: { [uri: string]: TextEdit[] };
+  documentChanges?: Array<LspTextDocumentEdit | LspCreateFile | { kind: 'rename' | 'delete' }>;
+  changeAnnotations?: { [id: string]: LspChangeAnnotation };
+}
+
+// -- code actions ---------------------------------------------------------------------------
+
+/** The parts of a code action's `data` the client reads; the rest is the server's. */
+export interface CodeActionData {
+  needsInstruction?: boolean;
+  instruction?: string;
+  /** Shown in the instruction input box, when the server offers one. */
+  prompt?: string;
+  placeholder?: string;
+}
+
+/** Arguments of the client-side command `sparkforge.explain`. */
+export interface ExplainArgs {
+  uri: string;
+  range: Range;
+}
+
+// -- the method table -----------------------------------------------------------------------
+
+export const Method = {
+  nextEdit: 'sparkforge/nextEdit',
+  didShow: 'sparkforge/didShow',
+  didAccept: 'sparkforge/didAccept',
+  didReject: 'sparkforge/didReject',
+  status: 'sparkforge/status',
+  getStatus: 'sparkforge/getStatus',
+  chat: 'sparkforge/chat',
+  chatDelta: 'sparkforge/chatDelta',
+  chatApply: 'sparkforge/chatApply',
+  chatReset: 'sparkforge/chatReset',
+} as const;
+
+/** Client -> server requests: method -> [params, result]. */
+export interface Requests {
+  [Method.nextEdit]: [NextEditParams, NextEditResult | null];
+  [Method.getStatus]: [Record<string, never>, StatusParams];
+  [Method.chat]: [ChatParams, ChatResult];
+  [Method.chatApply]: [ChatApplyParams, ChatApplyResult];
+}
+
+/** Notifications, both directions: method -> params. */
+export interface Notifications {
+  [Method.didShow]: FeedbackParams;
+  [Method.didAccept]: AcceptParams;
+  [Method.didReject]: FeedbackParams;
+  [Method.chatReset]: ChatResetParams;
+  [Method.status]: StatusParams; // server -> client
+  [Method.chatDelta]: ChatDeltaParams; // server -> client
+}
+
+/** VS Code commands named in the protocol. */
+export const Command = {
+  /** Carried by inline completion items; args `[id]` or `[{id, acceptedLength?}]`. */
+  didAccept: 'sparkforge.didAccept',
+  /** Carried by the "Explain" code action; args `[{uri, range}]`. Client-side. */
+  explain: 'sparkforge.explain',
+  /** Server-side command (workspace/executeCommand), registered by the language client. */
+  runAction: 'sparkforge.runAction',
+} as const;
+
+/** The feedback id in a `sparkforge.didAccept` command's arguments, in either shape. */
+export function feedbackOf(args: readonly unknown[] | undefined): AcceptParams | undefined {
+  const first = args?.[0];
+  if (typeof first === 'string' && first) {
+    return { id: first };
+  }
+  if (first && typeof first === 'object' && typeof (first as { id?: unknown }).id === 'string') {
+    const { id, acceptedLength } = first as { id: string; acceptedLength?: unknown };
+    return typeof acceptedLength === 'number' ? { id, acceptedLength } : { id };
+  }
+  return undefined;
+}

@@ -1,0 +1,241 @@
+/**
+ * Starting, restarting and talking to the sparkforge language server
+ * (`<python> -m sparkforge lsp`, over stdio).
+ */
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  CancellationToken,
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  ErrorHandler,
+  LanguageClient,
+  LanguageClientOptions,
+  Middleware,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+} from 'vscode-languageclient/node';
+import { serverEnvironment } from './lib/serverEnv';
+import type { Notifications, Requests } from './protocol';
+import { findInterpreter } from './python';
+import { ApiKeyStore } from './secrets';
+import { apiKeyEnv, readServerSettings } from './settings';
+
+export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
+
+/** Documents the server sees: files on disk and unsaved editors, in any language. */
+const DOCUMENT_SELECTOR = [{ scheme: 'file' }, { scheme: 'untitled' }];
+
+export class SparkforgeServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private state: ServerState = 'stopped';
+  private readonly disposables: vscode.Disposable[] = [];
+
+  private readonly onDidCreateClientEmitter = new vscode.EventEmitter<LanguageClient>();
+  /** Fires with a new client before it starts: the place to register notification handlers. */
+  readonly onDidCreateClient = this.onDidCreateClientEmitter.event;
+
+  private readonly onDidStartEmitter = new vscode.EventEmitter<LanguageClient>();
+  /** Fires once the client is running (the server's commands are registered by then). */
+  readonly onDidStart = this.onDidStartEmitter.event;
+
+  private readonly onDidChangeStateEmitter = new vscode.EventEmitter<ServerState>();
+  readonly onDidChangeState = this.onDidChangeStateEmitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly keys: ApiKeyStore,
+    private readonly middleware: Middleware,
+  ) {
+    this.disposables.push(this.onDidCreateClientEmitter, this.onDidStartEmitter, this.onDidChangeStateEmitter);
+  }
+
+  get serverState(): ServerState {
+    return this.state;
+  }
+
+  /** The client, if it is running. */
+  get running(): LanguageClient | undefined {
+    return this.client?.isRunning() ? this.client : undefined;
+  }
+
+  start(): Promise<void> {
+    return this.enqueue(() => this.doStart());
+  }
+
+  restart(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.doStop();
+      await this.doStart();
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.enqueue(() => this.doStop());
+  }
+
+  /** Sends a custom request; rejects when the server is not running. */
+  async request<M extends keyof Requests>(
+    method: M,
+    params: Requests[M][0],
+    token?: CancellationToken,
+  ): Promise<Requests[M][1]> {
+    const client = this.running;
+    if (!client) {
+      throw new Error('The sparkforge server is not running (see the sparkforge output).');
+    }
+    return token ? client.sendRequest(method, params, token) : client.sendRequest(method, params);
+  }
+
+  /** Sends a custom notification; does nothing when the server is not running. */
+  notify<M extends keyof Notifications>(method: M, params: Notifications[M]): void {
+    const client = this.running;
+    if (client) {
+      client.sendNotification(method, params).catch((err) => this.log.warn(`${method} failed: ${String(err)}`));
+    }
+  }
+
+  /** Pushes the current settings (`{settings: {sparkforge: {...}}}`). */
+  sendSettings(): void {
+    const client = this.running;
+    if (client) {
+      client
+        .sendNotification(DidChangeConfigurationNotification.type, { settings: { sparkforge: readServerSettings() } })
+        .catch((err) => this.log.warn(`workspace/didChangeConfiguration failed: ${String(err)}`));
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(step, step);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private setState(state: ServerState): void {
+    if (this.state !== state) {
+      this.state = state;
+      this.onDidChangeStateEmitter.fire(state);
+    }
+  }
+
+  private async doStart(): Promise<void> {
+    this.setState('starting');
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const interpreter = await findInterpreter(folder?.uri, this.log);
+    const bundled = this.context.asAbsolutePath(path.join('bundled', 'libs'));
+    const bundledLibs = fs.existsSync(bundled) ? bundled : undefined;
+    const { env, notes } = serverEnvironment(
+      process.env,
+      {
+        fast: { envName: apiKeyEnv('fast'), key: await this.keys.get('fast') },
+        deep: { envName: apiKeyEnv('deep'), key: await this.keys.get('deep') },
+      },
+      { bundledLibs, pathDelimiter: path.delimiter },
+    );
+    const [command, ...prefix] = interpreter.command;
+    const args = [...prefix, '-m', 'sparkforge', 'lsp'];
+    const cwd = folder?.uri.scheme === 'file' ? folder.uri.fsPath : this.context.extensionUri.fsPath;
+    this.log.info(`Starting the server: ${[command, ...args].join(' ')} (interpreter from ${interpreter.source}; cwd ${cwd})`);
+    if (bundledLibs) {
+      this.log.info(`Using the bundled Python libraries in ${bundledLibs}`);
+    }
+    for (const note of notes) {
+      this.log.info(note);
+    }
+
+    // A server that never came up is not restarted (explainStartFailure says why, once);
+    // one that crashes later gets the language client's usual restarts.
+    let ran = false;
+    let usual: ErrorHandler | undefined;
+    const errorHandler: ErrorHandler = {
+      error: (error, message, count) =>
+        ran && usual ? usual.error(error, message, count) : { action: ErrorAction.Shutdown, handled: true },
+      closed: () => (ran && usual ? usual.closed() : { action: CloseAction.DoNotRestart, handled: true }),
+    };
+    const serverOptions: ServerOptions = { command, args, options: { cwd, env } };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: DOCUMENT_SELECTOR,
+      outputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: readServerSettings(),
+      initializationFailedHandler: () => false,
+      errorHandler,
+      middleware: this.middleware,
+      markdown: { isTrusted: false, supportHtml: false },
+    };
+    const client = new LanguageClient('sparkforge', 'sparkforge', serverOptions, clientOptions);
+    usual = client.createDefaultErrorHandler(3);
+    this.client = client;
+    client.onDidChangeState((e) => {
+      if (client !== this.client) {
+        return;
+      }
+      // doStop() forgets the client first, so a Stop seen here was not asked for.
+      if (e.newState === State.Running) {
+        ran = true;
+        this.setState('running');
+      } else if (e.newState === State.Starting) {
+        this.setState('starting');
+      } else if (e.newState === State.Stopped) {
+        this.setState('failed');
+      }
+    });
+    this.onDidCreateClientEmitter.fire(client);
+    try {
+      await client.start();
+    } catch (err) {
+      this.setState('failed');
+      this.log.error(`The sparkforge server did not start: ${String(err)}`);
+      void this.explainStartFailure(interpreter.command, interpreter.source);
+      return;
+    }
+    this.setState('running');
+    this.onDidStartEmitter.fire(client);
+  }
+
+  private async doStop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        if (client.isRunning()) {
+          await client.stop(2000);
+        }
+      } catch (err) {
+        this.log.warn(`Stopping the server: ${String(err)}`);
+      }
+      await client.dispose(2000).catch(() => undefined);
+    }
+    this.setState('stopped');
+  }
+
+  private async explainStartFailure(command: string[], source: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      `sparkforge could not start its server with ${command.join(' ')} (${source}). ` +
+        'Is the sparkforge Python package installed in that environment?',
+      'Show Output',
+      'Set Interpreter',
+      'Restart',
+    );
+    if (choice === 'Show Output') {
+      this.log.show();
+    } else if (choice === 'Set Interpreter') {
+      void vscode.commands.executeCommand('workbench.action.openSettings', 'sparkforge.python.interpreter');
+    } else if (choice === 'Restart') {
+      void this.restart();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/** Reading the `sparkforge` settings. */
+
+import * as vscode from 'vscode';
+import type { Role } from './protocol';
+import { serverSettings, SettingsObject } from './lib/serverEnv';
+
+export const SECTION = 'sparkforge';
+
+/** The whole `sparkforge` section (defaults included) as the server sees it. */
+export function readServerSettings(scope?: vscode.ConfigurationScope): SettingsObject {
+  return serverSettings(vscode.workspace.getConfiguration(undefined, scope).get(SECTION));
+}
+
+/** The interpreter command from `sparkforge.python.interpreter`, or undefined when unset. */
+export function interpreterSetting(scope?: vscode.ConfigurationScope): string[] | undefined {
+  const value = vscode.workspace.getConfiguration(SECTION, scope).get<unknown>('python.interpreter');
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v.length > 0)) {
+    return value as string[];
+  }
+  return undefined;
+}
+
+export function apiKeyEnv(role: Role): string {
+  const name = vscode.workspace.getConfiguration(SECTION).get<string>(`${role}.apiKeyEnv`);
+  return name && name.trim() ? name.trim() : 'OPENAI_API_KEY';
+}
+
+export function inlineEnabled(scope?: vscode.ConfigurationScope): boolean {
+  return vscode.workspace.getConfiguration(SECTION, scope).get<boolean>('inline.enabled', true);
+}
+
+export function nextEditEnabled(scope?: vscode.ConfigurationScope): boolean {
+  return vscode.workspace.getConfiguration(SECTION, scope).get<boolean>('nextEdit.enabled', true);
+}
