@@ -1,0 +1,261 @@
+"""sparkforge/chat: a conversation with either model; sparkforge/chatApply: fast apply.
+
+``sparkforge/chat`` streams the answer as ``sparkforge/chatDelta`` notifications and returns
+the whole text; ``$/cancelRequest`` stops it and closes the model stream. The user can switch
+models mid-conversation: the conversation is kept here and sent to whichever model is asked.
+``sparkforge/chatApply`` turns a code block from an answer into a versioned WorkspaceEdit
+plus a unified diff for the client to show before applying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from sparkforge.conversation import (
+    APPLY_INSTRUCTIONS,
+    CHAT_INSTRUCTIONS,
+    ContextPiece,
+    ConversationStore,
+    Turn,
+    apply_prompt,
+    is_unified_diff,
+    merged_text,
+    strip_fence,
+    user_turn,
+)
+from sparkforge.edits import EditPlan, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
+from sparkforge.models.events import TextDelta, Usage
+from sparkforge.models.gateway import ModelError
+from sparkforge.models.tokens import count_tokens
+from sparkforge.privacy import redact_reversibly, unredact
+
+if TYPE_CHECKING:
+    from sparkforge.server import SparkforgeServer
+
+CHAT = "sparkforge/chat"
+CHAT_DELTA = "sparkforge/chatDelta"
+CHAT_RESET = "sparkforge/chatReset"
+CHAT_APPLY = "sparkforge/chatApply"
+DELTA_INTERVAL_S = 0.02  # batch deltas: a 1,000 tok/s model would otherwise send 1,000 messages/s
+CONTEXT_TOKENS = 12000
+HISTORY_TOKENS = 24000
+
+
+class RequestFailed(JsonRpcException):
+    CODE = -32803  # LSP RequestFailed: the request was valid but could not be carried out
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for name in path:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def setup(server: "SparkforgeServer") -> None:
+    store = ConversationStore()
+
+    def relative(path: Path) -> str:
+        if server.root is not None:
+            with contextlib.suppress(ValueError):
+                return path.resolve().relative_to(server.root).as_posix()
+        return path.name
+
+    def context_pieces(context: Any) -> tuple[list[ContextPiece], list[str]]:
+        pieces: list[ContextPiece] = []
+        withheld: list[str] = []
+        uri = _get(context, "uri")
+        if isinstance(uri, str):
+            doc = server.document(uri)
+            path = server.path_of(uri)
+            name = relative(path) if path else uri
+            if (reason := server.exclusion_reason(uri)) is not None:
+                withheld.append(reason)
+            else:
+                selection = _get(context, "selection")
+                if selection is not None:
+                    start = types.Position(line=_get(selection, "start", "line"), character=_get(selection, "start", "character"))
+                    end = types.Position(line=_get(selection, "end", "line"), character=_get(selection, "end", "character"))
+                    a, b = server.offset(doc, start), server.offset(doc, end)
+                    if b > a:
+                        pieces.append(ContextPiece(f"Selection in {name}, lines {start.line + 1}-{end.line + 1}", doc.source[a:b], doc.language_id or ""))
+                if _get(context, "includeFile"):
+                    pieces.append(ContextPiece(f"The file {name}", doc.source, doc.language_id or ""))
+        for rel in _get(context, "files") or []:
+            if not isinstance(rel, str) or server.root is None:
+                continue
+            path = (server.root / rel).resolve()
+            if server.root not in path.parents:
+                withheld.append(f"{rel} is outside the workspace")
+                continue
+            if (reason := server.exclusions.reason(path)) is not None:
+                withheld.append(reason)
+                continue
+            open_doc = server.workspace.text_documents.get(path.as_uri())
+            try:
+                text = open_doc.source if open_doc else path.read_text(encoding="utf-8")
+            except OSError as exc:
+                withheld.append(f"{rel}: {exc.strerror}")
+                continue
+            pieces.append(ContextPiece(f"The file {rel}", text))
+        return pieces, withheld
+
+    @server.feature(CHAT)
+    async def chat(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
+        conversation_id = _get(params, "conversationId")
+        message = _get(params, "message")
+        role = _get(params, "role") or "deep"
+        request_id = _get(params, "requestId")
+        if not isinstance(conversation_id, str) or not isinstance(message, str) or role not in ("fast", "deep"):
+            raise JsonRpcInvalidParams(
+                "sparkforge/chat expects {conversationId: string, message: string, role?: 'fast'|'deep', context?}"
+            )
+        pieces, withheld = context_pieces(_get(params, "context"))
+        conv = store.get(conversation_id)
+        conv.turns.append(Turn("user", user_turn(message, pieces, CONTEXT_TOKENS)))
+        cfg = ls.settings.role(role)
+        text: list[str] = []
+        pending: list[str] = []
+        last_flush = time.perf_counter()
+        usage: Usage | None = None
+
+        def flush() -> None:
+            nonlocal last_flush
+            if pending:
+                ls.protocol.notify(
+                    CHAT_DELTA,
+                    {"conversationId": conversation_id, "requestId": request_id, "delta": "".join(pending)},
+                )
+                pending.clear()
+            last_flush = time.perf_counter()
+
+        stream = ls.gateway.stream(role, instructions=CHAT_INSTRUCTIONS, input=conv.messages(HISTORY_TOKENS))
+        try:
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        text.append(event.text)
+                        pending.append(event.text)
+                        if time.perf_counter() - last_flush >= DELTA_INTERVAL_S:
+                            flush()
+                    elif isinstance(event, Usage):
+                        usage = event
+        except asyncio.CancelledError:
+            if text:  # keep what the user saw, so the conversation reads as it happened
+                conv.turns.append(Turn("assistant", "".join(text) + "\n\n(stopped)", cfg.model))
+            raise
+        except ModelError as exc:
+            conv.turns.pop()  # the question was not answered: asking again starts clean
+            other = "fast" if role == "deep" else "deep"
+            raise RequestFailed(f"{exc} (or switch this chat to the {other} model)") from None
+        flush()
+        answer = "".join(text)
+        conv.turns.append(Turn("assistant", answer, cfg.model))
+        ls.send_status()
+        return {
+            "conversationId": conversation_id,
+            "requestId": request_id,
+            "text": answer,
+            "role": role,
+            "model": cfg.model,
+            "withheld": withheld,
+            "usage": {
+                "inputTokens": usage.input_tokens if usage else None,
+                "outputTokens": usage.output_tokens if usage else None,
+            },
+        }
+
+    @server.feature(CHAT_RESET)
+    def chat_reset(ls: "SparkforgeServer", params: Any) -> None:
+        conversation_id = _get(params, "conversationId")
+        if isinstance(conversation_id, str):
+            store.reset(conversation_id)
+
+    @server.feature(CHAT_APPLY)
+    async def chat_apply(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
+        uri = _get(params, "uri")
+        code = _get(params, "code")
+        version = _get(params, "version")
+        if not isinstance(uri, str) or not isinstance(code, str):
+            raise JsonRpcInvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number}")
+        doc = ls.document(uri)
+        if isinstance(version, int) and doc.version is not None and version != doc.version:
+            raise RequestFailed(
+                f"the document changed (version {doc.version}, the answer saw {version}); nothing was applied"
+            )
+        path = ls.path_of(uri)
+        rel = relative(path) if path else uri
+        original = doc.source
+        snapshot = SourceText(original, doc.version)
+        code = strip_fence(code)
+        if is_unified_diff(code):
+            applier = PatchApplier(ls.root or Path("/"), lambda p: snapshot if p == rel else _read(ls, p))
+            try:
+                patches = parse_patches(code)
+                plan = applier.plan(patches)
+            except PatchError as exc:
+                raise RequestFailed(exc.message) from None
+        else:
+            if (reason := ls.exclusion_reason(uri)) is not None:
+                raise RequestFailed(f"{reason}: applying with the fast model would send it")
+            sent, secrets = redact_reversibly(original)
+            try:
+                answer = await ls.gateway.complete(
+                    "fast",
+                    instructions=APPLY_INSTRUCTIONS,
+                    input=apply_prompt(rel, sent, code),
+                    max_output_tokens=count_tokens(original) * 2 + 1024,
+                )
+            except ModelError as exc:
+                raise RequestFailed(f"fast apply failed: {exc}") from None
+            updated = merged_text(unredact(answer.text, secrets), original)
+            if updated == original:
+                raise RequestFailed("the code block changes nothing in this file")
+            change = whole_text_change(original, updated)
+            plan = EditPlan([FileEdit(rel, "update", [change], updated, base_version=doc.version)])
+        from sparkforge.features.actions.edit import workspace_edit
+
+        sources = {fe.path: (snapshot if fe.path == rel else _read(ls, fe.path) or SourceText("")) for fe in plan.files}
+        edit = workspace_edit(
+            plan,
+            sources,
+            uri_for=lambda p: uri if p == rel else ((ls.root or Path("/")) / p).as_uri(),
+            current=lambda p: SourceText(ls.document(uri).source, ls.document(uri).version) if p == rel else _read(ls, p),
+            label="Apply code from chat",
+            description=rel,
+            annotate=False,
+        )
+        diff = "".join(
+            "".join(
+                difflib.unified_diff(
+                    sources[fe.path].text.splitlines(True),
+                    fe.new_text.splitlines(True),
+                    f"a/{fe.path}",
+                    f"b/{fe.path}",
+                )
+            )
+            for fe in plan.files
+        )
+        return {"edit": ls.protocol._converter.unstructure(edit), "diff": diff}
+
+
+def _read(ls: "SparkforgeServer", rel: str) -> SourceText | None:
+    if ls.root is None:
+        return None
+    path = ls.root / rel
+    doc = ls.workspace.text_documents.get(path.as_uri())
+    if doc is not None:
+        return SourceText(doc.source, doc.version)
+    try:
+        return SourceText(path.read_text(encoding="utf-8"), None)
+    except OSError:
+        return None

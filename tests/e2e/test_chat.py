@@ -1,0 +1,127 @@
+"""Chat end to end: streamed answers, switching models mid-conversation, cancel, privacy,
+and applying code from an answer as a versioned edit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from lsphelp import Doc, Pending, plain, request, wait_until
+
+
+def listen_deltas(client: LanguageClient) -> list[dict]:
+    deltas: list[dict] = []
+    client.feature("sparkforge/chatDelta")(lambda params: deltas.append(plain(params)))
+    return deltas
+
+
+CODE = "def total(items):\n    return sum(i.price for i in items)\n"
+
+
+async def test_chat_streams_and_switches_models_mid_conversation(client: LanguageClient, workspace, model_server):
+    deltas = listen_deltas(client)
+    model_server.load(
+        [
+            {"name": "deep-first", "model": "gpt-5.3-codex", "input_contains": ["What does this do?"], "output": "It adds up the prices of the items. " * 5},
+            {"name": "fast-second", "model": "gpt-5.3-codex-spark", "input_contains": ["It adds up the prices", "Make it shorter"], "output": "Sums prices."},
+        ]
+    )
+    doc = Doc(client, workspace / "cart.py", CODE)
+    selection = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 38}}
+    first = await request(
+        client,
+        "sparkforge/chat",
+        {"conversationId": "c1", "requestId": "r1", "role": "deep", "message": "What does this do?", "context": {"uri": doc.uri, "selection": selection}},
+    )
+    assert first["text"].startswith("It adds up the prices of the items.")
+    assert first["model"] == "gpt-5.3-codex"
+    assert await wait_until(lambda: "".join(d["delta"] for d in deltas if d["requestId"] == "r1") == first["text"])
+    assert len([d for d in deltas if d["requestId"] == "r1"]) >= 1
+    sent = model_server.requests()[-1]
+    assert "return sum(i.price for i in items)" in sent["prompt"]  # the selection went along
+    assert "cart.py" in sent["prompt"]
+
+    second = await request(client, "sparkforge/chat", {"conversationId": "c1", "requestId": "r2", "role": "fast", "message": "Make it shorter"})
+    assert second["text"] == "Sums prices." and second["model"] == "gpt-5.3-codex-spark"
+    body = model_server.requests()[-1]["body"]
+    roles = [m["role"] for m in body["input"]]
+    assert roles == ["user", "assistant", "user"]  # the deep model's turn carried over to the fast one
+
+
+async def test_cancelling_a_chat_closes_the_model_stream(client: LanguageClient, workspace, model_server):
+    model_server.load([{"name": "long", "input_contains": ["essay"], "output": "word " * 3000}])
+    pending = Pending(client, "sparkforge/chat", {"conversationId": "c2", "message": "write an essay"})
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    pending.cancel()
+    await pending.settled()
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1)
+    assert model_server.stats()["streams_abandoned"] == 1
+
+
+async def test_excluded_files_are_withheld_from_chat(client: LanguageClient, workspace, model_server):
+    model_server.load([{"name": "any", "output": "ok"}])
+    env = Doc(client, workspace / ".env", "TOKEN=sk-proj-verysecretvalue123456789\n", language="dotenv")
+    (workspace / "notes.md").write_text("the plan\n")
+    result = await request(
+        client,
+        "sparkforge/chat",
+        {"conversationId": "c3", "message": "explain", "context": {"uri": env.uri, "includeFile": True, "files": [".env", "notes.md", "../outside.txt"]}},
+    )
+    assert result["text"] == "ok"
+    prompt = model_server.requests()[-1]["prompt"]
+    assert "verysecretvalue" not in prompt and "TOKEN=" not in prompt
+    assert "the plan" in prompt
+    assert any(".env" in w for w in result["withheld"])
+    assert any("outside the workspace" in w for w in result["withheld"])
+
+
+async def test_a_model_failure_names_the_other_model_and_keeps_the_conversation_clean(client: LanguageClient, workspace, model_server):
+    model_server.load([{"name": "boom", "input_contains": ["fail please"], "output": "x", "fault": {"kind": "500"}}])
+    with pytest.raises(JsonRpcException, match="failed with HTTP 500.*switch this chat to the fast model"):
+        await request(client, "sparkforge/chat", {"conversationId": "c4", "role": "deep", "message": "fail please"})
+    model_server.load([{"name": "fine", "input_contains": ["hello"], "output": "hi"}])
+    result = await request(client, "sparkforge/chat", {"conversationId": "c4", "role": "fast", "message": "hello"})
+    assert result["text"] == "hi"
+    assert [m["role"] for m in model_server.requests()[-1]["body"]["input"]] == ["user"]
+
+
+def apply_workspace_edit(text: str, edit: dict, uri: str) -> str:
+    from sparkforge.textpos import LineIndex
+
+    for change in edit["documentChanges"]:
+        assert change["textDocument"]["uri"] == uri
+        for e in sorted(change["edits"], key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]), reverse=True):
+            idx = LineIndex.of(text)
+            a = idx.offset(e["range"]["start"]["line"], e["range"]["start"]["character"])
+            b = idx.offset(e["range"]["end"]["line"], e["range"]["end"]["character"])
+            text = text[:a] + e["newText"] + text[b:]
+    return text
+
+
+async def test_apply_a_code_block_with_the_fast_model(client: LanguageClient, workspace, model_server):
+    original = "import math\n\n\ndef area(r):\n    return 3.14 * r * r\n\n\ndef label(r):\n    return f'r={r} 😀'\n"
+    merged = original.replace("    return 3.14 * r * r", "    return math.pi * r ** 2")
+    model_server.load([{"name": "apply", "model": "gpt-5.3-codex-spark", "input_contains": ["merge a code change", "math.pi"], "output": merged}])
+    doc = Doc(client, workspace / "geo.py", original)
+    block = "```python\ndef area(r):\n    return math.pi * r ** 2\n```"
+    result = await request(client, "sparkforge/chatApply", {"uri": doc.uri, "code": block, "version": doc.version})
+    change = result["edit"]["documentChanges"][0]
+    assert change["textDocument"]["version"] == doc.version
+    assert apply_workspace_edit(doc.text, result["edit"], doc.uri) == merged
+    assert "-    return 3.14 * r * r" in result["diff"] and "+    return math.pi * r ** 2" in result["diff"]
+
+
+async def test_apply_a_diff_needs_no_model_and_a_stale_apply_is_refused(client: LanguageClient, workspace, model_server):
+    doc = Doc(client, workspace / "cart.py", CODE)
+    diff = "--- a/cart.py\n+++ b/cart.py\n@@ -1,2 +1,2 @@\n def total(items):\n-    return sum(i.price for i in items)\n+    return sum(i.price * i.qty for i in items)\n"
+    result = await request(client, "sparkforge/chatApply", {"uri": doc.uri, "code": diff, "version": doc.version})
+    assert apply_workspace_edit(doc.text, result["edit"], doc.uri) == CODE.replace("i.price for", "i.price * i.qty for")
+    assert model_server.stats()["requests_total"] == 0
+    old_version = doc.version
+    doc.type(types.Position(line=0, character=0), "# edited\n")
+    with pytest.raises(JsonRpcException, match="the document changed.*nothing was applied"):
+        await request(client, "sparkforge/chatApply", {"uri": doc.uri, "code": diff, "version": old_version})
