@@ -1,0 +1,129 @@
+"""Code actions: Refactor…, Generate tests, Document, Fix, Explain (the deep path).
+
+``textDocument/codeAction`` lists them at once, with no model call (``listing``);
+``codeAction/resolve`` runs the routed model under cancellable work-done progress and returns
+the edit (``resolving``), a versioned WorkspaceEdit that asks for confirmation (``edit``).
+Clients that cannot resolve ``edit`` run the same flow through the ``sparkforge.runAction``
+command, which applies the edit with ``workspace/applyEdit``. The flow itself lives in
+``sparkforge.deep`` (no LSP), shared with ``sparkforge act``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from sparkforge.edits import SourceText
+from sparkforge.features.actions.listing import ADVERTISED_KINDS, KINDS, RUN_ACTION, list_actions
+
+if TYPE_CHECKING:
+    from sparkforge.deep.flow import Workspace
+    from sparkforge.server import SparkforgeServer
+
+
+class ActionsFeature:
+    """State the code-action handlers share: path mapping and client capabilities."""
+
+    def __init__(self, server: "SparkforgeServer") -> None:
+        self.server = server
+        self._located: dict[str, tuple[Path | None, tuple[Path, str] | None]] = {}
+
+    # -- client capabilities -------------------------------------------------------------
+    def _caps(self) -> types.ClientCapabilities | None:
+        try:
+            return self.server.client_capabilities
+        except Exception:  # before initialize
+            return None
+
+    def resolves_edits(self) -> bool:
+        caps = self._caps()
+        ca = caps.text_document.code_action if caps and caps.text_document else None
+        support = ca.resolve_support if ca else None
+        return bool(support and "edit" in (support.properties or []))
+
+    def supports_progress(self) -> bool:
+        caps = self._caps()
+        return bool(caps and caps.window and caps.window.work_done_progress)
+
+    def annotates(self) -> bool:
+        caps = self._caps()
+        we = caps.workspace.workspace_edit if caps and caps.workspace else None
+        return bool(we and we.change_annotation_support is not None)
+
+    # -- paths ---------------------------------------------------------------------------
+    def root_for(self, path: Path) -> Path:
+        """The workspace root, or the file's folder when it lies outside any workspace."""
+        root = self.server.root
+        resolved = path.resolve()
+        if root is not None and resolved.is_relative_to(root):
+            return root
+        return resolved.parent
+
+    def locate(self, uri: str) -> tuple[Path, str] | None:
+        """(root, workspace-relative posix path) of ``uri``; cached, as listing runs on every move."""
+        cached = self._located.get(uri)
+        if cached is not None and cached[0] == self.server.root:
+            return cached[1]
+        path = self.server.path_of(uri)
+        found = None
+        if path is not None:
+            root = self.root_for(path)
+            found = (root, path.resolve().relative_to(root).as_posix())
+        self._located[uri] = (self.server.root, found)
+        return found
+
+    def relative(self, uri: str) -> str | None:
+        found = self.locate(uri)
+        return found[1] if found else None
+
+    def forget(self, uri: str) -> None:
+        self._located.pop(uri, None)
+
+    def workspace(self, root: Path) -> tuple["Workspace", dict[str, str]]:
+        """A Workspace holding every open document under ``root`` as it is now, and rel -> uri."""
+        from sparkforge.deep.flow import Workspace
+
+        ls = self.server
+        snapshots: dict[str, SourceText] = {}
+        uris: dict[str, str] = {}
+        for uri, doc in list(ls.workspace.text_documents.items()):
+            found = self.locate(uri)
+            if found is None or found[0] != root:
+                continue
+            snapshots[found[1]] = SourceText(doc.source, doc.version)
+            uris[found[1]] = uri
+        return Workspace(root, snapshots, lambda rel: ls.exclusions.reason(root / rel)), uris
+
+    # -- actions -------------------------------------------------------------------------
+    def action(
+        self, title: str, kind: str, data: dict[str, Any], diagnostics: list[types.Diagnostic] | None = None
+    ) -> types.CodeAction:
+        action = types.CodeAction(title=title, kind=KINDS[kind], diagnostics=diagnostics, data=data)
+        if not self.resolves_edits():
+            action.command = types.Command(title=title, command=RUN_ACTION, arguments=[data])
+        return action
+
+
+def setup(server: "SparkforgeServer") -> None:
+    from sparkforge.features.actions import resolving
+
+    feature = ActionsFeature(server)
+    server.actions = feature  # type: ignore[attr-defined]
+    server.close_hooks = getattr(server, "close_hooks", []) + [feature.forget]  # type: ignore[attr-defined]
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=ADVERTISED_KINDS, resolve_provider=True),
+    )
+    def code_action(ls: "SparkforgeServer", params: types.CodeActionParams) -> list[types.CodeAction]:
+        return list_actions(feature, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(ls: "SparkforgeServer", params: types.CodeAction) -> types.CodeAction:
+        return await resolving.resolve(feature, params)
+
+    @server.command(RUN_ACTION)
+    async def run_action(ls, *args):  # no annotations: pygls would structure the arguments
+        return await resolving.run_command(feature, args)

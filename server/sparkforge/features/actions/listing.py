@@ -1,0 +1,142 @@
+"""``textDocument/codeAction``: the sparkforge lightbulb, computed without any model call.
+
+Actions are offered where they make sense: on a non-empty selection, or inside a function or
+class (``deep.targets``), and Fix once per diagnostic the editor sends; never in an excluded
+file. The target is computed here and travels in ``data`` so that resolve works on exactly
+what the user saw highlighted:
+
+    {kind, uri, range, version, target, name?, instruction?, needsInstruction?, diagnostic?}
+
+Clients that can resolve ``edit`` get lazy actions (``codeAction/resolve`` computes the edit);
+other clients get the same actions with ``command = sparkforge.runAction`` and ``data`` as its
+argument. Explain carries the client-side command ``sparkforge.explain`` with ``{uri, range}``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from sparkforge.deep.targets import IndexLines, Target, find_definition, target_at
+from sparkforge.deep.testing import is_test_file
+from sparkforge.textpos import LineIndex, utf16_len
+
+if TYPE_CHECKING:
+    from sparkforge.features.actions import ActionsFeature
+
+RUN_ACTION = "sparkforge.runAction"
+EXPLAIN = "sparkforge.explain"
+KINDS = {
+    "refactor": types.CodeActionKind.RefactorRewrite,
+    # Generate tests writes a new file rather than rewriting the target: a plain refactor,
+    # which (unlike `source`) VS Code shows in the lightbulb next to the cursor.
+    "tests": types.CodeActionKind.Refactor,
+    "document": types.CodeActionKind.RefactorRewrite,
+    "fix": types.CodeActionKind.QuickFix,
+}
+ADVERTISED_KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor, types.CodeActionKind.RefactorRewrite]
+INSTRUCTION_PROMPT = "What should sparkforge do with this code?"
+INSTRUCTION_PLACEHOLDER = "for example: extract the loop into a function named parse_rows"
+MAX_TITLE_MESSAGE = 60
+
+
+def titles(kind: str, target: Target | None, diagnostic: types.Diagnostic | None = None) -> str:
+    label = target.label() if target is not None else "the selection"
+    if kind == "refactor":
+        return "Refactor with sparkforge…"
+    if kind == "tests":
+        return f"Generate tests for {label} with sparkforge"
+    if kind == "document":
+        return f"Document {label} with sparkforge"
+    if kind == "fix":
+        message = " ".join((diagnostic.message if diagnostic else "").split())
+        if len(message) > MAX_TITLE_MESSAGE:
+            message = message[: MAX_TITLE_MESSAGE - 1] + "…"
+        return f"Fix with sparkforge: {message}" if message else "Fix with sparkforge"
+    return f"Explain {label} with sparkforge"
+
+
+def lsp_range(index: LineIndex, target: Target) -> dict[str, Any]:
+    """The target's range in UTF-16 positions, as plain JSON (it goes into ``data``)."""
+    def pos(line: int, char: int) -> dict[str, int]:
+        if line >= index.line_count:
+            return {"line": index.line_count - 1, "character": utf16_len(index.line(index.line_count - 1))}
+        return {"line": line, "character": utf16_len(index.line(line)[:char])}
+
+    return {"start": pos(target.start_line, target.start_char), "end": pos(target.end_line, target.end_char)}
+
+
+def _wanted(kind: str | None, only: list[str] | None) -> bool:
+    if not only:
+        return True
+    if kind is None:
+        return False
+    return any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> list[types.CodeAction]:
+    ls = feature.server
+    uri = params.text_document.uri
+    doc = ls.document(uri)
+    if ls.exclusion_reason(uri) is not None or ls.path_of(uri) is None:
+        return []
+    index = ls.lines(doc)
+    start = params.range.start
+    end = params.range.end
+    # Strict conversion: a position that is not in the document is an InvalidParams error.
+    s = (start.line, ls.offset(doc, start) - index.starts[start.line])
+    e = (end.line, ls.offset(doc, end) - index.starts[end.line])
+    lines = IndexLines(index)
+    language = doc.language_id or ""
+    target = target_at(lines, s, e, language)
+    only = [str(k) for k in params.context.only] if params.context.only else None
+    version = doc.version
+
+    def data(kind: str, tgt: Target, rng: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        out = {"kind": kind, "uri": uri, "range": rng or lsp_range(index, tgt), "version": version, "target": tgt.kind}
+        if tgt.name:
+            out["name"] = tgt.name
+        out.update(extra)
+        return out
+
+    actions: list[types.CodeAction] = []
+    seen: set[tuple[Any, ...]] = set()
+    for diag in params.context.diagnostics or ():
+        key = (diag.message, diag.range.start.line, diag.range.start.character, diag.source)
+        if key in seen or not _wanted(KINDS["fix"], only):
+            continue
+        seen.add(key)
+        fix_target = find_definition(lines, diag.range.start.line, language) if diag.range.start.line < index.line_count else None
+        if fix_target is None:
+            first = min(diag.range.start.line, index.line_count - 1)
+            last = min(max(diag.range.end.line, first), index.line_count - 1)
+            fix_target = Target("selection", first, 0, last, len(index.line(last)))
+        actions.append(
+            feature.action(titles("fix", fix_target, diag), "fix", data(
+                "fix", fix_target, diagnostic=ls.protocol._converter.unstructure(diag)
+            ), diagnostics=[diag])
+        )
+    if target is not None:
+        rng = None
+        if target.kind == "selection":  # echo the client's own range for a selection
+            rng = {"start": {"line": start.line, "character": start.character},
+                   "end": {"line": end.line, "character": end.character}}
+        if _wanted(KINDS["refactor"], only):
+            actions.append(feature.action(titles("refactor", target), "refactor", data(
+                "refactor", target, rng, needsInstruction=True,
+                prompt=INSTRUCTION_PROMPT, placeholder=INSTRUCTION_PLACEHOLDER,
+            )))
+        if _wanted(KINDS["document"], only):
+            actions.append(feature.action(titles("document", target), "document", data("document", target, rng)))
+        rel = feature.relative(uri)
+        if _wanted(KINDS["tests"], only) and not (rel and is_test_file(rel)):
+            actions.append(feature.action(titles("tests", target), "tests", data("tests", target, rng)))
+        if not only:
+            args = {"uri": uri, "range": rng or lsp_range(index, target)}
+            actions.append(types.CodeAction(
+                title=titles("explain", target),
+                command=types.Command(title="Explain with sparkforge", command=EXPLAIN, arguments=[args]),
+                data={**data("explain", target, rng)},
+            ))
+    return actions

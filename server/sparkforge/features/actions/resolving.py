@@ -1,0 +1,226 @@
+"""``codeAction/resolve`` and ``sparkforge.runAction``: run an action's model, return its edit.
+
+The routed model runs under server-initiated work-done progress ("sparkforge: Document with
+gpt-5.3-codex", streamed token counts) that the user can cancel: the progress token's cancel
+and ``$/cancelRequest`` both cancel the handler's task, which closes the model's HTTP stream.
+Failures are LSP errors (RequestFailed) whose message says what to do; nothing is ever
+partly applied. ``sparkforge.runAction`` does the same for clients that cannot resolve
+``edit``, then applies with ``workspace/applyEdit`` and reports through ``window/showMessage``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun
+from sparkforge.deep.prompt import ACTION_VERBS, Diagnostic
+from sparkforge.deep.targets import Target
+from sparkforge.edits import SourceText
+from sparkforge.features.actions.edit import workspace_edit
+from sparkforge.textpos import PositionError
+
+if TYPE_CHECKING:
+    from sparkforge.features.actions import ActionsFeature
+
+REQUEST_FAILED = -32803  # LSP RequestFailed: a valid request that could not be carried out
+CONTENT_MODIFIED = -32801
+REPORT_EVERY_S = 0.1
+PROGRESS_CREATE_TIMEOUT_S = 2.0
+SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
+
+
+class RequestFailed(JsonRpcException):
+    CODE = REQUEST_FAILED
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _position(obj: Any) -> tuple[int, int]:
+    line, char = _get(obj, "line"), _get(obj, "character")
+    if not isinstance(line, int) or not isinstance(char, int):
+        raise JsonRpcInvalidParams("a code action's data.range must hold {line, character} positions")
+    return line, char
+
+
+def _diagnostic(raw: Any) -> Diagnostic | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("message"), str):
+        return None
+    line = (((raw.get("range") or {}).get("start") or {}).get("line")) or 0
+    code = raw.get("code")
+    return Diagnostic(
+        message=raw["message"],
+        line=line if isinstance(line, int) else 0,
+        severity=SEVERITIES.get(raw.get("severity") or 1, "error"),
+        source=raw.get("source"),
+        code=None if code is None else str(code),
+    )
+
+
+def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[str, str]]:
+    """An ActionRun for a code action's ``data``, on snapshots of the open documents."""
+    ls = feature.server
+    if not isinstance(data, dict) or data.get("kind") not in ACTION_VERBS or not isinstance(data.get("uri"), str):
+        raise JsonRpcInvalidParams(
+            "this is not a sparkforge code action: data must be {kind, uri, range, version}"
+        )
+    kind, uri = data["kind"], data["uri"]
+    doc = ls.document(uri)
+    if (reason := ls.exclusion_reason(uri)) is not None:
+        raise RequestFailed(f"sparkforge: refused: {reason}")
+    version = data.get("version")
+    if version is not None and doc.version is not None and version != doc.version:
+        raise JsonRpcException(
+            f"sparkforge: {uri} changed since the action was offered (version {version}, now "
+            f"{doc.version}); pick the action again",
+            code=CONTENT_MODIFIED,
+        )
+    located = feature.locate(uri)
+    if located is None:
+        raise RequestFailed(f"sparkforge: {uri} is not a file on disk; save it first")
+    root, rel = located
+    rng = data.get("range") or {}
+    (sl, sc), (el, ec) = _position(_get(rng, "start")), _position(_get(rng, "end"))
+    index = ls.lines(doc)
+    try:
+        start = (sl, index.column(sl, sc))
+        end = (el, index.column(el, ec))
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"{uri}: {exc}") from None
+    target_kind = data.get("target") if data.get("target") in ("selection", "function", "class") else "selection"
+    target = Target(target_kind, *start, *end, name=data.get("name"))
+    instruction = data.get("instruction") if isinstance(data.get("instruction"), str) else None
+    workspace, uris = feature.workspace(root)
+    request = ActionRequest(kind, rel, doc.language_id or "", target, instruction, _diagnostic(data.get("diagnostic")))
+    try:
+        run = ActionRun(ls.gateway, ls.settings, request, workspace)
+        run.prepare()
+    except ActionError as exc:
+        raise RequestFailed(f"sparkforge: {exc.message}") from None
+    return run, uris
+
+
+async def run_with_progress(feature: "ActionsFeature", run: ActionRun) -> ActionResult:
+    """``run.run()`` under work-done progress; cancelling the progress cancels the run."""
+    ls = feature.server
+    progress = ls.work_done_progress
+    token: str | None = None
+    if feature.supports_progress():
+        token = f"sparkforge-action-{uuid.uuid4().hex}"
+        try:
+            await asyncio.wait_for(progress.create_async(token), PROGRESS_CREATE_TIMEOUT_S)
+        except (asyncio.TimeoutError, JsonRpcException, Exception):
+            progress.tokens.pop(token, None)
+            token = None
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    ending = "cancelled"
+    if token is not None:
+        progress.begin(token, types.WorkDoneProgressBegin(
+            title=run.title, cancellable=True, message=f"waiting for {run.model}…",
+        ))
+        cancel_future = progress.tokens.get(token)
+        if cancel_future is not None and task is not None:
+            # window/workDoneProgress/cancel cancels this future; that cancels the request's task.
+            cancel_future.add_done_callback(
+                lambda f: loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
+            )
+    last_report = 0.0
+
+    def on_tokens(count: int) -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if token is not None and now - last_report >= REPORT_EVERY_S:
+            last_report = now
+            progress.report(token, types.WorkDoneProgressReport(message=f"{count} tokens from {run.model}"))
+
+    try:
+        result = await run.run(on_tokens)
+        ending = f"{result.output_tokens} tokens from {run.model}"
+        return result
+    except ActionError as exc:
+        ending = "failed"
+        raise RequestFailed(f"sparkforge: {exc.message}") from None
+    finally:
+        if token is not None:
+            progress.tokens.pop(token, None)
+            progress.end(token, types.WorkDoneProgressEnd(message=ending))
+
+
+def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, uris: dict[str, str]) -> types.WorkspaceEdit:
+    ls = feature.server
+    root = run.workspace.root
+
+    def uri_for(rel: str) -> str:
+        return uris.get(rel) or (root / rel).as_uri()
+
+    def current(rel: str) -> SourceText | None:
+        doc = ls.workspace.text_documents.get(uri_for(rel))
+        if doc is not None:
+            return SourceText(doc.source, doc.version)
+        from sparkforge.deep.flow import read_disk
+
+        try:
+            return read_disk(root, rel)
+        except OSError:
+            return None
+
+    assert result.plan is not None
+    try:
+        return workspace_edit(
+            result.plan,
+            result.sources,
+            uri_for=uri_for,
+            current=current,
+            label=f"sparkforge: {run.verb}",
+            description=f"proposed by {run.model}; review before applying",
+            annotate=feature.annotates(),
+        )
+    except ActionError as exc:
+        raise RequestFailed(f"sparkforge: {exc.message}") from None
+
+
+async def resolve(feature: "ActionsFeature", action: types.CodeAction) -> types.CodeAction:
+    data = action.data
+    if isinstance(data, dict) and data.get("kind") == "explain":
+        return action  # a client-side command: nothing to compute
+    run, uris = prepare_run(feature, data)
+    result = await run_with_progress(feature, run)
+    action.edit = build_edit(feature, run, result, uris)
+    feature.server.send_status()  # the session's tokens and cost moved
+    return action
+
+
+async def run_command(feature: "ActionsFeature", args: tuple[Any, ...]) -> dict[str, Any]:
+    """``sparkforge.runAction`` with ``[data]``: resolve, then apply with workspace/applyEdit."""
+    ls = feature.server
+    data = args[0] if args else None
+    if isinstance(data, (list, tuple)) and len(data) == 1:
+        data = data[0]
+    verb = ACTION_VERBS.get(data.get("kind"), "action") if isinstance(data, dict) else "action"
+    try:
+        run, uris = prepare_run(feature, data)
+        result = await run_with_progress(feature, run)
+        ls.send_status()
+        if result.plan is None:  # explain: the answer is the result
+            ls.show(f"sparkforge: {result.text.strip()}")
+            return {"applied": False, "text": result.text}
+        edit = build_edit(feature, run, result, uris)
+        reply = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=f"sparkforge: {run.verb}")
+        )
+    except JsonRpcException as exc:
+        message = exc.message if exc.message.startswith("sparkforge") else f"sparkforge: {verb}: {exc.message}"
+        ls.show(message, types.MessageType.Error)
+        return {"applied": False, "error": message}
+    if not reply.applied:
+        why = reply.failure_reason or "the editor refused it"
+        ls.show(f"sparkforge: {run.verb}: the edit was not applied: {why}", types.MessageType.Warning)
+    return {"applied": bool(reply.applied)}

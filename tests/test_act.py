@@ -1,0 +1,115 @@
+"""``sparkforge act`` as a user runs it: a subprocess against the local model server, printing
+the plan as a unified diff, writing it only with --apply, failing with a reason and exit 1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEEP = "gpt-5.3-codex"
+CART = (
+    "import math\n\n\n"
+    "def total(items):\n"
+    "    result = 0\n"
+    "    for item in items:\n"
+    "        result += item.price\n"
+    "    return result\n"
+)
+DOCSTRING = '    """The sum of the items\' prices."""\n'
+NEW_TESTS = "from cart import total\n\n\ndef test_total_of_nothing_is_zero():\n    assert total([]) == 0\n"
+
+
+def scenario(name: str, contains: list[str], patches: list[dict], chat_diff: str | None = None) -> dict:
+    s = {"name": name, "model": DEEP, "input_contains": contains, "output": "Done.", "patches": patches,
+         "ttft_ms": 5, "tokens_per_s": 5000}
+    if chat_diff is not None:
+        s["chat_output"] = f"Done.\n\n```diff\n{chat_diff}```\n"
+    return s
+
+
+def act(project: Path, model_server, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKFORGE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "sparkforge", "act", *args, "--base-url", model_server.base_url],
+        cwd=project, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, model_server) -> Path:
+    model_server.reset(scenarios=True)
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "cart.py").write_text(CART)
+    return root
+
+
+DOC_OP = {"type": "update_file", "path": "cart.py", "diff": "@@ def total(items):\n+" + DOCSTRING + "     result = 0\n"}
+DOC_DIFF = "--- a/cart.py\n+++ b/cart.py\n@@ -4,2 +4,3 @@\n def total(items):\n+" + DOCSTRING + "     result = 0\n"
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_document_prints_the_diff_and_writes_only_with_apply(project: Path, model_server, api):
+    model_server.load([scenario("doc", ["Document function total"], [DOC_OP], DOC_DIFF)])
+    shown = act(project, model_server, "document", "cart.py:6", "--api", api)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("--- a/cart.py\n+++ b/cart.py\n@@ -2,6 +2,7 @@\n")
+    assert "\n def total(items):\n+" + DOCSTRING + "     result = 0\n" in shown.stdout
+    assert f"Document with {DEEP}" in shown.stderr
+    assert (project / "cart.py").read_text() == CART  # printing writes nothing
+    assert model_server.requests()[-1]["endpoint"] == api
+
+    applied = act(project, model_server, "document", "cart.py:6", "--api", api, "--apply")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout == shown.stdout
+    assert (project / "cart.py").read_text() == CART.replace("def total(items):\n", "def total(items):\n" + DOCSTRING)
+    assert "wrote cart.py" in applied.stderr
+
+
+def test_generate_tests_creates_the_test_file_under_tests(project: Path, model_server):
+    (project / "tests").mkdir()
+    create = {"type": "create_file", "path": "tests/test_cart.py",
+              "diff": "".join("+" + line + "\n" for line in NEW_TESTS.splitlines())}
+    model_server.load([scenario("tests", ["Create the new test file tests/test_cart.py"], [create])])
+    shown = act(project, model_server, "tests", "cart.py:4")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("--- /dev/null\n+++ b/tests/test_cart.py\n@@ -0,0 +1,5 @@\n+from cart import total\n")
+    assert not (project / "tests" / "test_cart.py").exists()
+    applied = act(project, model_server, "tests", "cart.py:4", "--apply")
+    assert applied.returncode == 0, applied.stderr
+    assert (project / "tests" / "test_cart.py").read_text() == NEW_TESTS
+    assert [p.name for p in (project / "tests").iterdir()] == ["test_cart.py"]  # no temporary left
+
+
+def test_a_patch_that_cannot_apply_fails_with_exit_1_and_writes_nothing(project: Path, model_server):
+    bad = [{"type": "update_file", "path": "cart.py", "diff": "@@ def total(items):\n-    result = 99\n+    result = 0\n"},
+           {"type": "create_file", "path": "tests/test_cart.py", "diff": "+x = 1\n"}]
+    model_server.load([scenario("bad", ["Write tests for"], bad)])
+    failed = act(project, model_server, "tests", "cart.py:5", "--apply")
+    assert failed.returncode == 1
+    assert "cannot locate hunk 1 of cart.py" in failed.stderr and "nothing was applied" in failed.stderr
+    assert failed.stdout == ""
+    assert (project / "cart.py").read_text() == CART and not (project / "tests").exists()
+
+
+def test_bad_command_lines_get_a_reason(project: Path, model_server):
+    missing = act(project, model_server, "document", "nope.py:3")
+    assert missing.returncode == 1 and "nope.py is not a file" in missing.stderr
+    fix = act(project, model_server, "fix", "cart.py:5")
+    assert fix.returncode == 1 and "fix needs --diagnostic" in fix.stderr
+    (project / ".env").write_text("OPENAI_API_KEY=sk-test\n")
+    env = act(project, model_server, "explain", ".env")
+    assert env.returncode == 1 and "never sends it" in env.stderr
+    assert model_server.stats()["requests_total"] == 0
+
+
+def test_explain_prints_the_answer(project: Path, model_server):
+    model_server.load([{"name": "explain", "model": DEEP, "input_contains": ["Explain function total"],
+                        "output": "It adds up the prices.", "ttft_ms": 5, "tokens_per_s": 5000}])
+    explained = act(project, model_server, "explain", "cart.py:7")
+    assert explained.returncode == 0, explained.stderr
+    assert explained.stdout == "It adds up the prices.\n"
