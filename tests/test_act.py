@@ -113,3 +113,13 @@ def test_explain_prints_the_answer(project: Path, model_server):
     explained = act(project, model_server, "explain", "cart.py:7")
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout == "It adds up the prices.\n"
+
+
+def test_settings_file_routes_the_action(project: Path, model_server):
+    (project / "sparkforge.json").write_text('{"actions": {"routing": {"document": "fast"}}}')
+    fast = dict(scenario("doc", ["Document function total"], [DOC_OP]), model="gpt-5.3-codex-spark")
+    model_server.load([fast])
+    shown = act(project, model_server, "document", "cart.py:5", "--settings", "sparkforge.json")
+    assert shown.returncode == 0, shown.stderr
+    assert "Document with gpt-5.3-codex-spark" in shown.stderr
+    assert model_server.requests()[-1]["model"] == "gpt-5.3-codex-spark"

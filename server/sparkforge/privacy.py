@@ -10,6 +10,7 @@ context. Everything that is sent is passed through ``redact`` first.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from pathlib import Path, PurePosixPath
 
@@ -60,11 +61,7 @@ REDACTED = "[REDACTED]"
 
 def redact(text: str) -> str:
     """``text`` with key- and token-like strings replaced by [REDACTED]."""
-    if not text or _QUICK.search(text) is None:  # the common case costs one scan
-        return text
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-    return text
+    return redact_reversibly(text)[0]
 
 
 def _matches(rel: PurePosixPath, pattern: str) -> bool:
@@ -152,9 +149,31 @@ def redact_reversibly(text: str) -> tuple[str, list[tuple[str, str]]]:
 
     The fast model rewrites the region it was shown; where that region held a secret, its
     rewrite holds the redacted form, which must not become an edit that deletes the secret.
+    Runs on every prediction: lines are redacted one by one through a cache, since from one
+    keystroke to the next all lines of a prompt but one are the same.
     """
     if not text or _QUICK.search(text) is None:
         return text, []
+    if "PRIVATE KEY-----" in text:  # the one pattern that spans lines
+        return _redact_text(text)
+    out: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        redacted, line_pairs = _redact_line(line)
+        out.append(redacted)
+        pairs.extend(line_pairs)
+    return "\n".join(out), pairs
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_line(line: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if _QUICK.search(line) is None:
+        return line, ()
+    redacted, pairs = _redact_text(line)
+    return redacted, tuple(pairs)
+
+
+def _redact_text(text: str) -> tuple[str, list[tuple[str, str]]]:
     pairs: list[tuple[str, str]] = []
 
     def sub(m: re.Match[str]) -> str:

@@ -115,6 +115,8 @@ async def test_code_action_capability_is_advertised_with_resolve(client: Languag
     assert isinstance(provider, types.CodeActionOptions)
     assert provider.resolve_provider is True
     assert {"quickfix", "refactor", "refactor.rewrite"} <= {str(k) for k in provider.code_action_kinds}
+    commands = client.init_result.capabilities.execute_command_provider.commands
+    assert "sparkforge.runAction" in commands and "sparkforge.explain" not in commands
 
 
 async def test_listing_offers_every_action_with_no_model_call(client: LanguageClient, workspace, model_server):
@@ -421,6 +423,17 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(
         assert apply_edit({doc.uri: doc.text}, {doc.uri: doc.version}, edit)[doc.uri] == expected
 
 
+async def test_an_action_listed_for_an_older_version_is_not_run(client: LanguageClient, workspace, model_server):
+    doc = Doc(client, workspace / "cart.py", CART)
+    action = (await actions_at(client, doc, (4, 4)))["document"]
+    doc.edit(0, 0, 0, 0, "# edited\n")  # the target's range no longer means the same lines
+    with pytest.raises(JsonRpcException) as err:
+        await client.code_action_resolve_async(action)
+    assert err.value.code == -32801  # ContentModified
+    assert "changed since the action was offered (version 1, now 2); pick the action again" in error_of(err.value)
+    assert model_server.stats()["requests_total"] == 0
+
+
 async def test_cancelling_resolve_closes_the_model_stream(client: LanguageClient, workspace, model_server):
     doc = Doc(client, workspace / "cart.py", CART)
     pending = await resolve_slowly(client, model_server, doc, ttft_ms=5000)
@@ -518,3 +531,14 @@ async def test_run_action_reports_a_failure_with_show_message(plain_client: Lang
     assert plain(reply)["applied"] is False
     assert plain_client.applied == []  # type: ignore[attr-defined]
     assert await wait_until(lambda: any(f"Document with {DEEP} failed" in m.message for m in plain_client.messages))
+
+
+async def test_run_action_explain_shows_the_answer(plain_client: LanguageClient, workspace, model_server):
+    model_server.load([deep("explain", ["Explain function total"], output="It adds up the prices.")])
+    doc = Doc(plain_client, workspace / "cart.py", CART)
+    explain = (await actions_at(plain_client, doc, (4, 4)))["explain"]
+    assert explain.command.command == "sparkforge.explain"  # the client's own command, as for VS Code
+    reply = await plain_client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="sparkforge.runAction", arguments=[explain.data]))
+    assert plain(reply) == {"applied": False, "text": "It adds up the prices."}
+    assert await wait_until(lambda: any(m.message == "sparkforge: It adds up the prices." for m in plain_client.messages))

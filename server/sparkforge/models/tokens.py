@@ -79,7 +79,20 @@ def load_encoding(path: str | os.PathLike[str] | None = None) -> tiktoken.Encodi
     # needed to pickle the encoding, which we never do.
     del ranks
     enc._mergeable_ranks = {}
+    _return_freed_memory()
     return enc
+
+
+def _return_freed_memory() -> None:
+    """Hand the freed loading buffers back to the OS (glibc keeps them otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @functools.lru_cache(maxsize=1)

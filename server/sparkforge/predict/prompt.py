@@ -203,9 +203,10 @@ def build_prompt(
         return "\n".join(parts)
 
     user_input = assemble()
+    input_tokens = count_tokens(user_input)
     # Tokens may merge differently across the seams: if that tips the total over, give up
     # context in reverse order of priority until it fits.
-    while sections["instructions"] + count_tokens(user_input) > settings.max_tokens:
+    while sections["instructions"] + input_tokens > settings.max_tokens:
         if snippets:
             snippets, sections["snippets"] = "", 0
         elif history_text:
@@ -219,6 +220,7 @@ def build_prompt(
         else:
             break  # instructions and region alone: always sent
         user_input = assemble()
+        input_tokens = count_tokens(user_input)
 
     return Prompt(
         instructions=INSTRUCTIONS,
@@ -234,7 +236,7 @@ def build_prompt(
         line_ending=dominant_line_ending(text),
         indent=detect_indent(above[-20:] + contents[start:end] + below[:20]),
         version=PROMPT_VERSION,
-        token_count=sections["instructions"] + count_tokens(user_input),
+        token_count=sections["instructions"] + input_tokens,
         section_tokens=sections,
     )
 

@@ -10,6 +10,7 @@ whose scans are cached, and in the current document outside the excerpt already 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 import re
 from typing import TYPE_CHECKING, Sequence
 
@@ -139,7 +140,14 @@ def _own_definitions(contents: list[str], shown: tuple[int, int]) -> dict[str, l
     if len(contents) > 20000:
         return {}
     found: dict[str, list[int]] = {}
-    for line, text in enumerate(contents):
+    # In a long file, look near the excerpt and at the top (imports, module-level names):
+    # that is where a name used at the cursor is most often defined, and it bounds the cost.
+    lines: Iterable[int] = range(len(contents))
+    if len(contents) > 1500:
+        near = range(max(0, shown[0] - 600), min(len(contents), shown[1] + 600))
+        lines = sorted(set(range(min(300, len(contents)))) | set(near))
+    for line in lines:
+        text = contents[line]
         if shown[0] <= line < shown[1] or len(text) > 400:
             continue
         name = _line_definition(text)

@@ -41,7 +41,7 @@ INSTRUCTION_PLACEHOLDER = "for example: extract the loop into a function named p
 MAX_TITLE_MESSAGE = 60
 
 
-def titles(kind: str, target: Target | None, diagnostic: types.Diagnostic | None = None) -> str:
+def title_for(kind: str, target: Target | None, diagnostic: types.Diagnostic | None = None) -> str:
     label = target.label() if target is not None else "the selection"
     if kind == "refactor":
         return "Refactor with sparkforge…"
@@ -107,36 +107,35 @@ def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> l
         if key in seen or not _wanted(KINDS["fix"], only):
             continue
         seen.add(key)
-        fix_target = find_definition(lines, diag.range.start.line, language) if diag.range.start.line < index.line_count else None
-        if fix_target is None:
+        fix_target = None
+        if diag.range.start.line < index.line_count:
+            fix_target = find_definition(lines, diag.range.start.line, language)
+        if fix_target is None:  # outside any definition: the diagnostic's own lines
             first = min(diag.range.start.line, index.line_count - 1)
             last = min(max(diag.range.end.line, first), index.line_count - 1)
             fix_target = Target("selection", first, 0, last, len(index.line(last)))
-        actions.append(
-            feature.action(titles("fix", fix_target, diag), "fix", data(
-                "fix", fix_target, diagnostic=ls.protocol._converter.unstructure(diag)
-            ), diagnostics=[diag])
-        )
+        payload = data("fix", fix_target, diagnostic=ls.protocol._converter.unstructure(diag))
+        actions.append(feature.action(title_for("fix", fix_target, diag), "fix", payload, diagnostics=[diag]))
     if target is not None:
         rng = None
         if target.kind == "selection":  # echo the client's own range for a selection
             rng = {"start": {"line": start.line, "character": start.character},
                    "end": {"line": end.line, "character": end.character}}
         if _wanted(KINDS["refactor"], only):
-            actions.append(feature.action(titles("refactor", target), "refactor", data(
+            actions.append(feature.action(title_for("refactor", target), "refactor", data(
                 "refactor", target, rng, needsInstruction=True,
                 prompt=INSTRUCTION_PROMPT, placeholder=INSTRUCTION_PLACEHOLDER,
             )))
         if _wanted(KINDS["document"], only):
-            actions.append(feature.action(titles("document", target), "document", data("document", target, rng)))
+            actions.append(feature.action(title_for("document", target), "document", data("document", target, rng)))
         rel = feature.relative(uri)
         if _wanted(KINDS["tests"], only) and not (rel and is_test_file(rel)):
-            actions.append(feature.action(titles("tests", target), "tests", data("tests", target, rng)))
+            actions.append(feature.action(title_for("tests", target), "tests", data("tests", target, rng)))
         if not only:
             args = {"uri": uri, "range": rng or lsp_range(index, target)}
             actions.append(types.CodeAction(
-                title=titles("explain", target),
+                title=title_for("explain", target),
                 command=types.Command(title="Explain with sparkforge", command=EXPLAIN, arguments=[args]),
-                data={**data("explain", target, rng)},
+                data=data("explain", target, rng),
             ))
     return actions

@@ -116,7 +116,7 @@ async def run_with_progress(feature: "ActionsFeature", run: ActionRun) -> Action
         token = f"sparkforge-action-{uuid.uuid4().hex}"
         try:
             await asyncio.wait_for(progress.create_async(token), PROGRESS_CREATE_TIMEOUT_S)
-        except (asyncio.TimeoutError, JsonRpcException, Exception):
+        except Exception:  # a client that cannot show progress still gets its edit
             progress.tokens.pop(token, None)
             token = None
     task = asyncio.current_task()
