@@ -31,6 +31,11 @@ def test_demo_runs_to_the_end_offline(tmp_path):
     assert "0 new model requests" in out.stdout
     assert "+ grand_total += item.price" in out.stdout
     assert "ghost text in" in out.stdout and "next edit in" in out.stdout
+    # the deep path: the lightbulb's list costs nothing, the resolved actions show as diffs
+    assert "the lightbulb lists 4 actions" in out.stdout and "with 0 model requests" in out.stdout
+    assert '+    """Return ``price`` reduced by ``percent`` per cent, rounded to cents.' in out.stdout
+    assert "+++ b/tests/test_pricing.py" in out.stdout
+    assert "[progress] sparkforge: Document with gpt-5.3-codex" in out.stdout
     assert "demo finished" in out.stdout
     assert "\x1b[" not in out.stdout  # no colour codes when not on a terminal
 

@@ -214,6 +214,19 @@ async def run_demo(args: argparse.Namespace) -> int:
     logs: list[str] = []
     client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: logs.append(params.message))
     client.feature("sparkforge/status")(lambda params: None)
+    client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)(lambda params: None)
+
+    def on_progress(params: Any) -> None:
+        value = params.value if hasattr(params, "value") else params.get("value")
+        value = value._asdict() if hasattr(value, "_asdict") else value
+        if not isinstance(value, dict):
+            value = {k: getattr(value, k, None) for k in ("kind", "title", "message")}
+        if value.get("kind") == "begin" and value.get("title"):
+            say(f"     [progress] {value['title']}")
+        elif value.get("kind") == "end" and value.get("message"):
+            say(f"     [progress] done: {value['message']}")
+
+    client.feature(types.PROGRESS)(on_progress)
     settings = {
         "fast": {"baseUrl": base_url, "maxRetries": 0},
         "deep": {"baseUrl": base_url, "maxRetries": 0},
@@ -225,6 +238,14 @@ async def run_demo(args: argparse.Namespace) -> int:
             types.InitializeParams(
                 capabilities=types.ClientCapabilities(
                     window=types.WindowClientCapabilities(work_done_progress=True),
+                    workspace=types.WorkspaceClientCapabilities(
+                        apply_edit=True,
+                        workspace_edit=types.WorkspaceEditClientCapabilities(
+                            document_changes=True,
+                            resource_operations=[types.ResourceOperationKind.Create],
+                            change_annotation_support=types.ChangeAnnotationsSupportOptions(groups_on_label=True),
+                        ),
+                    ),
                     text_document=types.TextDocumentClientCapabilities(
                         code_action=types.CodeActionClientCapabilities(
                             resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),

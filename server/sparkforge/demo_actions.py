@@ -1,11 +1,113 @@
-"""The demo's code-action part: list the lightbulb's actions, then resolve two of them."""
+"""The demo's code-action part: the lightbulb's list (no model call), then Document and
+Generate tests resolved by the deep model, shown as the diffs the editor would preview."""
 
 from __future__ import annotations
 
+import asyncio
+import difflib
+import time
+import uuid
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from sparkforge.textpos import LineIndex
+
+
+async def _raw(session: Any, method: str, params: Any, timeout: float = 60) -> Any:
+    # Raw JSON both ways: lsprotocol would read a code action that carries a command as a
+    # bare Command, and we want to show exactly what the server sent.
+    protocol = session.client.protocol
+    msg_id = str(uuid.uuid4())
+    future = asyncio.get_running_loop().create_future()
+    protocol._request_futures[msg_id] = future
+    protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    result = await asyncio.wait_for(future, timeout)
+    return protocol._converter.unstructure(result) if not isinstance(result, (dict, list)) else result
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _apply(root: Path, texts: dict[str, str], edit: dict[str, Any]) -> dict[str, str]:
+    """Files after the WorkspaceEdit, as the editor would apply it (UTF-16 ranges)."""
+    out = dict(texts)
+    for change in edit.get("documentChanges", []):
+        if change.get("kind") == "create":
+            out[unquote(urlparse(change["uri"]).path)] = ""
+            continue
+        path = unquote(urlparse(change["textDocument"]["uri"]).path)
+        text = out.get(path, "")
+        edits = sorted(change["edits"], key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]))
+        for e in reversed(edits):
+            index = LineIndex.of(text)
+            a = index.offset(e["range"]["start"]["line"], e["range"]["start"]["character"])
+            b = index.offset(e["range"]["end"]["line"], e["range"]["end"]["character"])
+            text = text[:a] + e["newText"] + text[b:]
+        out[path] = text
+    return out
 
 
 async def demo_actions(session: Any, base_url: str, say: Callable[[str], None]) -> list[str]:
+    from sparkforge.demo import stats
+
+    problems: list[str] = []
     say()
-    say("4. code actions: not offered by this server yet")
-    return []
+    say("4. code actions: the user puts the cursor in apply_discount (shop/pricing.py)")
+    uri = session.open("shop/pricing.py")
+    before = stats(base_url)["requests_total"]
+    params = {
+        "textDocument": {"uri": uri},
+        "range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}},
+        "context": {"diagnostics": [], "triggerKind": 2},
+    }
+    started = time.perf_counter()
+    actions = _plain(await _raw(session, types.TEXT_DOCUMENT_CODE_ACTION, params))
+    ms = (time.perf_counter() - started) * 1000
+    made = stats(base_url)["requests_total"] - before
+    say(f"   the lightbulb lists {len(actions)} actions in {ms:.1f} ms with {made} model requests:")
+    for action in actions:
+        say(f"     - {action['title']}")
+    if made:
+        problems.append("listing code actions called a model")
+
+    root = session.root
+    for wanted in ("Document", "Generate tests"):
+        action = next((a for a in actions if a["title"].startswith(wanted)), None)
+        if action is None:
+            problems.append(f"no {wanted} action was offered")
+            continue
+        say(f"   {action['title']} (deep model at work, under progress):")
+        started = time.perf_counter()
+        resolved = _plain(await _raw(session, types.CODE_ACTION_RESOLVE, action, timeout=90))
+        ms = (time.perf_counter() - started) * 1000
+        edit = resolved.get("edit")
+        if not edit:
+            problems.append(f"{wanted} returned no edit")
+            continue
+        texts = {str(p): p.read_text(encoding="utf-8") for p in (root / "shop").glob("*.py")}
+        texts[str(root / "shop/pricing.py")] = session.text(uri)
+        after = _apply(root, texts, edit)
+        for path, new in sorted(after.items()):
+            old = texts.get(path, "")
+            if new == old:
+                continue
+            rel = Path(path).relative_to(root).as_posix()
+            for line in difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{rel}" if old else "/dev/null", f"b/{rel}", lineterm=""):
+                colour = "\x1b[32m" if line.startswith("+") else "\x1b[31m" if line.startswith("-") else ""
+                say(f"     {colour}{line}\x1b[0m" if colour else f"     {line}")
+        annotations = edit.get("changeAnnotations") or {}
+        confirm = any(a.get("needsConfirmation") for a in annotations.values())
+        say(f"   resolved in {ms / 1000:.1f} s; the editor shows this as a preview{' (needs confirmation)' if confirm else ''}")
+        if wanted == "Generate tests" and not any(c.get("kind") == "create" for c in edit.get("documentChanges", [])):
+            problems.append("Generate tests did not create a test file")
+    return problems
