@@ -198,3 +198,13 @@ def test_extract_code_blocks_with_path_hints():
 def test_find_diffs_prefers_fenced_diffs():
     answer = "```python\nx = 1\n```\n```diff\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n```\n"
     assert find_diffs(answer) == ["--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"]
+
+
+def test_create_file_diff_with_unified_headers_keeps_only_the_content():
+    from sparkforge.edits import parse_v4a
+    from sparkforge.models.events import PatchOperation
+
+    op = PatchOperation("create_file", "tests/test_a.py", "--- /dev/null\n+++ b/tests/test_a.py\n@@ -0,0 +1,2 @@\n+import a\n+assert a\n")
+    assert parse_v4a(op).content == "import a\nassert a\n"
+    plain = PatchOperation("create_file", "notes.md", "+++ title +++\n+body\n")
+    assert parse_v4a(plain).content == "++ title +++\nbody\n"  # its "+" is the diff marker

@@ -124,7 +124,14 @@ def parse_patch_envelope(text: str) -> list[FilePatch]:
 
 
 def _added_content(lines: list[str]) -> str:
-    # Lines of a new file all start with "+"; tolerate a model that forgot some.
+    # Lines of a new file all start with "+"; tolerate a model that forgot some, and one that
+    # wrote unified-diff headers first ("--- /dev/null", "+++ b/x", "@@ -0,0 +1,3 @@").
+    head = 0
+    while head < len(lines) and re.match(r"(--- |\+\+\+ |@@ -0(,0)? \+1(,\d+)? @@)", lines[head]):
+        head += 1
+    if head and not re.match(r"@@ ", lines[head - 1]):
+        head = 0  # "+++" without a hunk header after it is content, not a header
+    lines = lines[head:]
     body = [l[1:] if l.startswith("+") else l for l in lines if l.strip() != _EOF_MARKER]
     while body and body[-1] == "":
         body.pop()
