@@ -304,3 +304,35 @@ async def test_feedback_counts_and_rejected_suggestion_not_offered_again(client:
     status = await request(client, "sparkforge/getStatus", {})
     assert status["suggestions"]["accepted"] == 2
     assert status["suggestions"]["acceptanceRate"] == pytest.approx(2 / 3, abs=0.01)
+
+
+async def test_a_failing_fast_model_means_no_ghost_text_and_a_clear_status(client: LanguageClient, workspace, model_server):
+    model_server.load([rewrite("boom", ["return res"], TOTAL_DONE, fault={"kind": "500"})])
+    doc = Doc(client, workspace / "cart.py", TOTAL)
+    pos = doc.position_after("return res")
+    assert await client.text_document_inline_completion_async(inline(doc.uri, pos, invoked=True)) is None
+    assert await request(client, "sparkforge/nextEdit", {"textDocument": {"uri": doc.uri}, "position": {"line": pos.line, "character": pos.character}}) is None
+    status = await request(client, "sparkforge/getStatus", {})
+    assert "the fast model failed with HTTP 500" in status["fast"]["lastError"]
+    assert await wait_until(lambda: any("HTTP 500" in m.message for m in client.messages))  # told once
+    # garbage from the model: no suggestion, no crash
+    model_server.load([{"name": "garbage", "input_contains": ["return res"], "output": "I think you should refactor this 🙂"}])
+    pos = doc.type(pos, "u")
+    assert await client.text_document_inline_completion_async(inline(doc.uri, pos, invoked=True)) is None
+    # and the model recovers: suggestions come back
+    model_server.load([rewrite("ok", ["return resu"], TOTAL_DONE)])
+    pos = doc.type(pos, "l")
+    text, _ = ghost_of(await client.text_document_inline_completion_async(inline(doc.uri, pos, invoked=True)))
+    assert text == "t"
+
+
+async def test_a_next_edit_overtaken_by_a_keystroke_answers_null(client: LanguageClient, workspace, model_server):
+    slow = RENAMED + "".join(f"# {i}\n" for i in range(100))
+    model_server.load([rewrite("slow", ["sum_total"], slow, tokens_per_s=100)])
+    doc = Doc(client, workspace / "report.py", RENAME)
+    pos = doc.position_after("        sum_total")
+    pending = Pending(client, "sparkforge/nextEdit", {"textDocument": {"uri": doc.uri}, "position": {"line": pos.line, "character": pos.character}})
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    doc.type(pos, "s")
+    assert await pending.result() is None
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1)

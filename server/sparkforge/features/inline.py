@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from sparkforge.models.gateway import ModelError
+
 from sparkforge.features.suggestions import ACCEPT_COMMAND
 from sparkforge.predict.engine import ShownGhost
 
@@ -44,7 +46,11 @@ def setup(server: "SparkforgeServer") -> None:
 
         snap = sugg.snapshot(uri, position)
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        result = await sugg.predict(snap, debounce=not invoked)
+        try:
+            result = await sugg.predict(snap, debounce=not invoked)
+        except ModelError as exc:
+            sugg.model_failed(exc)  # ghost text fails quietly: status and log say why
+            return None
         if result is None or result.prediction.ghost is None:
             return None
         if doc.version != snap.version:

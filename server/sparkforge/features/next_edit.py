@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+
+from sparkforge.models.gateway import ModelError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from sparkforge.predict.diffing import RegionEdit
@@ -70,7 +72,11 @@ def setup(server: "SparkforgeServer") -> None:
                     ),
                 )
 
-        result = await sugg.predict(snap, debounce=False, on_partial=on_partial)
+        try:
+            result = await sugg.predict(snap, debounce=False, on_partial=on_partial)
+        except ModelError as exc:
+            sugg.model_failed(exc)
+            return None
         if result is None or not result.prediction.edits:
             return None
         edits = result.prediction.edits

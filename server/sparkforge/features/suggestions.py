@@ -67,6 +67,7 @@ class Suggestions:
         self.recent: list[str] = []  # URIs, most recently edited last
         self.feedback = Feedback()
         self.shown_ghosts: dict[str, ShownGhost] = {}
+        self.told: set[str] = set()  # kinds of model failure already shown to the user
 
     def configure(self, settings: Settings) -> None:
         self.engine.configure(settings.inline)
@@ -166,6 +167,18 @@ class Suggestions:
         self.feedback.offered[result_id] = signature(uri, region_text, suggestion)
         if len(self.feedback.offered) > 500:  # keep the map small: oldest first out
             self.feedback.offered.pop(next(iter(self.feedback.offered)))
+
+    def model_failed(self, exc: Exception) -> None:
+        """A prediction failed: log it, update the status, and tell the user once per kind of
+        problem that needs them (a key, a URL), not for passing trouble like a 429."""
+        from sparkforge.models.gateway import AuthError, MissingKeyError, ModelUnavailableError
+
+        kind = type(exc).__name__
+        self.server.log(f"ghost text: {exc}", types.MessageType.Warning)
+        if isinstance(exc, (AuthError, MissingKeyError, ModelUnavailableError)) and kind not in self.told:
+            self.told.add(kind)
+            self.server.show(str(exc), types.MessageType.Warning)
+        self.server.send_status()
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

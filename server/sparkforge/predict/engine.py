@@ -153,6 +153,11 @@ class PredictionEngine:
         flight.waiters += 1
         try:
             return await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if flight.task.cancelled() and (me is None or getattr(me, "cancelling", lambda: 0)() == 0):
+                return None  # the prediction went stale under us (a newer keystroke), not our request
+            raise
         finally:
             flight.waiters -= 1
             if on_partial is not None and on_partial in flight.listeners:
