@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -315,6 +316,13 @@ class ModelGateway:
                 f"{who} ({cfg.model}) did not finish within {cfg.timeouts.total:g} s; "
                 f"try again or raise {setting}.timeouts.total",
             )
+        if not first_token_seen and _refused(exc):
+            # (some transports report a refused connection as a connect timeout)
+            return ModelUnavailableError(
+                role,
+                f"cannot reach {who} at {cfg.base_url}: {_cause(exc)}; is the server running? "
+                f"check {setting}.baseUrl",
+            )
         if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
             if first_token_seen:
                 return ModelTimeoutError(
@@ -387,6 +395,17 @@ class ModelGateway:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    inner: BaseException | None = exc
+    while inner is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        if isinstance(inner, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        inner = inner.__cause__ or inner.__context__
+    return False
 
 
 def _cause(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ whose scans are cached, and in the current document outside the excerpt already 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable
 import re
 from typing import TYPE_CHECKING, Sequence
@@ -144,8 +145,9 @@ def _own_definitions(contents: list[str], shown: tuple[int, int]) -> dict[str, l
     # that is where a name used at the cursor is most often defined, and it bounds the cost.
     lines: Iterable[int] = range(len(contents))
     if len(contents) > 1500:
-        near = range(max(0, shown[0] - 600), min(len(contents), shown[1] + 600))
-        lines = sorted(set(range(min(300, len(contents)))) | set(near))
+        top = min(300, len(contents))
+        near = range(max(top, shown[0] - 600), min(len(contents), shown[1] + 600))
+        lines = itertools.chain(range(top), near)
     for line in lines:
         text = contents[line]
         if shown[0] <= line < shown[1] or len(text) > 400:
