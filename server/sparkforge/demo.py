@@ -91,8 +91,11 @@ class Session:
 
 
 def _plain(obj: Any) -> Any:
+    """JSON-like data from what pygls's client hands over for custom methods (namedtuples)."""
     if hasattr(obj, "_asdict"):
         return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     return obj

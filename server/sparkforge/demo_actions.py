@@ -28,16 +28,6 @@ async def _raw(session: Any, method: str, params: Any, timeout: float = 60) -> A
     return protocol._converter.unstructure(result) if not isinstance(result, (dict, list)) else result
 
 
-def _plain(obj: Any) -> Any:
-    if hasattr(obj, "_asdict"):
-        return {k: _plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
-
-
 def _apply(root: Path, texts: dict[str, str], edit: dict[str, Any]) -> dict[str, str]:
     """Files after the WorkspaceEdit, as the editor would apply it (UTF-16 ranges)."""
     out = dict(texts)
@@ -58,7 +48,7 @@ def _apply(root: Path, texts: dict[str, str], edit: dict[str, Any]) -> dict[str,
 
 
 async def demo_actions(session: Any, base_url: str, say: Callable[[str], None]) -> list[str]:
-    from sparkforge.demo import stats
+    from sparkforge.demo import _plain, stats
 
     problems: list[str] = []
     say()

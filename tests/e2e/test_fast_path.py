@@ -102,6 +102,9 @@ async def test_next_edit_two_lines_above_the_cursor(client: LanguageClient, work
     assert line[:s] + first["newText"] + line[e:] == "    sum_total = 0"
     assert len(first["newText"]) <= len("sum_")  + 1 and e - s <= 1
     assert any(ed["range"]["start"]["line"] == 4 for ed in edits)  # print(total) too
+    last = edits[-1]
+    assert result["cursor"]["line"] == 4  # the cursor lands at the end of the last edit
+    assert result["cursor"]["character"] == last["range"]["start"]["character"] + len(last["newText"])
     # the inline request for the same moment shares the prediction: no second model call
     assert ghost_of(await client.text_document_inline_completion_async(inline(doc.uri, pos))) is None
     assert model_server.stats()["requests_total"] == 1

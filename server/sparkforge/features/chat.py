@@ -31,6 +31,7 @@ from sparkforge.conversation import (
     strip_fence,
     user_turn,
 )
+from sparkforge.features.params import get as _get
 from sparkforge.edits import EditPlan, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
@@ -51,14 +52,6 @@ HISTORY_TOKENS = 24000
 
 class RequestFailed(JsonRpcException):
     CODE = -32803  # LSP RequestFailed: the request was valid but could not be carried out
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    return obj
 
 
 def setup(server: "SparkforgeServer") -> None:

@@ -15,21 +15,15 @@ from lsprotocol import types
 from sparkforge.models.gateway import ModelError
 from pygls.exceptions import JsonRpcInvalidParams
 
+from sparkforge.features.params import get as _get
 from sparkforge.predict.diffing import RegionEdit
-from sparkforge.textpos import LineIndex
+from sparkforge.features.suggestions import edits_text
+from sparkforge.textpos import LineIndex, utf16_len
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
 
 NEXT_EDIT = "sparkforge/nextEdit"
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    return obj
 
 
 def _wire_edit(index: LineIndex, edit: RegionEdit) -> dict[str, Any]:
@@ -60,7 +54,7 @@ def setup(server: "SparkforgeServer") -> None:
         snap = sugg.snapshot(uri, position, version if isinstance(version, int) else None)
         if not ls.settings.next_edit.enabled or ls.exclusion_reason(uri) is not None:
             return None
-        index = LineIndex.of(snap.text) if ls.lines(ls.document(uri)).text != snap.text else ls.lines(ls.document(uri))
+        index = ls.lines(ls.document(uri))  # the snapshot's text: nothing awaited since
         token = _get(params, "partialResultToken")
 
         def on_partial(edits: list[RegionEdit]) -> None:
@@ -81,35 +75,26 @@ def setup(server: "SparkforgeServer") -> None:
             return None
         edits = result.prediction.edits
         region = result.prompt.region_text
-        from sparkforge.features.suggestions import edits_text
-
         text = edits_text(edits)
         if sugg.is_rejected(uri, region, text):
             return None
         sugg.offered(result.id, uri, region, text)
-        last = edits[-1]
-        end_line = last.start_line + last.new_text.count("\n")
-        tail = last.new_text.rsplit("\n", 1)[-1]
-        end_char = (last.start_char if "\n" not in last.new_text else 0) + len(tail)
-        cursor_line, cursor_char = _cursor(index, edits, end_line, end_char)
         return {
             "id": result.id,
             "version": snap.version,
             "edits": [_wire_edit(index, e) for e in edits],
-            "cursor": {"line": cursor_line, "character": cursor_char},
+            "cursor": _cursor_after(index, edits),
         }
 
 
-def _cursor(index: LineIndex, edits: list[RegionEdit], end_line: int, end_char: int) -> tuple[int, int]:
-    """Where the cursor goes after the edits: the end of the last one, in the new text (UTF-16)."""
-    # Lines above the last edit may have grown or shrunk by earlier edits' newlines.
-    delta = sum(e.new_text.count("\n") - (e.end_line - e.start_line) for e in edits[:-1])
+def _cursor_after(index: LineIndex, edits: list[RegionEdit]) -> dict[str, int]:
+    """Where the cursor goes once the edits are applied: the end of the last one (UTF-16)."""
     last = edits[-1]
-    line_text = index.line(last.start_line)
+    # earlier edits may add or remove lines above the last one
+    shift = sum(e.new_text.count("\n") - (e.end_line - e.start_line) for e in edits[:-1])
+    line = last.start_line + shift + last.new_text.count("\n")
     if "\n" in last.new_text:
-        from sparkforge.textpos import utf16_len
-
-        return end_line + delta, utf16_len(last.new_text.rsplit("\n", 1)[-1])
-    from sparkforge.textpos import utf16_len
-
-    return end_line + delta, utf16_len(line_text[: last.start_char]) + utf16_len(last.new_text)
+        character = utf16_len(last.new_text.rsplit("\n", 1)[1])
+    else:
+        character = utf16_len(index.line(last.start_line)[: last.start_char] + last.new_text)
+    return {"line": line, "character": character}

@@ -16,6 +16,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from sparkforge.config import Settings
+from sparkforge.features.params import get as _get
 from sparkforge.predict.diffing import RegionEdit
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
 from sparkforge.predict.history import EditHistory
@@ -202,12 +203,6 @@ class Suggestions:
         }
 
 
-def _field(params: Any, name: str, default: Any = None) -> Any:
-    if isinstance(params, dict):
-        return params.get(name, default)
-    return getattr(params, name, default)
-
-
 def setup(server: "SparkforgeServer") -> None:
     sugg = Suggestions(server)
     server.suggestions = sugg  # type: ignore[attr-defined]
@@ -224,7 +219,7 @@ def setup(server: "SparkforgeServer") -> None:
         sugg.changed(params.text_document.uri)
 
     def feedback_id(params: Any) -> str:
-        result_id = _field(params, "id")
+        result_id = _get(params, "id")
         if not isinstance(result_id, str):
             raise JsonRpcInvalidParams("expected {id: string}")
         return result_id
@@ -246,7 +241,7 @@ def setup(server: "SparkforgeServer") -> None:
 
     @server.feature(DID_ACCEPT)
     def did_accept(ls: "SparkforgeServer", params: Any) -> None:
-        accept(feedback_id(params), _field(params, "acceptedLength"))
+        accept(feedback_id(params), _get(params, "acceptedLength"))
 
     @server.feature(DID_REJECT)
     def did_reject(ls: "SparkforgeServer", params: Any) -> None:
