@@ -112,7 +112,7 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=4096)
 def _count_short(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 

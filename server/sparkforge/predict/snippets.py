@@ -55,7 +55,7 @@ def _scan_definitions(text: str) -> tuple[tuple[str, int], ...]:
 _definitions = functools.lru_cache(maxsize=64)(_scan_definitions)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _doc_lines(text: str) -> list[str]:
     return split_lines(text)[0]
 
@@ -128,7 +128,7 @@ def related_code(
     return text
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def _line_definition(line: str) -> str | None:
     # Between two keystrokes all lines but one are unchanged: a per-line cache makes the
     # rescan of the current document cost a dictionary lookup per line.
