@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,11 @@ class SparkforgeServer(LanguageServer):
         self._line_index: dict[str, tuple[int | None, LineIndex]] = {}
         self._settings_listeners: list[Any] = []
         self._exclusion_cache: dict[str, tuple[Any, str | None]] = {}
+        # What features hang on the server: sections they add to sparkforge/status, what
+        # they do when a document closes, and the fast path's shared state.
+        self.status_extras: list[Callable[[], dict[str, Any]]] = []
+        self.close_hooks: list[Callable[[str], None]] = []
+        self.suggestions: Any = None
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, raw: Any) -> None:
@@ -197,7 +202,7 @@ class SparkforgeServer(LanguageServer):
             if st["costUsd"] is not None:
                 usage["costUsd"] = (usage["costUsd"] or 0.0) + st["costUsd"]
         payload["usage"] = usage
-        for extra in getattr(self, "status_extras", []):
+        for extra in self.status_extras:
             payload.update(extra())
         return payload
 

@@ -24,7 +24,7 @@ def setup(server: "SparkforgeServer") -> None:
     from sparkforge.features import suggestions
 
     suggestions.setup(server)
-    sugg = server.suggestions  # type: ignore[attr-defined]
+    sugg = server.suggestions
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(

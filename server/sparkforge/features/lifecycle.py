@@ -63,7 +63,7 @@ def setup(server: "SparkforgeServer") -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: "SparkforgeServer", params: types.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
-        for hook in getattr(ls, "close_hooks", []):
+        for hook in ls.close_hooks:
             hook(params.text_document.uri)
 
     @server.feature(GET_STATUS)

@@ -36,7 +36,7 @@ def _wire_edit(index: LineIndex, edit: RegionEdit) -> dict[str, Any]:
 
 
 def setup(server: "SparkforgeServer") -> None:
-    sugg = server.suggestions  # type: ignore[attr-defined]
+    sugg = server.suggestions
 
     @server.feature(NEXT_EDIT)
     async def next_edit(ls: "SparkforgeServer", params: Any) -> dict[str, Any] | None:

@@ -205,10 +205,10 @@ class Suggestions:
 
 def setup(server: "SparkforgeServer") -> None:
     sugg = Suggestions(server)
-    server.suggestions = sugg  # type: ignore[attr-defined]
+    server.suggestions = sugg
     server.on_settings(sugg.configure)
-    server.status_extras = getattr(server, "status_extras", []) + [sugg.status]  # type: ignore[attr-defined]
-    server.close_hooks = getattr(server, "close_hooks", []) + [sugg.closed]  # type: ignore[attr-defined]
+    server.status_extras.append(sugg.status)
+    server.close_hooks.append(sugg.closed)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: "SparkforgeServer", params: types.DidOpenTextDocumentParams) -> None:
