@@ -8,7 +8,8 @@ document text and converts ASCII lines without scanning them.
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 from dataclasses import dataclass
 
 
@@ -55,10 +56,10 @@ class LineIndex:
 
     @classmethod
     def of(cls, text: str) -> "LineIndex":
-        # str.split and accumulate run in C: about ten times faster than a find() loop.
-        lengths = [len(line) + 1 for line in text.split("\n")]
-        lengths[-1] = 0
-        return cls(text, (0, *accumulate(lengths[:-1])))
+        # str.split, map and accumulate all run in C: about ten times faster than a loop.
+        lines = text.split("\n")
+        lines.pop()
+        return cls(text, (0, *accumulate(map(add, map(len, lines), repeat(1)))))
 
     @property
     def line_count(self) -> int:

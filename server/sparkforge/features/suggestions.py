@@ -69,6 +69,7 @@ class Suggestions:
         self.feedback = Feedback()
         self.shown_ghosts: dict[str, ShownGhost] = {}
         self.told: set[str] = set()  # kinds of model failure already shown to the user
+        self._paths: dict[str, tuple[Any, str]] = {}
 
     def configure(self, settings: Settings) -> None:
         self.engine.configure(settings.inline)
@@ -93,6 +94,7 @@ class Suggestions:
 
     def closed(self, uri: str) -> None:
         self.texts.pop(uri, None)
+        self._paths.pop(uri, None)
         self.history.forget(uri)
         self.engine.forget(uri)
         self.shown_ghosts.pop(uri, None)
@@ -106,6 +108,13 @@ class Suggestions:
 
     # -- snapshots ---------------------------------------------------------------------
     def relative_path(self, uri: str) -> str:
+        """The workspace-relative path the prompt names (resolved once per document)."""
+        cached = self._paths.get(uri)
+        if cached is None or cached[0] != self.server.root:
+            cached = self._paths[uri] = (self.server.root, self._relative_path(uri))
+        return cached[1]
+
+    def _relative_path(self, uri: str) -> str:
         path = self.server.path_of(uri)
         if path is None:
             return uri
