@@ -135,3 +135,40 @@ def merged_text(answer: str, original: str) -> str:
     elif original.endswith("\n") and not body.endswith("\n"):
         body += "\r\n" if original.endswith("\r\n") else "\n"
     return body
+
+
+# "# ... existing code ...", "// rest of the file unchanged", "<!-- ... -->": a lazy merge
+# that left one in would delete the code it stands for.
+_PLACEHOLDER = re.compile(
+    r"^\s*(?:#|//|/\*|<!--|--|;)?\s*(?:\.\.\.|…)\s*(?:\(?\s*)?(?:existing|rest of|unchanged|remaining|other)\b",
+    re.I,
+)
+
+
+def merge_problem(original: str, code: str, updated: str) -> str | None:
+    """Why ``updated`` does not look like ``code`` merged into ``original``; None if it does.
+
+    A fast model asked to merge sometimes apologises instead, answers nothing, keeps the
+    block's "... existing code ..." placeholders (deleting that code), or drops the block.
+    Lines are compared stripped, so re-indenting is fine.
+    """
+    if not updated.strip():
+        return "the answer is empty"
+    before = {line.strip() for line in original.splitlines()}
+    for line in updated.splitlines():
+        if _PLACEHOLDER.match(line) and line.strip() not in before:
+            return f'it keeps the placeholder "{line.strip()}", which would delete code'
+    after = {line.strip() for line in updated.splitlines()}
+    wanted = [
+        line.strip() for line in code.splitlines()
+        if line.strip() and not _PLACEHOLDER.match(line) and not line.strip().startswith("```")
+    ]
+    if wanted and sum(line in after for line in wanted) * 2 < len(wanted):
+        return "most of the code block is not in it"
+    known = before | {line.strip() for line in code.splitlines()}
+    lines = [line.strip() for line in updated.splitlines() if line.strip()]
+    strangers = sum(line not in known for line in lines)
+    if strangers > max(5, len(lines) * 3 // 10):
+        return f"{strangers} of its {len(lines)} lines are in neither the file nor the code block"
+    return None
+

@@ -27,6 +27,7 @@ from sparkforge.deep.prompt import (
     SourceFile,
     build_prompt,
 )
+from sparkforge.deep.failures import model_failure
 from sparkforge.deep.targets import Target, enclosing_scope
 from sparkforge.deep.testing import TestLayout, find_test_layout
 from sparkforge.edits import EditPlan, PatchApplier, PatchError, SourceText, parse_patches
@@ -40,6 +41,7 @@ from sparkforge.predict.text import split_lines
 MIN_ACTION_OUTPUT_TOKENS = 4096
 APPLY_PATCH_TOOL = [{"type": "apply_patch"}]
 MAX_CALLER_FILES = 2
+AGAIN = "Run the action again: a model answers differently each time"
 
 TokenListener = Callable[[int], None]
 
@@ -241,9 +243,11 @@ class ActionRun:
                 if on_tokens is not None and isinstance(event, (TextDelta, PatchOperation)):
                     on_tokens(tokens)
         except ModelError as exc:
+            other = Router.other(self.role)
             raise ActionError(
-                f"{self.verb} with {self.model} failed: {exc}. "
-                f"{self.router.fallback_hint(kind, self.role)}",
+                f"{self.verb} with {self.model} failed, nothing was applied: "
+                f"{model_failure(exc, self.model)}. Or route this action to the {other} model "
+                f'({self.router.model(other)}): sparkforge.actions.routing = {{"{kind}": "{other}"}}',
                 "model",
             ) from exc
         model_ms = (time.perf_counter() - started) * 1000
@@ -275,22 +279,36 @@ class ActionRun:
                 patches = list(parse_patches(restore(answer)))
         except PatchError as exc:
             if ops or "contains no diff" not in exc.message:
-                raise ActionError(f"{self.verb}: {exc.message}", "patch") from exc
+                raise ActionError(
+                    f"{self.verb}: {self.model} answered with a patch sparkforge cannot read: "
+                    f"{_nothing_applied(exc.message)}. {AGAIN}",
+                    "patch",
+                ) from exc
             said = " ".join(answer.split())
             said = f' ("{said[:120]}…")' if len(said) > 120 else (f' ("{said}")' if said else "")
             raise ActionError(
-                f"{self.model} answered without an edit{said}; nothing was applied", "no_edit"
+                f"{self.verb}: {self.model} answered without an edit{said}; nothing was applied. {AGAIN}",
+                "no_edit",
             ) from exc
         try:
             plan = PatchApplier(self.workspace.root, self.workspace.read).plan(patches)
         except PatchError as exc:
-            raise ActionError(f"{self.verb}: {exc.message}", "patch") from exc
+            message = _nothing_applied(exc.message)
+            if not message.startswith("refused"):
+                message = f"the patch from {self.model} does not apply: {message}"
+            raise ActionError(f"{self.verb}: {message}", "patch") from exc
         for edit in plan.files:
             if (reason := self.workspace.excluded(edit.path)) is not None:
                 raise ActionError(f"refused: the patch edits {edit.path}, and {reason}; nothing was applied", "refused")
         if not plan.files:
             raise ActionError(f"{self.model}'s patch changes nothing; there is nothing to apply", "no_edit")
         return plan
+
+
+def _nothing_applied(message: str) -> str:
+    """A patch problem, ending with the reassurance that nothing was applied."""
+    message = message.rstrip(" .;")
+    return message if message.endswith("nothing was applied") else f"{message}; nothing was applied"
 
 
 def _unredactor(pairs: list[tuple[str, str]]) -> Callable[[str], str]:

@@ -193,7 +193,28 @@ def task_text(action: ActionInput) -> str:
 
 
 def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
-    """The prompt for ``action``, within ``budget`` tokens; PromptTooLarge if the target alone is over."""
+    """The prompt for ``action``, within ``budget`` tokens; PromptTooLarge if the target alone is over.
+
+    ``budget`` bounds the tokens of the instructions and the input as the model reads them
+    (joined by a newline). Sections are estimated while building; the whole is then counted,
+    and rebuilt with less room for the file and related files if the estimate fell short.
+    """
+    room = budget
+    for attempt in range(4):
+        prompt = _assemble(action, api=api, budget=budget, room=room)
+        total = count_tokens(f"{prompt.instructions}\n{prompt.input}")
+        if total <= budget:
+            prompt.tokens = total
+            return prompt
+        room -= (total - budget) + 32 * (attempt + 1)
+    raise PromptTooLarge(
+        f"{action.target.describe()} does not fit sparkforge.actions.promptTokens ({budget}) with its "
+        "instructions; select less, or raise the setting"
+    )
+
+
+def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepPrompt:
+    """One try at the prompt: the fixed part must fit ``budget``, the rest gets ``room``."""
     secrets: list[tuple[str, str]] = []
 
     def clean(text: str) -> str:
@@ -226,9 +247,11 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
             f"{t.describe()} needs {fixed} tokens, more than sparkforge.actions.promptTokens "
             f"({budget}); select less, or raise the setting"
         )
-    remaining = budget - fixed
+    remaining = room - fixed
     related = [r for r in action.related if r.text.strip()]
-    file_budget = int(remaining * (0.6 if related else 1.0))
+    # The file's section header and fence, with the widest line numbers it could show.
+    label_cost = count_tokens(f"## File: {f.path} ({lang or 'text'}), lines {len(lines)}-{len(lines)} of {len(lines)}\n```{lang}\n```\n") + 2
+    file_budget = int(remaining * (0.6 if related else 1.0)) - label_cost
     a, b, excerpt, used = _excerpt(lines, first, last, file_budget)
     truncated = (a, b) != (0, len(lines) - 1)
     body = list(head)
@@ -246,6 +269,7 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
         label = f"{f.path} ({lang or 'text'}), lines {a + 1}-{b + 1} of {len(lines)}"
         body.append(f"## File: {label}\n{fence(clean(excerpt), lang)}")
         included.append(f.path)
+        remaining -= label_cost
     elif t.kind == "file":
         raise PromptTooLarge(
             f"{f.path} does not fit sparkforge.actions.promptTokens ({budget}); "
@@ -253,7 +277,7 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
         )
     for rel in related:
         text = clean(rel.text)
-        cost = count_tokens(text) + 16
+        cost = count_tokens(text) + count_tokens(f"## Related file: {rel.path} ({rel.why})\n```\n```\n") + 2
         if cost > remaining:
             if remaining < 200:
                 truncated = True
@@ -265,7 +289,7 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
         included.append(rel.path)
         remaining -= cost
     text = "\n".join(body)
-    return DeepPrompt(instructions, text, budget - remaining, included, truncated, secrets)
+    return DeepPrompt(instructions, text, room - remaining, included, truncated, secrets)
 
 
 def _excerpt(lines: list[str], first: int, last: int, budget: int) -> tuple[int, int, str, int]:

@@ -27,11 +27,13 @@ from sparkforge.conversation import (
     Turn,
     apply_prompt,
     is_unified_diff,
+    merge_problem,
     merged_text,
     strip_fence,
     user_turn,
 )
 from sparkforge.features.params import get as _get
+from sparkforge.deep.failures import model_failure
 from sparkforge.edits import EditPlan, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
@@ -48,6 +50,9 @@ CHAT_APPLY = "sparkforge/chatApply"
 DELTA_INTERVAL_S = 0.02  # batch deltas: a 1,000 tok/s model would otherwise send 1,000 messages/s
 CONTEXT_TOKENS = 12000
 HISTORY_TOKENS = 24000
+MESSAGE_TOKENS = 16000  # what the user types or pastes; context has its own budget
+APPLY_MAX_TOKENS = 16000  # fast apply rewrites the whole file: beyond this it takes too long
+BY_HAND = "Try again, or copy the code in by hand"
 
 
 class RequestFailed(JsonRpcException):
@@ -76,14 +81,16 @@ def setup(server: "SparkforgeServer") -> None:
             else:
                 selection = _get(context, "selection")
                 if selection is not None:
-                    start = types.Position(line=_get(selection, "start", "line"), character=_get(selection, "start", "character"))
-                    end = types.Position(line=_get(selection, "end", "line"), character=_get(selection, "end", "character"))
+                    start, end = _position(selection, "start"), _position(selection, "end")
                     a, b = server.offset(doc, start), server.offset(doc, end)
                     if b > a:
                         pieces.append(ContextPiece(f"Selection in {name}, lines {start.line + 1}-{end.line + 1}", doc.source[a:b], doc.language_id or ""))
                 if _get(context, "includeFile"):
                     pieces.append(ContextPiece(f"The file {name}", doc.source, doc.language_id or ""))
-        for rel in _get(context, "files") or []:
+        files = _get(context, "files") or []
+        if not isinstance(files, list):
+            raise JsonRpcInvalidParams("sparkforge/chat: context.files must be a list of workspace-relative paths")
+        for rel in files:
             if not isinstance(rel, str) or server.root is None:
                 continue
             path = (server.root / rel).resolve()
@@ -112,9 +119,15 @@ def setup(server: "SparkforgeServer") -> None:
             raise JsonRpcInvalidParams(
                 "sparkforge/chat expects {conversationId: string, message: string, role?: 'fast'|'deep', context?}"
             )
+        if len(message) > MESSAGE_TOKENS and (size := count_tokens(message)) > MESSAGE_TOKENS:
+            raise RequestFailed(
+                f"sparkforge: the message is {size} tokens, more than a chat message may be "
+                f"({MESSAGE_TOKENS}); shorten it, or attach the file as context instead of pasting it"
+            )
         pieces, withheld = context_pieces(_get(params, "context"))
         conv = store.get(conversation_id)
-        conv.turns.append(Turn("user", user_turn(message, pieces, CONTEXT_TOKENS)))
+        question = Turn("user", user_turn(message, pieces, CONTEXT_TOKENS))
+        conv.turns.append(question)
         cfg = ls.settings.role(role)
         text: list[str] = []
         pending: list[str] = []
@@ -147,9 +160,14 @@ def setup(server: "SparkforgeServer") -> None:
                 conv.turns.append(Turn("assistant", "".join(text) + "\n\n(stopped)", cfg.model))
             raise
         except ModelError as exc:
-            conv.turns.pop()  # the question was not answered: asking again starts clean
+            if question in conv.turns:  # not answered: asking again starts clean
+                conv.turns.remove(question)
             other = "fast" if role == "deep" else "deep"
-            raise RequestFailed(f"{exc} (or switch this chat to the {other} model)") from None
+            ls.send_status()  # the status bar shows the model's last error
+            raise RequestFailed(
+                f"sparkforge: chat with {cfg.model} failed: {model_failure(exc, cfg.model)}. "
+                f"Or switch this chat to the {other} model ({ls.settings.role(other).model})"
+            ) from None
         flush()
         answer = "".join(text)
         conv.turns.append(Turn("assistant", answer, cfg.model))
@@ -183,7 +201,8 @@ def setup(server: "SparkforgeServer") -> None:
         doc = ls.document(uri)
         if isinstance(version, int) and doc.version is not None and version != doc.version:
             raise RequestFailed(
-                f"the document changed (version {doc.version}, the answer saw {version}); nothing was applied"
+                f"sparkforge: the document changed (version {doc.version}, the answer saw {version}); "
+                "nothing was applied"
             )
         path = ls.path_of(uri)
         rel = relative(path) if path else uri
@@ -196,10 +215,17 @@ def setup(server: "SparkforgeServer") -> None:
                 patches = parse_patches(code)
                 plan = applier.plan(patches)
             except PatchError as exc:
-                raise RequestFailed(exc.message) from None
+                raise RequestFailed(f"sparkforge: {_nothing_applied(exc.message)}") from None
         else:
             if (reason := ls.exclusion_reason(uri)) is not None:
-                raise RequestFailed(f"{reason}: applying with the fast model would send it")
+                raise RequestFailed(f"sparkforge: {reason}: applying with the fast model would send it")
+            model = ls.settings.fast.model
+            if len(original) > APPLY_MAX_TOKENS and (size := count_tokens(original)) > APPLY_MAX_TOKENS:
+                raise RequestFailed(
+                    f"sparkforge: {rel} is {size} tokens, too large for {model} to rewrite with the code "
+                    f"merged in (at most {APPLY_MAX_TOKENS}); nothing was applied. Ask for the change as "
+                    "a unified diff (applied without a model), or copy the code in by hand"
+                )
             sent, secrets = redact_reversibly(original)
             try:
                 answer = await ls.gateway.complete(
@@ -209,10 +235,23 @@ def setup(server: "SparkforgeServer") -> None:
                     max_output_tokens=count_tokens(original) * 2 + 1024,
                 )
             except ModelError as exc:
-                raise RequestFailed(f"fast apply failed: {exc}") from None
+                raise RequestFailed(
+                    f"sparkforge: applying the code with {model} failed, nothing was applied: "
+                    f"{model_failure(exc, model)}"
+                ) from None
+            if answer.finish == "length":
+                raise RequestFailed(
+                    f"sparkforge: {model} stopped at its output limit before the end of {rel}; "
+                    f"nothing was applied. {BY_HAND}"
+                )
             updated = merged_text(unredact(answer.text, secrets), original)
+            if (problem := merge_problem(original, code, updated)) is not None:
+                raise RequestFailed(
+                    f"sparkforge: {model}'s merge of the code into {rel} looks wrong ({problem}); "
+                    f"nothing was applied. {BY_HAND}"
+                )
             if updated == original:
-                raise RequestFailed("the code block changes nothing in this file")
+                raise RequestFailed("sparkforge: the code block changes nothing in this file")
             change = whole_text_change(original, updated)
             plan = EditPlan([FileEdit(rel, "update", [change], updated, base_version=doc.version)])
         from sparkforge.features.actions.edit import workspace_edit
@@ -239,6 +278,21 @@ def setup(server: "SparkforgeServer") -> None:
             for fe in plan.files
         )
         return {"edit": ls.protocol._converter.unstructure(edit), "diff": diff}
+
+
+def _position(selection: Any, end: str) -> types.Position:
+    line, character = _get(selection, end, "line"), _get(selection, end, "character")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, character)):
+        raise JsonRpcInvalidParams(
+            f"sparkforge/chat: context.selection.{end} must be a position {{line, character}} of "
+            f"non-negative integers, not {{line: {line!r}, character: {character!r}}}"
+        )
+    return types.Position(line=line, character=character)
+
+
+def _nothing_applied(message: str) -> str:
+    message = message.rstrip(" .;")
+    return message if message.endswith("nothing was applied") else f"{message}; nothing was applied"
 
 
 def _read(ls: "SparkforgeServer", rel: str) -> SourceText | None:

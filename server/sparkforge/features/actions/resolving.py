@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +54,15 @@ def _position(obj: Any) -> tuple[int, int]:
 def _diagnostic(raw: Any) -> Diagnostic | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("message"), str):
         return None
-    line = (((raw.get("range") or {}).get("start") or {}).get("line")) or 0
+    rng = raw.get("range")
+    start = rng.get("start") if isinstance(rng, dict) else None
+    line = start.get("line") if isinstance(start, dict) else 0
+    severity = raw.get("severity")
     code = raw.get("code")
     return Diagnostic(
         message=raw["message"],
-        line=line if isinstance(line, int) else 0,
-        severity=SEVERITIES.get(raw.get("severity") or 1, "error"),
+        line=line if isinstance(line, int) and line >= 0 else 0,
+        severity=SEVERITIES.get(severity, "error") if isinstance(severity, int) else "error",
         source=raw.get("source"),
         code=None if code is None else str(code),
     )
@@ -93,9 +97,12 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         start = (sl, index.column(sl, sc))
         end = (el, index.column(el, ec))
     except PositionError as exc:
-        raise JsonRpcInvalidParams(f"{uri}: {exc}") from None
+        raise JsonRpcInvalidParams(f"{uri}: data.range: {exc}") from None
+    if end < start:
+        raise JsonRpcInvalidParams(f"{uri}: data.range ends before it starts ({sl}:{sc} to {el}:{ec})")
     target_kind = data.get("target") if data.get("target") in ("selection", "function", "class") else "selection"
-    target = Target(target_kind, *start, *end, name=data.get("name"))
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+    target = Target(target_kind, *start, *end, name=name)
     instruction = data.get("instruction") if isinstance(data.get("instruction"), str) else None
     workspace, uris = feature.workspace(root)
     request = ActionRequest(kind, rel, doc.language_id or "", target, instruction, _diagnostic(data.get("diagnostic")))
@@ -104,6 +111,8 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         run.prepare()
     except ActionError as exc:
         raise RequestFailed(f"sparkforge: {exc.message}") from None
+    except Exception as exc:
+        raise unexpected(feature, ACTION_VERBS[kind], exc) from None
     return run, uris
 
 
@@ -148,10 +157,15 @@ async def run_with_progress(feature: "ActionsFeature", run: ActionRun) -> Action
     except ActionError as exc:
         ending = "failed"
         raise RequestFailed(f"sparkforge: {exc.message}") from None
+    except Exception as exc:  # a bug of ours: still a clear answer, never a half-done edit
+        ending = "failed"
+        raise unexpected(feature, run.verb, exc) from None
     finally:
         if token is not None:
             progress.tokens.pop(token, None)
             progress.end(token, types.WorkDoneProgressEnd(message=ending))
+        if ending == "failed":
+            ls.send_status()  # the status bar shows the model's last error
 
 
 def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, uris: dict[str, str]) -> types.WorkspaceEdit:
@@ -185,6 +199,30 @@ def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, 
         )
     except ActionError as exc:
         raise RequestFailed(f"sparkforge: {exc.message}") from None
+    except Exception as exc:
+        raise unexpected(feature, run.verb, exc) from None
+
+
+def stale_documents(feature: "ActionsFeature", edit: types.WorkspaceEdit) -> list[str]:
+    """The files whose versioned edits no longer match the open document's version."""
+    stale = []
+    for change in edit.document_changes or ():
+        if not isinstance(change, types.TextDocumentEdit) or change.text_document.version is None:
+            continue
+        doc = feature.server.workspace.text_documents.get(change.text_document.uri)
+        if doc is None or doc.version != change.text_document.version:
+            stale.append(feature.relative(change.text_document.uri) or change.text_document.uri)
+    return stale
+
+
+def unexpected(feature: "ActionsFeature", verb: str, exc: Exception) -> RequestFailed:
+    """A failure sparkforge did not foresee: logged with its traceback, answered plainly."""
+    detail = "".join(traceback.format_exception(exc))
+    feature.server.log(f"{verb} failed unexpectedly:\n{detail}", types.MessageType.Error)
+    return RequestFailed(
+        f"sparkforge: {verb} failed unexpectedly ({type(exc).__name__}: {exc}); nothing was applied. "
+        "This is a sparkforge bug: please report it with the server log"
+    )
 
 
 async def resolve(feature: "ActionsFeature", action: types.CodeAction) -> types.CodeAction:
@@ -213,6 +251,13 @@ async def run_command(feature: "ActionsFeature", args: tuple[Any, ...]) -> dict[
             ls.show(f"sparkforge: {result.text.strip()}")
             return {"applied": False, "text": result.text}
         edit = build_edit(feature, run, result, uris)
+        if stale := stale_documents(feature, edit):
+            # The edit is positioned for text the user has since changed there; an editor that
+            # does not check versions would misplace it, so it is never sent.
+            raise RequestFailed(
+                f"sparkforge: {run.verb}: {', '.join(stale)} changed where the edit goes while "
+                f"{run.model} was working; nothing was applied: run the action again"
+            )
         reply = await ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=f"sparkforge: {run.verb}")
         )
