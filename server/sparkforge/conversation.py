@@ -128,12 +128,22 @@ def merged_text(answer: str, original: str) -> str:
         parts = body.split(APPLY_START)
         body = max(parts, key=len).strip("\n") + "\n"
     body = strip_fence(body)
+    body = _drop_preamble(body, original)
     if "\r\n" in original:
         body = body.replace("\r\n", "\n").replace("\n", "\r\n")
     if original.endswith(("\n", "\r\n")) is False and body.endswith("\n"):
         body = body.rstrip("\r\n")
     elif original.endswith("\n") and not body.endswith("\n"):
         body += "\r\n" if original.endswith("\r\n") else "\n"
+    return body
+
+
+def _drop_preamble(body: str, original: str) -> str:
+    """Drop a chatty first line ("Here is the updated file:") that is not the file's own."""
+    first, sep, rest = body.partition("\n")
+    known = {line.strip() for line in original.splitlines()}
+    if sep and first.strip().endswith(":") and first.strip() not in known and " " in first.strip():
+        return strip_fence(rest.lstrip("\n"))
     return body
 
 

@@ -21,6 +21,5 @@ def model_failure(exc: ModelError, model: str) -> str:
         wait = f"wait {exc.retry_after:g} s and try again" if exc.retry_after else "wait a minute and try again"
         return f"{model} is rate-limited (HTTP 429): {wait}"
     text = " ".join(str(exc).split())
-    text = text.replace(".;", ";")
     text = _GENERIC_WAY_OUT.sub("", text)
     return text.rstrip(" .;,") or f"{model} failed"

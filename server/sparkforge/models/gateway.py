@@ -350,8 +350,8 @@ class ModelGateway:
             after = f" (the server asks to wait {retry} s)" if retry else ""
             return RateLimitError(
                 role,
-                f"{who} is rate-limited (429) after {cfg.max_retries} retries{after}; "
-                "wait a moment, or switch this action to the other model",
+                f"{who} is rate-limited (429){_after_retries(cfg.max_retries)}{after}; "
+                "wait a moment and try again, or switch to the other model",
                 retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
             )
         if isinstance(exc, openai.NotFoundError):
@@ -363,8 +363,8 @@ class ModelGateway:
         if isinstance(exc, openai.APIStatusError):
             return ModelUnavailableError(
                 role,
-                f"{who} failed with HTTP {exc.status_code} after {cfg.max_retries} retries: "
-                f"{_short(exc.message)}; try again later or switch to the other model",
+                f"{who} failed with HTTP {exc.status_code}{_after_retries(cfg.max_retries)}: "
+                f"{_short(exc.message).rstrip('.')}; try again later or switch to the other model",
             )
         if isinstance(exc, openai.APIConnectionError) and not first_token_seen:
             return ModelUnavailableError(
@@ -390,6 +390,10 @@ class ModelGateway:
             if state.client is not None:
                 with contextlib.suppress(Exception):
                     await state.client.close()
+
+
+def _after_retries(n: int) -> str:
+    return f" after {n} {'retry' if n == 1 else 'retries'}" if n else ""
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -31,11 +31,3 @@ class Router:
     def model(self, role: Role) -> str:
         """The model name a role uses, for progress titles and messages."""
         return self.settings.role(role).model
-
-    def fallback_hint(self, action_kind: str, role: Role) -> str:
-        """What to tell a user whose action failed on ``role``'s model."""
-        other = self.other(role)
-        return (
-            f"try again or route this action to the {other} model ({self.model(other)}): "
-            f'sparkforge.actions.routing = {{"{action_kind}": "{other}"}}'
-        )
