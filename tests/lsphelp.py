@@ -8,6 +8,8 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from sparkforge.textpos import LineIndex
+
 
 class Doc:
     """An open document on the client side: keeps the text and version in step."""
@@ -136,3 +138,30 @@ class Pending:
             await asyncio.wait_for(self.future, timeout)
         except Exception:
             pass
+
+
+def apply_edit(files: dict[str, str], versions: dict[str, int], edit: types.WorkspaceEdit) -> dict[str, str]:
+    """Apply a WorkspaceEdit as an editor does: all or nothing, refusing stale versions;
+    positions are UTF-16. ``files`` maps URIs to texts; returns the new map."""
+    out = dict(files)
+    for change in edit.document_changes or []:
+        if isinstance(change, types.CreateFile):
+            assert change.uri not in out, f"{change.uri} already exists"
+            out[change.uri] = ""
+        elif isinstance(change, types.DeleteFile):
+            del out[change.uri]
+        else:
+            uri = change.text_document.uri
+            if change.text_document.version is not None:
+                assert change.text_document.version == versions[uri], "stale edit refused"
+            text = out[uri]
+            index = LineIndex.of(text)
+            spans = sorted(
+                ((index.offset(e.range.start.line, e.range.start.character),
+                  index.offset(e.range.end.line, e.range.end.character), e.new_text) for e in change.edits),
+                reverse=True,
+            )
+            for s, e, new in spans:
+                text = text[:s] + new + text[e:]
+            out[uri] = text
+    return out

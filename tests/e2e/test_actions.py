@@ -14,8 +14,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsphelp import Doc, Pending, plain, raw_request, wait_until
-from sparkforge.textpos import LineIndex
+from lsphelp import Doc, Pending, apply_edit, plain, raw_request, wait_until
 
 DEEP = "gpt-5.3-codex"
 FAST = "gpt-5.3-codex-spark"
@@ -76,33 +75,6 @@ async def list_actions(client: LanguageClient, doc: Doc, start, end=None, **kw) 
 
 async def actions_at(client: LanguageClient, doc: Doc, start, end=None, **kw) -> dict[str, types.CodeAction]:
     return {a.data["kind"]: a for a in await list_actions(client, doc, start, end, **kw)}
-
-
-def apply_edit(files: dict[str, str], versions: dict[str, int], edit: types.WorkspaceEdit) -> dict[str, str]:
-    """Apply a WorkspaceEdit as an editor does: all or nothing, refusing stale versions;
-    positions are UTF-16. ``files`` maps URIs to texts; returns the new map."""
-    out = dict(files)
-    for change in edit.document_changes or []:
-        if isinstance(change, types.CreateFile):
-            assert change.uri not in out, f"{change.uri} already exists"
-            out[change.uri] = ""
-        elif isinstance(change, types.DeleteFile):
-            del out[change.uri]
-        else:
-            uri = change.text_document.uri
-            if change.text_document.version is not None:
-                assert change.text_document.version == versions[uri], "stale edit refused"
-            text = out[uri]
-            index = LineIndex.of(text)
-            spans = sorted(
-                ((index.offset(e.range.start.line, e.range.start.character),
-                  index.offset(e.range.end.line, e.range.end.character), e.new_text) for e in change.edits),
-                reverse=True,
-            )
-            for s, e, new in spans:
-                text = text[:s] + new + text[e:]
-            out[uri] = text
-    return out
 
 
 def error_of(exc: BaseException) -> str:

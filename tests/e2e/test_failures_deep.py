@@ -20,9 +20,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsphelp import Doc, plain, raw_request, request, wait_until
+from lsphelp import Doc, apply_edit, plain, raw_request, request, wait_until
 from sparkforge.models.tokens import count_tokens
-from sparkforge.textpos import LineIndex
 
 DEEP = "gpt-5.3-codex"
 FAST = "gpt-5.3-codex-spark"
@@ -74,33 +73,6 @@ async def actions_at(client: LanguageClient, doc: Doc, start, end=None) -> dict[
     raw = plain(await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, code_action_params(doc.uri, start, end)))
     actions = [client.protocol._converter.structure(a, types.CodeAction) for a in raw or []]
     return {a.data["kind"]: a for a in actions}
-
-
-def apply_edit(files: dict[str, str], versions: dict[str, int], edit: types.WorkspaceEdit) -> dict[str, str]:
-    """Apply a WorkspaceEdit as an editor does: whole or not at all, refusing a stale version,
-    positions in UTF-16 code units (LineIndex refuses one inside a surrogate pair)."""
-    out = dict(files)
-    for change in edit.document_changes or []:
-        if isinstance(change, types.CreateFile):
-            assert change.uri not in out, f"{change.uri} already exists"
-            out[change.uri] = ""
-        elif isinstance(change, types.DeleteFile):
-            del out[change.uri]
-        else:
-            uri = change.text_document.uri
-            if change.text_document.version is not None:
-                assert change.text_document.version == versions[uri], "stale edit refused"
-            text = out[uri]
-            index = LineIndex.of(text)
-            spans = sorted(
-                ((index.offset(e.range.start.line, e.range.start.character),
-                  index.offset(e.range.end.line, e.range.end.character), e.new_text) for e in change.edits),
-                reverse=True,
-            )
-            for s, e, new in spans:
-                text = text[:s] + new + text[e:]
-            out[uri] = text
-    return out
 
 
 async def fails(coro) -> JsonRpcException:
