@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from sparkforge.models.gateway import ModelError
-
 from sparkforge.features.suggestions import ACCEPT_COMMAND
+from sparkforge.models.gateway import ModelError
 from sparkforge.predict.engine import ShownGhost
 
 if TYPE_CHECKING:

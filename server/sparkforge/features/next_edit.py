@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-
-from sparkforge.models.gateway import ModelError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from sparkforge.features.params import get as _get
-from sparkforge.predict.diffing import RegionEdit
 from sparkforge.features.suggestions import edits_text
+from sparkforge.models.gateway import ModelError
+from sparkforge.predict.diffing import RegionEdit
 from sparkforge.textpos import LineIndex, utf16_len
 
 if TYPE_CHECKING:
