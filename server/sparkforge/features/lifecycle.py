@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,12 @@ def setup(server: "SparkforgeServer") -> None:
             root = params.root_path
         ls.root = Path(root).resolve() if root else None
         ls.apply_settings(params.initialization_options)
+        # Load the tokenizer now (about 0.3 s, before the editor opens documents), not on the
+        # first keystroke; loading it while documents arrive would also leave its freed
+        # loading buffers scattered between theirs, and the process about 8 MB larger.
+        from sparkforge.models.tokens import encoding
+
+        encoding()
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: "SparkforgeServer", params: types.InitializedParams) -> None:
@@ -41,17 +46,10 @@ def setup(server: "SparkforgeServer") -> None:
                 ls.show(err, types.MessageType.Warning)
         ls.send_status()
         # Load the tokenizer now (about 0.3 s) rather than on the first keystroke's prompt.
-        from sparkforge.models.tokens import encoding
-
-        async def warm_up() -> None:
-            await asyncio.to_thread(encoding)
-            # Move everything loaded so far (SDK and LSP types, the tokenizer) out of the
-            # garbage collector's sight: full collections then take a fraction of the time,
-            # which is what the slowest keystrokes were spending.
-            gc.collect()
-            gc.freeze()
-
-        ls.spawn(warm_up(), name="warm-up")
+        # Move everything loaded so far (SDK and LSP types, the tokenizer) out of the garbage
+        # collector's sight: full collections then take a fraction of the time.
+        gc.collect()
+        gc.freeze()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
