@@ -339,3 +339,17 @@ async def test_a_next_edit_overtaken_by_a_keystroke_answers_null(client: Languag
     doc.type(pos, "s")
     assert await pending.result() is None
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1)
+
+
+async def test_a_huge_file_still_gets_ghost_text_within_the_prompt_budget(client: LanguageClient, workspace, model_server):
+    from sparkforge.models.tokens import count_tokens
+
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(60000))  # 180,000 lines, ~3.6 MB
+    text = body + TOTAL
+    model_server.load([rewrite("huge", ["return res<|user_cursor_is_here|>"], TOTAL_DONE)])
+    doc = Doc(client, workspace / "huge.py", text)
+    pos = doc.position_after("    return res")
+    result = await client.text_document_inline_completion_async(inline(doc.uri, pos, invoked=True))
+    assert ghost_of(result)[0] == "ult"
+    sent = model_server.requests()[-1]
+    assert count_tokens(sent["prompt"]) <= 1500 + 10  # inline.promptTokens, whatever the file's size
