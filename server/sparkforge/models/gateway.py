@@ -137,7 +137,6 @@ class ModelGateway:
 
     def __init__(self, settings: Settings):
         self._roles: dict[Role, RoleState] = {}
-        self._open: set[asyncio.Task[Any]] = set()
         self.configure(settings)
 
     # -- configuration -------------------------------------------------------------------
@@ -219,56 +218,28 @@ class ModelGateway:
         first = True
         state.usage.requests += 1
         try:
-            if True:  # the total deadline is checked per line: asyncio.timeout needs 3.11
-                deadline = started + cfg.timeouts.total
-                if cfg.api == "responses":
-                    body: dict[str, Any] = {
-                        "model": cfg.model,
-                        "instructions": instructions,
-                        "input": input,
-                        "stream": True,
-                        "max_output_tokens": max_out,
-                        "store": False,
-                    }
-                    if tools:
-                        body["tools"] = tools
-                    if cfg.reasoning_effort:
-                        body["reasoning"] = {"effort": cfg.reasoning_effort}
-                    ctx = state.client.responses.with_streaming_response.create(**body)
-                    parse = _ResponsesParser()
-                else:
-                    messages = [{"role": "system", "content": instructions}]
-                    if isinstance(input, str):
-                        messages.append({"role": "user", "content": input})
-                    else:
-                        messages.extend(input)
-                    ctx = state.client.chat.completions.with_streaming_response.create(
-                        model=cfg.model,
-                        messages=messages,  # type: ignore[arg-type]
-                        stream=True,
-                        stream_options={"include_usage": True},
-                        max_tokens=max_out,
+            # The total deadline is checked per line (asyncio.timeout needs Python 3.11).
+            deadline = started + cfg.timeouts.total
+            ctx, parse = self._request(state, instructions, input, tools, max_out)
+            async with ctx as response:
+                async for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError
+                    for event in parse(line[5:].strip()):
+                        if first:
+                            first = False
+                            state.last_latency_ms = (time.perf_counter() - started) * 1000
+                        if isinstance(event, Usage):
+                            self._count(state, event)
+                        yield event
+                if not parse.finished:
+                    raise StreamDroppedError(
+                        role,
+                        f"{role_name(role)} ended its answer early (no completion event); "
+                        "try again",
                     )
-                    parse = _ChatParser()
-                async with ctx as response:
-                    async for line in response.iter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        if time.perf_counter() > deadline:
-                            raise TimeoutError
-                        for event in parse(line[5:].strip()):
-                            if first:
-                                first = False
-                                state.last_latency_ms = (time.perf_counter() - started) * 1000
-                            if isinstance(event, Usage):
-                                self._count(state, event)
-                            yield event
-                    if not parse.finished:
-                        raise StreamDroppedError(
-                            role,
-                            f"{role_name(role)} ended its answer early (no completion event); "
-                            "try again",
-                        )
         except ModelError as exc:
             state.last_error = str(exc)
             raise
@@ -280,6 +251,46 @@ class ModelGateway:
             raise err from exc
         else:
             state.last_error = None
+
+
+    def _request(
+        self,
+        state: RoleState,
+        instructions: str,
+        input: str | list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        max_out: int,
+    ) -> tuple[Any, "_ResponsesParser | _ChatParser"]:
+        """The SDK's streaming request for the role's API, and the parser for its events."""
+        cfg = state.config
+        assert state.client is not None
+        if cfg.api == "responses":
+            body: dict[str, Any] = {
+                "model": cfg.model,
+                "instructions": instructions,
+                "input": input,
+                "stream": True,
+                "max_output_tokens": max_out,
+                "store": False,
+            }
+            if tools:
+                body["tools"] = tools
+            if cfg.reasoning_effort:
+                body["reasoning"] = {"effort": cfg.reasoning_effort}
+            return state.client.responses.with_streaming_response.create(**body), _ResponsesParser()
+        messages = [{"role": "system", "content": instructions}]
+        if isinstance(input, str):
+            messages.append({"role": "user", "content": input})
+        else:
+            messages.extend(input)
+        ctx = state.client.chat.completions.with_streaming_response.create(
+            model=cfg.model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=max_out,
+        )
+        return ctx, _ChatParser()
 
     async def complete(self, role: Role, **kwargs: Any) -> Answer:
         text: list[str] = []
