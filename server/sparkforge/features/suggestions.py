@@ -162,10 +162,7 @@ class Suggestions:
     async def predict(self, snap: Snapshot, *, debounce: bool, on_partial=None) -> PredictionResult | None:
         return await self.engine.predict(
             snap,
-            history=self.history.render(
-                max_tokens=self.engine._prompt_settings().history_max_tokens
-            ),
-            other_documents=self.other_documents(snap.uri),
+            context=lambda budget: (self.history.render(max_tokens=budget), self.other_documents(snap.uri)),
             debounce=debounce,
             on_partial=on_partial,
         )

@@ -29,6 +29,12 @@ from sparkforge.predict.streaming import StreamingRewriteParser
 from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
 
 PartialListener = Callable[[list[RegionEdit]], None]
+# Given the history's token budget: the edit history and the other documents to show.
+ContextSource = Callable[[int], tuple[str, Sequence[tuple[str, str]]]]
+
+
+def _no_context(budget: int) -> tuple[str, Sequence[tuple[str, str]]]:
+    return "", ()
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,7 @@ class PredictionEngine:
         self,
         snap: Snapshot,
         *,
-        history: str = "",
-        other_documents: Sequence[tuple[str, str]] = (),
+        context: ContextSource = _no_context,
         debounce: bool = True,
         on_partial: PartialListener | None = None,
     ) -> PredictionResult | None:
@@ -141,7 +146,7 @@ class PredictionEngine:
             flight = None
         if flight is None:
             task = asyncio.get_running_loop().create_task(
-                self._run(snap, history, other_documents, debounce)
+                self._run(snap, context, debounce)
             )
             flight = _Flight(snap, task)
             self._flights[snap.uri] = flight
@@ -193,8 +198,7 @@ class PredictionEngine:
     async def _run(
         self,
         snap: Snapshot,
-        history: str,
-        other_documents: Sequence[tuple[str, str]],
+        context: ContextSource,
         debounce: bool,
     ) -> PredictionResult | None:
         if self._closing:
@@ -205,6 +209,10 @@ class PredictionEngine:
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         marks = {"start": time.perf_counter()}
+        settings = self._prompt_settings()
+        # Gathered only for a prediction that runs: a request that joins one, or one that a
+        # keystroke cancels during the debounce, never pays for it.
+        history, other_documents = context(settings.history_max_tokens)
         try:
             prompt = build_prompt(
                 snap.text,
@@ -213,7 +221,7 @@ class PredictionEngine:
                 (snap.line, snap.column),
                 history=history,
                 other_documents=other_documents,
-                settings=self._prompt_settings(),
+                settings=settings,
             )
         except RegionTooLarge:
             return None  # a minified line: nothing sensible fits the fast prompt
