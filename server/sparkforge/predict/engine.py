@@ -65,7 +65,6 @@ class PredictionResult:
     debounce_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds from the start of the work (after the debounce) to each step."""
-    finished_at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
