@@ -8,6 +8,7 @@ background tasks) and offers small helpers every feature needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -36,6 +37,13 @@ STATUS = "sparkforge/status"
 
 class UnknownDocumentError(JsonRpcInvalidParams):
     pass
+
+
+class RequestFailed(JsonRpcException):
+    """LSP RequestFailed: a valid request that could not be carried out; the message says why
+    and what to do."""
+
+    CODE = -32803
 
 
 def _mask_env_secrets(text: str) -> str:
@@ -85,6 +93,7 @@ class SparkforgeServer(LanguageServer):
         self._line_index: dict[str, tuple[int | None, LineIndex]] = {}
         self._settings_listeners: list[Any] = []
         self._exclusion_cache: dict[str, tuple[Any, str | None]] = {}
+        self._relative_paths: dict[str, tuple[Path | None, str]] = {}
         # What features hang on the server: sections they add to sparkforge/status, what
         # they do when a document closes, and the fast path's shared state.
         self.status_extras: list[Callable[[], dict[str, Any]]] = []
@@ -126,6 +135,7 @@ class SparkforgeServer(LanguageServer):
     def forget(self, uri: str) -> None:
         self._line_index.pop(uri, None)
         self._exclusion_cache.pop(uri, None)
+        self._relative_paths.pop(uri, None)
 
     def offset(self, doc: TextDocument, position: types.Position) -> int:
         try:
@@ -136,6 +146,19 @@ class SparkforgeServer(LanguageServer):
     def path_of(self, uri: str) -> Path | None:
         path = to_fs_path(uri)
         return Path(path) if path else None
+
+    def relative_path(self, uri: str) -> str:
+        """The path a prompt or message names: workspace-relative where it can be (resolved
+        once per document: it is asked on every keystroke)."""
+        cached = self._relative_paths.get(uri)
+        if cached is None or cached[0] != self.root:
+            path = self.path_of(uri)
+            rel = uri if path is None else path.name
+            if path is not None and self.root is not None:
+                with contextlib.suppress(ValueError):
+                    rel = path.resolve().relative_to(self.root).as_posix()
+            cached = self._relative_paths[uri] = (self.root, rel)
+        return cached[1]
 
     def exclusion_reason(self, uri: str) -> str | None:
         """Why ``uri`` may not reach a model, or None. Cached: it is asked on every keystroke."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 
 from sparkforge.conversation import (
     APPLY_INSTRUCTIONS,
@@ -39,6 +39,7 @@ from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
 from sparkforge.models.tokens import count_tokens
 from sparkforge.privacy import redact_reversibly, unredact
+from sparkforge.server import RequestFailed
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -55,18 +56,8 @@ APPLY_MAX_TOKENS = 16000  # fast apply rewrites the whole file: beyond this it t
 BY_HAND = "Try again, or copy the code in by hand"
 
 
-class RequestFailed(JsonRpcException):
-    CODE = -32803  # LSP RequestFailed: the request was valid but could not be carried out
-
-
 def setup(server: "SparkforgeServer") -> None:
     store = ConversationStore()
-
-    def relative(path: Path) -> str:
-        if server.root is not None:
-            with contextlib.suppress(ValueError):
-                return path.resolve().relative_to(server.root).as_posix()
-        return path.name
 
     def context_pieces(context: Any) -> tuple[list[ContextPiece], list[str]]:
         pieces: list[ContextPiece] = []
@@ -75,7 +66,7 @@ def setup(server: "SparkforgeServer") -> None:
         if isinstance(uri, str):
             doc = server.document(uri)
             path = server.path_of(uri)
-            name = relative(path) if path else uri
+            name = server.relative_path(uri)
             if (reason := server.exclusion_reason(uri)) is not None:
                 withheld.append(reason)
             else:
@@ -205,7 +196,7 @@ def setup(server: "SparkforgeServer") -> None:
                 "nothing was applied"
             )
         path = ls.path_of(uri)
-        rel = relative(path) if path else uri
+        rel = ls.relative_path(uri)
         original = doc.source
         snapshot = SourceText(original, doc.version)
         code = strip_fence(code)

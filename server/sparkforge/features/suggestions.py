@@ -69,7 +69,6 @@ class Suggestions:
         self.feedback = Feedback()
         self.shown_ghosts: dict[str, ShownGhost] = {}
         self.told: set[str] = set()  # kinds of model failure already shown to the user
-        self._paths: dict[str, tuple[Any, str]] = {}
 
     def configure(self, settings: Settings) -> None:
         self.engine.configure(settings.inline)
@@ -94,7 +93,6 @@ class Suggestions:
 
     def closed(self, uri: str) -> None:
         self.texts.pop(uri, None)
-        self._paths.pop(uri, None)
         self.history.forget(uri)
         self.engine.forget(uri)
         self.shown_ghosts.pop(uri, None)
@@ -108,25 +106,16 @@ class Suggestions:
 
     # -- snapshots ---------------------------------------------------------------------
     def relative_path(self, uri: str) -> str:
-        """The workspace-relative path the prompt names (resolved once per document)."""
-        cached = self._paths.get(uri)
-        if cached is None or cached[0] != self.server.root:
-            cached = self._paths[uri] = (self.server.root, self._relative_path(uri))
-        return cached[1]
+        return self.server.relative_path(uri)
 
-    def _relative_path(self, uri: str) -> str:
-        path = self.server.path_of(uri)
-        if path is None:
-            return uri
-        root = self.server.root
-        if root is not None:
-            try:
-                return path.resolve().relative_to(root).as_posix()
-            except ValueError:
-                pass
-        return path.name
-
-    def snapshot(self, uri: str, position: types.Position, version: int | None = None) -> Snapshot:
+    def snapshot(
+        self,
+        uri: str,
+        position: types.Position,
+        version: int | None = None,
+        offset: int | None = None,
+    ) -> Snapshot:
+        """What the prediction sees; ``offset`` is the position's, if the caller has it."""
         doc = self.server.document(uri)
         if version is not None and doc.version is not None and version != doc.version:
             raise JsonRpcInvalidParams(
@@ -134,7 +123,8 @@ class Suggestions:
                 f"version {doc.version}"
             )
         index = self.server.lines(doc)
-        offset = self.server.offset(doc, position)
+        if offset is None:
+            offset = self.server.offset(doc, position)
         line = position.line
         return Snapshot(
             uri=uri,

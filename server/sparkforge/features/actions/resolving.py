@@ -24,20 +24,16 @@ from sparkforge.deep.prompt import ACTION_VERBS, Diagnostic
 from sparkforge.deep.targets import Target
 from sparkforge.edits import SourceText
 from sparkforge.features.actions.edit import workspace_edit
+from sparkforge.server import RequestFailed
 from sparkforge.textpos import PositionError
 
 if TYPE_CHECKING:
     from sparkforge.features.actions import ActionsFeature
 
-REQUEST_FAILED = -32803  # LSP RequestFailed: a valid request that could not be carried out
 CONTENT_MODIFIED = -32801
 REPORT_EVERY_S = 0.1
 PROGRESS_CREATE_TIMEOUT_S = 2.0
 SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
-
-
-class RequestFailed(JsonRpcException):
-    CODE = REQUEST_FAILED
 
 
 def _get(obj: Any, name: str) -> Any:
