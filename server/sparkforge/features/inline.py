@@ -43,7 +43,7 @@ def setup(server: "SparkforgeServer") -> None:
             if rest is not None:
                 return _items(shown.id, rest, cursor_range)
 
-        snap = sugg.snapshot(uri, position)
+        snap = sugg.snapshot(uri, position, offset=offset)
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         try:
             result = await sugg.predict(snap, debounce=not invoked)
