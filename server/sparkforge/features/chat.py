@@ -65,7 +65,6 @@ def setup(server: "SparkforgeServer") -> None:
         uri = _get(context, "uri")
         if isinstance(uri, str):
             doc = server.document(uri)
-            path = server.path_of(uri)
             name = server.relative_path(uri)
             if (reason := server.exclusion_reason(uri)) is not None:
                 withheld.append(reason)
@@ -195,7 +194,6 @@ def setup(server: "SparkforgeServer") -> None:
                 f"sparkforge: the document changed (version {doc.version}, the answer saw {version}); "
                 "nothing was applied"
             )
-        path = ls.path_of(uri)
         rel = ls.relative_path(uri)
         original = doc.source
         snapshot = SourceText(original, doc.version)

@@ -8,7 +8,6 @@ positions checked strictly); filters suggestions the user already rejected.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
