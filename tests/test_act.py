@@ -10,16 +10,8 @@ from pathlib import Path
 
 import pytest
 
-DEEP = "gpt-5.3-codex"
-CART = (
-    "import math\n\n\n"
-    "def total(items):\n"
-    "    result = 0\n"
-    "    for item in items:\n"
-    "        result += item.price\n"
-    "    return result\n"
-)
-DOCSTRING = '    """The sum of the items\' prices."""\n'
+from samples import CART, DEEP, DOCSTRING
+
 NEW_TESTS = "from cart import total\n\n\ndef test_total_of_nothing_is_zero():\n    assert total([]) == 0\n"
 
 

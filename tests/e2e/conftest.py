@@ -3,7 +3,6 @@ real HTTP to the session's ``sparkforge model-server`` process."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,32 @@ async def client(lsp_client: LanguageClient, model_server, workspace: Path, sett
     lsp_client.init_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
+            initialization_options=settings,
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def plain_client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
+    """A client without resolve support: actions run as sparkforge.runAction, and the edits it
+    receives through workspace/applyEdit are recorded in ``applied``."""
+    model_server.reset(scenarios=True)
+    lsp_client.applied = []  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        lsp_client.applied.append(params)  # type: ignore[attr-defined]
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.text_document.code_action.resolve_support = None
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
             initialization_options=settings,

@@ -4,33 +4,17 @@ WorkspaceEdit that, applied as an editor would, gives the expected text, or a cl
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
 from lsphelp import Doc, Pending, apply_edit, plain, raw_request, wait_until
+from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST
 
-DEEP = "gpt-5.3-codex"
-FAST = "gpt-5.3-codex-spark"
 
-CART = (
-    "import math\n"
-    "\n"
-    "\n"
-    "def total(items):\n"
-    "    result = 0\n"
-    "    for item in items:\n"
-    "        result += item.price\n"
-    "    return result\n"
-)
-DOCSTRING = '    """The sum of the items\' prices."""\n'
-CART_DOCUMENTED = CART.replace("def total(items):\n", "def total(items):\n" + DOCSTRING)
 TESTS = (
     "from cart import total\n"
     "\n"
@@ -145,8 +129,6 @@ async def test_actions_only_where_they_make_sense(client: LanguageClient, worksp
 
 
 # -- resolving ------------------------------------------------------------------------------
-DOC_PATCH = {"type": "update_file", "path": "cart.py",
-             "diff": "@@ def total(items):\n+" + DOCSTRING + "     result = 0\n"}
 DOC_DIFF = (
     "--- a/cart.py\n+++ b/cart.py\n"
     "@@ -4,2 +4,3 @@\n def total(items):\n+" + DOCSTRING + "     result = 0\n"
@@ -459,27 +441,6 @@ async def test_ranges_are_utf16_and_crlf_is_kept(client: LanguageClient, workspa
 
 
 # -- clients that cannot resolve an edit: sparkforge.runAction + workspace/applyEdit -----------
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "sparkforge", "lsp"]))
-async def plain_client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
-    model_server.reset(scenarios=True)
-    lsp_client.applied = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        lsp_client.applied.append(params)  # type: ignore[attr-defined]
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    capabilities = client_capabilities("visual-studio-code")
-    capabilities.text_document.code_action.resolve_support = None
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=capabilities, root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
-        initialization_options=settings,
-    ))
-    yield
-    await lsp_client.shutdown_session()
-
-
 async def test_run_action_applies_through_workspace_apply_edit(plain_client: LanguageClient, workspace, model_server):
     model_server.load([deep("doc", ["Document function total"], patches=[DOC_PATCH])])
     doc = Doc(plain_client, workspace / "cart.py", CART)

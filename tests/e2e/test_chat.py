@@ -3,7 +3,6 @@ and applying code from an answer as a versioned edit."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from lsprotocol import types

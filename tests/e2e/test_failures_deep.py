@@ -10,38 +10,20 @@ stream is closed, no edit is produced (never half of one), and the server keeps 
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
 from lsphelp import Doc, apply_edit, plain, raw_request, request, wait_until
+from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST
 from sparkforge.models.tokens import count_tokens
 
-DEEP = "gpt-5.3-codex"
-FAST = "gpt-5.3-codex-spark"
 INVALID_PARAMS = -32602
 REQUEST_FAILED = -32803
 
-CART = (
-    "import math\n"
-    "\n"
-    "\n"
-    "def total(items):\n"
-    "    result = 0\n"
-    "    for item in items:\n"
-    "        result += item.price\n"
-    "    return result\n"
-)
-DOCSTRING = '    """The sum of the items\' prices."""\n'
-CART_DOCUMENTED = CART.replace("def total(items):\n", "def total(items):\n" + DOCSTRING)
-DOC_PATCH = {"type": "update_file", "path": "cart.py",
-             "diff": "@@ def total(items):\n+" + DOCSTRING + "     result = 0\n"}
 CHATTY = "I am adding a docstring that explains what total returns, then I will stop."
 
 
@@ -300,7 +282,7 @@ async def test_a_huge_file_stays_within_the_prompt_budget(client: LanguageClient
         tokens = count_tokens(r["prompt"])
         assert budget * 0.8 < tokens <= budget, tokens  # most of the budget used, never more
         assert "def total(items):\n    result = 0" in r["prompt"]
-    assert f"big.py (python), lines " in sent[0]["prompt"] and f"of {text.count(chr(10)) + 1}" in sent[0]["prompt"]
+    assert "big.py (python), lines " in sent[0]["prompt"] and f"of {text.count(chr(10)) + 1}" in sent[0]["prompt"]
     assert "def test_step_0():" in sent[1]["prompt"]  # the existing tests, cut to what fits
     files = apply_edit({doc.uri: doc.text}, {doc.uri: doc.version}, documented.edit)
     assert files[doc.uri] == text.replace("def total(items):\n", "def total(items):\n" + DOCSTRING)
@@ -425,28 +407,6 @@ async def test_a_multi_file_patch_that_fails_in_one_file_yields_no_edit(client: 
         assert phrase in message_of(err)
     assert (workspace / "cart.py").read_text() == CART and (workspace / "report.py").read_text() == REPORT
     await still_resolves(client, model_server, doc)
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "sparkforge", "lsp"]))
-async def plain_client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
-    """A client without resolve support: actions run as sparkforge.runAction + workspace/applyEdit."""
-    model_server.reset(scenarios=True)
-    lsp_client.applied = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        lsp_client.applied.append(params)  # type: ignore[attr-defined]
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    capabilities = client_capabilities("visual-studio-code")
-    capabilities.text_document.code_action.resolve_support = None
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=capabilities, root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
-        initialization_options=settings,
-    ))
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def test_run_action_never_applies_a_failed_edit(plain_client: LanguageClient, workspace, model_server):

@@ -224,7 +224,7 @@ async def test_excluded_and_env_files_never_reach_the_model(client: LanguageClie
 async def test_key_like_strings_are_redacted_from_the_prompt(client: LanguageClient, workspace, model_server):
     key = "sk-proj-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"
     text = f'import client\n\nAPI_KEY = "{key}"\nconn = client.connect(API_KEY)\nconn.se\n'
-    model_server.load([rewrite("key", ["conn.se<|user_cursor_is_here|>"], f'\nAPI_KEY = "sk-proj-[REDACTED]"\nconn = client.connect(API_KEY)\nconn.send()\n')])
+    model_server.load([rewrite("key", ["conn.se<|user_cursor_is_here|>"], '\nAPI_KEY = "sk-proj-[REDACTED]"\nconn = client.connect(API_KEY)\nconn.send()\n')])
     doc = Doc(client, workspace / "use_key.py", text)
     pos = doc.position_after("conn.se")
     text_out, _ = ghost_of(await client.text_document_inline_completion_async(inline(doc.uri, pos)))

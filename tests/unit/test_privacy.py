@@ -1,6 +1,5 @@
 """Exclusions and redaction shared by every feature."""
 
-from pathlib import Path
 
 from sparkforge.privacy import REDACTED, ExclusionPolicy, redact
 
