@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
 from sparkforge.config import Settings  # noqa: E402
-from sparkforge.deep.changes import to_utf16  # noqa: E402
+from sparkforge.deep.changes import to_lsp  # noqa: E402
 from sparkforge.edits import PatchApplier, SourceText  # noqa: E402
 from sparkforge.models.events import PatchOperation  # noqa: E402
 from sparkforge.models.gateway import ModelGateway  # noqa: E402
@@ -251,7 +251,7 @@ def bench_patch(runs: int) -> dict[str, list[float]]:
         started = time.perf_counter()
         plan = PatchApplier(Path("/tmp"), lambda rel: SourceText(text, 1)).plan([op])
         planned = time.perf_counter()
-        to_utf16(text, plan.files[0].changes)
+        to_lsp(text, plan.files[0].changes)
         done = time.perf_counter()
         if run >= 3:  # warm-up: imports, regex compilation
             times.append((planned - started) * 1000)

@@ -178,7 +178,7 @@ export interface CodeActionData {
   placeholder?: string;
 }
 
-/** Arguments of the client-side command `sparkforge.explain`. */
+/** Arguments of the client-side command `sparkforge.explain` (the chat panel's Explain). */
 export interface ExplainArgs {
   uri: string;
   range: Range;
@@ -221,9 +221,11 @@ export interface Notifications {
 export const Command = {
   /** Carried by inline completion items; args `[id]` or `[{id, acceptedLength?}]`. */
   didAccept: 'sparkforge.didAccept',
-  /** Carried by the "Explain" code action; args `[{uri, range}]`. Client-side. */
+  /** The chat panel's Explain; args `[{uri, range}]`. Client-side: the Explain code action's
+   *  `sparkforge.runAction` with `data.kind = "explain"` is routed here by the middleware. */
   explain: 'sparkforge.explain',
-  /** Server-side command (workspace/executeCommand), registered by the language client. */
+  /** Server-side command (workspace/executeCommand), registered by the language client; it
+   *  also carries the Explain code action (`[data]`, `data.kind = "explain"`). */
   runAction: 'sparkforge.runAction',
 } as const;
 

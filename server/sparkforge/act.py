@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import difflib
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from sparkforge.config import ACTION_KINDS, Settings, parse_settings, settings_f
 from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun, Workspace, read_disk
 from sparkforge.deep.prompt import Diagnostic
 from sparkforge.deep.targets import Target, find_definition
-from sparkforge.edits import EditPlan, SourceText, text_sha256
+from sparkforge.edits import EditPlan, SourceText, render_diff, text_sha256
 from sparkforge.predict.text import split_lines
 from sparkforge.privacy import ExclusionPolicy
 
@@ -180,27 +179,6 @@ def _progress(model: str):
             print(f"\r  {count} tokens from {model}", end="", file=sys.stderr, flush=True)
 
     return on_tokens
-
-
-def _lines(text: str) -> list[str]:
-    out = text.splitlines(keepends=True)
-    if out and not out[-1].endswith(("\n", "\r")):
-        out[-1] += "\n\\ No newline at end of file\n"
-    return out
-
-
-def render_diff(plan: EditPlan, sources: dict[str, SourceText]) -> str:
-    """The plan as one unified diff (a/ and b/ prefixes, /dev/null for created or deleted files)."""
-    chunks: list[str] = []
-    for fe in plan.files:
-        old = sources[fe.path].text if fe.kind != "create" else ""
-        new = fe.new_text if fe.kind != "delete" else ""
-        chunks.extend(difflib.unified_diff(
-            _lines(old), _lines(new),
-            fromfile="/dev/null" if fe.kind == "create" else f"a/{fe.path}",
-            tofile="/dev/null" if fe.kind == "delete" else f"b/{fe.path}",
-        ))
-    return "".join(chunks)
 
 
 def write_plan(root: Path, plan: EditPlan, sources: dict[str, SourceText]) -> list[str]:

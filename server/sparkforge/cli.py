@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sparkforge.server import create_server
+    from sparkforge.app import create_server
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

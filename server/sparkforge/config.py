@@ -230,3 +230,51 @@ def mask_secret(value: str | None) -> str:
     if len(value) <= 12:
         return "*" * len(value)
     return f"{value[:3]}…{value[-4:]}"
+
+
+def merge_raw(base: Any, overlay: Any) -> Any:
+    """``overlay`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(overlay, dict):
+        return overlay
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merge_raw(base.get(key), value) if key in base else value
+    return out
+
+
+def section_of(raw: Any) -> dict[str, Any]:
+    """The ``sparkforge`` section of what a client sent: the section itself, or an object
+    holding it under ``sparkforge``; anything else is no settings at all."""
+    if isinstance(raw, dict) and isinstance(raw.get("sparkforge"), dict):
+        return raw["sparkforge"]
+    return raw if isinstance(raw, dict) else {}
+
+
+# Settings that say where code and keys go: taken from the user (initializationOptions, the
+# client's global configuration), never from a workspace folder's own settings.
+MACHINE_KEYS = ("fast", "deep")
+
+
+@dataclass
+class SettingsLayers:
+    """Where settings come from, in increasing precedence: ``initializationOptions``, what
+    ``workspace/didChangeConfiguration`` pushed (merged: an empty or partial push resets
+    nothing), what ``workspace/configuration`` answered for the whole workspace, and what it
+    answered per workspace folder (which overrides the rest for documents in that folder)."""
+
+    initialization: dict[str, Any] = field(default_factory=dict)
+    pushed: dict[str, Any] = field(default_factory=dict)
+    pulled: dict[str, Any] = field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def push(self, raw: Any) -> None:
+        self.pushed = merge_raw(self.pushed, section_of(raw))
+
+    def effective(self) -> dict[str, Any]:
+        return merge_raw(merge_raw(self.initialization, self.pushed), self.pulled)
+
+    def folder(self, key: str) -> dict[str, Any] | None:
+        """The settings of one folder, where its own answer differs from the workspace's."""
+        own = {k: v for k, v in self.folders.get(key, {}).items() if k not in MACHINE_KEYS}
+        merged = merge_raw(self.effective(), own)
+        return merged if merged != self.effective() else None

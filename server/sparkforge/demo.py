@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from sparkforge.demo_actions import _plain, stats
 from sparkforge.textpos import LineIndex
 
 LISTENING = "sparkforge model-server listening on "
@@ -90,15 +90,6 @@ class Session:
         return _plain(await self.client.protocol.send_request_async(method, params))
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-like data from what pygls's client hands over for custom methods (namedtuples)."""
-    if hasattr(obj, "_asdict"):
-        return {k: _plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 def start_model_server(scenarios: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
@@ -115,11 +106,6 @@ def start_model_server(scenarios: Path, args: argparse.Namespace) -> tuple[subpr
     return proc, line[len(LISTENING):].strip()
 
 
-def stats(base_url: str) -> dict[str, Any]:
-    import urllib.request
-
-    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_stats", timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 def say(text: str = "") -> None:

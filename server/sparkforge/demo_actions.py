@@ -4,6 +4,7 @@ Generate tests resolved by the deep model, shown as the diffs the editor would p
 from __future__ import annotations
 
 import asyncio
+import json
 import difflib
 import time
 import uuid
@@ -46,10 +47,25 @@ def _apply(root: Path, texts: dict[str, str], edit: dict[str, Any]) -> dict[str,
         out[path] = text
     return out
 
+def _plain(obj: Any) -> Any:
+    """JSON-like data from what pygls's client hands over for custom methods (namedtuples)."""
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_stats", timeout=5) as resp:
+        return json.loads(resp.read())
+
 
 async def demo_actions(session: Any, base_url: str, say: Callable[[str], None]) -> list[str]:
-    from sparkforge.demo import _plain, stats
-
     problems: list[str] = []
     say()
     say("4. code actions: the user puts the cursor in apply_discount (shop/pricing.py)")

@@ -1,8 +1,12 @@
 """The language server: wires the features together and holds the state they share.
 
 Features live in ``sparkforge/features/``, each with a ``setup(server)`` that registers its
-handlers; this class only builds the shared parts (settings, model gateway, exclusion policy,
-background tasks) and offers small helpers every feature needs.
+handlers and, if it keeps state, adds an object with hooks (``server.add_feature``) that the
+server dispatches: ``opened(state)``, ``changed(state)``, ``closed(state)``,
+``settings_changed(settings)``, ``status() -> dict`` and ``shutdown() -> tasks to wait for``.
+No feature reaches into another and setup order does not matter. This class only builds the
+shared parts (settings, model gateway, exclusion policy, one ``DocumentState`` per open
+document, background tasks) and offers small helpers every feature needs.
 """
 
 from __future__ import annotations
@@ -12,38 +16,38 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.capabilities import get_capability
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from sparkforge import __version__
-from sparkforge.config import Settings, parse_settings, settings_from_env
+from sparkforge.config import Settings, SettingsLayers, parse_settings, settings_from_env
+from sparkforge.errors import EXPECTED, InvalidParams, UnknownDocumentError
+from sparkforge.documents import DocumentState
+from sparkforge.workspace_edit import EditSupport
 from sparkforge.models.gateway import ModelGateway
 from sparkforge.privacy import ExclusionPolicy
-from sparkforge.textpos import LineIndex, PositionError
+from sparkforge.textpos import UTF16, LineIndex, PositionError
 
 log = logging.getLogger("sparkforge")
 
 STATUS = "sparkforge/status"
-
-
-class UnknownDocumentError(JsonRpcInvalidParams):
-    pass
-
-
-class RequestFailed(JsonRpcException):
-    """LSP RequestFailed: a valid request that could not be carried out; the message says why
-    and what to do."""
-
-    CODE = -32803
+PULL_TIMEOUT_S = 5.0
+# sparkforge.logLevel -> (Python logging level, the highest LSP MessageType sent to the editor)
+LOG_LEVELS = {
+    "error": (logging.ERROR, 1),
+    "warning": (logging.WARNING, 2),
+    "info": (logging.INFO, 3),
+    "debug": (logging.DEBUG, 4),
+}
 
 
 def _mask_env_secrets(text: str) -> str:
@@ -56,7 +60,26 @@ def _mask_env_secrets(text: str) -> str:
 
 class SparkforgeProtocol(LanguageServerProtocol):
     """pygls drops a request whose params do not fit the method's type, and the client waits
-    forever; we answer it with InvalidParams instead."""
+    forever; we answer it with InvalidParams instead. An expected refusal (``errors.EXPECTED``:
+    a stale edit, an unreachable model, a bad position) is answered and logged as one line,
+    where pygls would write a traceback to stderr, which editors log as an error."""
+
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        if not future.cancelled() and isinstance(exc := future.exception(), EXPECTED):
+            self._request_futures.pop(msg_id, None)
+            self._send_response(msg_id, error=exc.to_response_error())
+            server = self._server
+            if isinstance(server, SparkforgeServer):
+                server.log(exc.message, types.MessageType.Info)
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        # A request that already answered is the usual case (the client cancels on every
+        # keystroke): nothing to do, nothing worth a warning.
+        future = self._request_futures.pop(msg_id, None)
+        if future is not None:
+            future.cancel()
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -88,32 +111,127 @@ class SparkforgeServer(LanguageServer):
         self.settings: Settings = settings_from_env()
         self.gateway = ModelGateway(self.settings)
         self.exclusions = ExclusionPolicy(None, self.settings.exclude)
+        self.layers = SettingsLayers()
+        self.folder_settings: dict[Path, tuple[Settings, ExclusionPolicy]] = {}
+        self._told: set[str] = set()  # settings problems already shown
         self.root: Path | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._line_index: dict[str, tuple[int | None, LineIndex]] = {}
-        self._settings_listeners: list[Any] = []
-        self._exclusion_cache: dict[str, tuple[Any, str | None]] = {}
-        self._relative_paths: dict[str, tuple[Path | None, str]] = {}
-        # What features hang on the server: sections they add to sparkforge/status, what
-        # they do when a document closes, and the fast path's shared state.
-        self.status_extras: list[Callable[[], dict[str, Any]]] = []
-        self.close_hooks: list[Callable[[str], None]] = []
-        self.suggestions: Any = None
+        self.documents: dict[str, DocumentState] = {}
+        self.features: list[Any] = []
+        self._edit_support: tuple[Any, EditSupport] | None = None
+        self._policy_generation = 0
 
     # -- settings ------------------------------------------------------------------------
-    def apply_settings(self, raw: Any) -> None:
-        settings, problems = parse_settings(raw)
-        settings = settings_from_env(settings) if raw in (None, {}) else settings
+    def apply_settings(self, raw: Any = None) -> None:
+        """Initialization options (``raw``), then the layers on top of them: see
+        ``SettingsLayers``."""
+        if raw is not None:
+            from sparkforge.config import section_of
+
+            self.layers.initialization = section_of(raw)
+        self.recompute_settings()
+
+    def recompute_settings(self) -> None:
+        effective = self.layers.effective()
+        settings, problems = parse_settings(effective)
+        settings = settings_from_env(settings) if not effective else settings
+        folders: dict[Path, tuple[Settings, ExclusionPolicy]] = {}
+        for key in self.layers.folders:
+            own = self.layers.folder(key)
+            path = to_fs_path(key)
+            if own is None or not path:
+                continue
+            folder_settings, folder_problems = parse_settings(own)
+            problems += [p for p in folder_problems if p not in problems]
+            folder_settings.fast, folder_settings.deep = settings.fast, settings.deep
+            root = Path(path).resolve()
+            folders[root] = (folder_settings, ExclusionPolicy(root, folder_settings.exclude))
         self.settings = settings
+        self.folder_settings = folders
         self.gateway.configure(settings)
         self.exclusions = ExclusionPolicy(self.root, settings.exclude)
+        self._policy_generation += 1
         for problem in problems:
-            self.show(problem, types.MessageType.Warning)
-        for listener in self._settings_listeners:
-            listener(settings)
+            if problem not in self._told:
+                self._told.add(problem)
+                self.show(problem, types.MessageType.Warning)
+        self.dispatch("settings_changed", settings)
 
-    def on_settings(self, listener: Any) -> None:
-        self._settings_listeners.append(listener)
+    def supports_configuration(self) -> bool:
+        caps = getattr(self.protocol, "client_capabilities", None)
+        return bool(get_capability(caps, "workspace.configuration", False))
+
+    async def pull_settings(self) -> None:
+        """Ask the client for the ``sparkforge`` section (whole workspace, then each folder)
+        with ``workspace/configuration``, and apply what it answers."""
+        if not self.supports_configuration():
+            return
+        folders = list(self.workspace.folders.values())
+        items = [types.ConfigurationItem(section="sparkforge")] + [
+            types.ConfigurationItem(scope_uri=f.uri, section="sparkforge") for f in folders
+        ]
+        try:
+            answer = await asyncio.wait_for(
+                self.workspace_configuration_async(types.ConfigurationParams(items=items)), PULL_TIMEOUT_S
+            )
+        except (asyncio.TimeoutError, JsonRpcException) as exc:
+            self.log(f"workspace/configuration got no answer ({exc or 'timed out'}); "
+                     "keeping the settings as they are", types.MessageType.Warning)
+            return
+        from sparkforge.config import section_of
+
+        answer = list(answer or [])
+        self.layers.pulled = section_of(self._plain(answer[0])) if answer else {}
+        self.layers.folders = {
+            f.uri: section_of(self._plain(value)) for f, value in zip(folders, answer[1:])
+        }
+        self.recompute_settings()
+
+    def _plain(self, value: Any) -> Any:
+        return value if isinstance(value, (dict, type(None))) else self.protocol._converter.unstructure(value)
+
+    def settings_for(self, uri: str) -> Settings:
+        """The settings that hold for one document: its workspace folder's, where they differ."""
+        if self.folder_settings and (found := self._folder_of(uri)) is not None:
+            return found[0]
+        return self.settings
+
+    def _folder_of(self, uri: str) -> tuple[Settings, ExclusionPolicy] | None:
+        path = self.path_of(uri)
+        if path is None:
+            return None
+        path = path.resolve()
+        best = None
+        for root, entry in self.folder_settings.items():
+            if path.is_relative_to(root) and (best is None or len(root.parts) > len(best[0].parts)):
+                best = (root, entry)
+        return best[1] if best else None
+
+    # -- features --------------------------------------------------------------------------
+    def add_feature(self, feature: Any) -> None:
+        """Register an object whose hooks (see the module docstring) the server dispatches."""
+        self.features.append(feature)
+
+    def dispatch(self, hook: str, *args: Any) -> list[Any]:
+        return [fn(*args) for f in self.features if (fn := getattr(f, hook, None)) is not None]
+
+    def state(self, uri: str) -> DocumentState:
+        """The state of an open document (made on first use for one pygls knows but we do not)."""
+        state = self.documents.get(uri)
+        if state is None:
+            state = self.documents[uri] = DocumentState(uri)
+        return state
+
+    def opened(self, uri: str) -> None:
+        self.dispatch("opened", self.state(uri))
+
+    def changed(self, uri: str) -> None:
+        self.dispatch("changed", self.state(uri))
+
+    def closed(self, uri: str) -> None:
+        state = self.documents.pop(uri, None)
+        if state is not None:
+            self.dispatch("closed", state)
 
     # -- documents -----------------------------------------------------------------------
     def document(self, uri: str) -> TextDocument:
@@ -123,25 +241,42 @@ class SparkforgeServer(LanguageServer):
             raise UnknownDocumentError(f"unknown document {uri}: open it first (textDocument/didOpen)")
         return doc
 
-    def lines(self, doc: TextDocument) -> LineIndex:
-        """A line index of the document's current text, cached per version."""
-        cached = self._line_index.get(doc.uri)
-        if cached is not None and cached[0] == doc.version and doc.version is not None:
-            return cached[1]
-        index = LineIndex.of(doc.source)
-        self._line_index[doc.uri] = (doc.version, index)
-        return index
+    @property
+    def position_encoding(self) -> str:
+        """The position encoding negotiated with the client (pygls picks the client's first
+        preference among utf-8, utf-16 and utf-32); utf-16 before initialize."""
+        try:
+            encoding = self.workspace.position_encoding
+        except RuntimeError:  # no workspace before initialize
+            return UTF16
+        return str(getattr(encoding, "value", encoding) or UTF16)
 
-    def forget(self, uri: str) -> None:
-        self._line_index.pop(uri, None)
-        self._exclusion_cache.pop(uri, None)
-        self._relative_paths.pop(uri, None)
+    @property
+    def edit_support(self) -> EditSupport:
+        """What WorkspaceEdits the client can carry out, in its position encoding."""
+        caps = getattr(self.protocol, "client_capabilities", None)
+        cached = self._edit_support
+        if cached is None or cached[0] is not caps:
+            cached = self._edit_support = (caps, EditSupport.of(caps, self.position_encoding))
+        return cached[1]
+
+    def lines(self, doc: TextDocument) -> LineIndex:
+        """A line index of the document's current text, in the negotiated position encoding,
+        cached per version."""
+        state = self.state(doc.uri)
+        encoding = self.position_encoding
+        cached = state.index
+        if cached is not None and cached[0] == doc.version and doc.version is not None and cached[1] == encoding:
+            return cached[2]
+        index = LineIndex.of(doc.source, encoding)
+        state.index = (doc.version, encoding, index)
+        return index
 
     def offset(self, doc: TextDocument, position: types.Position) -> int:
         try:
             return self.lines(doc).offset(position.line, position.character)
         except PositionError as exc:
-            raise JsonRpcInvalidParams(f"{doc.uri}: {exc}") from None
+            raise InvalidParams(f"{doc.uri}: {exc}") from None
 
     def path_of(self, uri: str) -> Path | None:
         path = to_fs_path(uri)
@@ -150,26 +285,30 @@ class SparkforgeServer(LanguageServer):
     def relative_path(self, uri: str) -> str:
         """The path a prompt or message names: workspace-relative where it can be (resolved
         once per document: it is asked on every keystroke)."""
-        cached = self._relative_paths.get(uri)
+        state = self.state(uri) if uri in self.documents else DocumentState(uri)
+        cached = state.relative
         if cached is None or cached[0] != self.root:
             path = self.path_of(uri)
             rel = uri if path is None else path.name
             if path is not None and self.root is not None:
                 with contextlib.suppress(ValueError):
                     rel = path.resolve().relative_to(self.root).as_posix()
-            cached = self._relative_paths[uri] = (self.root, rel)
+            cached = state.relative = (self.root, rel)
         return cached[1]
 
     def exclusion_reason(self, uri: str) -> str | None:
         """Why ``uri`` may not reach a model, or None. Cached: it is asked on every keystroke."""
         ignore_mtime = self.exclusions.ignore_file_mtime()
-        key = (uri, id(self.exclusions), ignore_mtime)
-        cached = self._exclusion_cache.get(uri)
+        key = (self._policy_generation, ignore_mtime)
+        state = self.state(uri) if uri in self.documents else DocumentState(uri)
+        cached = state.exclusion
         if cached is not None and cached[0] == key:
             return cached[1]
         path = self.path_of(uri)
-        reason = self.exclusions.reason(path) if path is not None else None
-        self._exclusion_cache[uri] = (key, reason)
+        folder = self._folder_of(uri) if self.folder_settings else None
+        policy = folder[1] if folder is not None else self.exclusions
+        reason = policy.reason(path) if path is not None else None
+        state.exclusion = (key, reason)
         return reason
 
     # -- background tasks ----------------------------------------------------------------
@@ -188,10 +327,22 @@ class SparkforgeServer(LanguageServer):
             self.log(f"background task {task.get_name()} failed: {exc}", types.MessageType.Error)
 
     async def cancel_all(self) -> None:
-        """Cancel every background task (and so close every open model stream)."""
-        tasks = [t for t in self._tasks if not t.done()]
-        for t in tasks:
-            t.cancel()
+        """Shutdown: cancel every request in flight (predictions, actions, chat), every
+        feature's own work and every background task, and wait for them, so that every model
+        stream is closed before the gateway is."""
+        me = asyncio.current_task()
+        tasks: list[Any] = []
+        for future in list(self.protocol._request_futures.values()):
+            # async handlers run as tasks; the shutdown request itself is not one of them
+            if isinstance(future, asyncio.Task) and future is not me and not future.done():
+                future.cancel()
+                tasks.append(future)
+        for more in self.dispatch("shutdown"):
+            tasks.extend(more or ())
+        for task in list(self._tasks):
+            if not task.done():
+                task.cancel()
+                tasks.append(task)
         if tasks:
             await asyncio.wait(tasks, timeout=2)
 
@@ -202,6 +353,8 @@ class SparkforgeServer(LanguageServer):
             {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}.get(int(level), logging.DEBUG),
             message,
         )
+        if int(level) > LOG_LEVELS[self.settings.log_level][1]:
+            return  # below sparkforge.logLevel: not sent to the editor's log
         if self.protocol.writer is not None:
             self.window_log_message(types.LogMessageParams(type=level, message=message))
 
@@ -225,18 +378,11 @@ class SparkforgeServer(LanguageServer):
             if st["costUsd"] is not None:
                 usage["costUsd"] = (usage["costUsd"] or 0.0) + st["costUsd"]
         payload["usage"] = usage
-        for extra in self.status_extras:
-            payload.update(extra())
+        for extra in self.dispatch("status"):
+            payload.update(extra)
         return payload
 
     def send_status(self) -> None:
         if self.protocol.writer is not None:
             self.protocol.notify(STATUS, self.status_payload())
 
-
-def create_server() -> SparkforgeServer:
-    from sparkforge.features import setup_all
-
-    server = SparkforgeServer()
-    setup_all(server)
-    return server

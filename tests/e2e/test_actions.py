@@ -101,8 +101,11 @@ async def test_listing_offers_every_action_with_no_model_call(client: LanguageCl
     assert data == {"kind": "document", "uri": doc.uri, "range": whole_function, "version": 1,
                     "target": "function", "name": "total"}
     explain = by_kind["explain"]
-    assert explain.command.command == "sparkforge.explain"
-    assert list(explain.command.arguments) == [{"uri": doc.uri, "range": whole_function}]
+    # a command the server itself runs, so that it works in every editor
+    assert explain.command.command == "sparkforge.runAction"
+    assert [plain(a) for a in explain.command.arguments] == [
+        {"kind": "explain", "uri": doc.uri, "range": whole_function, "version": 1, "target": "function", "name": "total"}
+    ]
     assert all(a.edit is None and a.command is None for a in result if a.data["kind"] != "explain")
     assert model_server.stats()["requests_total"] == 0
 
@@ -290,7 +293,7 @@ async def test_explain_resolves_to_itself_without_a_model_call(client: LanguageC
     doc = Doc(client, workspace / "cart.py", CART)
     explain = (await actions_at(client, doc, (4, 4)))["explain"]
     resolved = await client.code_action_resolve_async(explain)
-    assert resolved.edit is None and resolved.command.command == "sparkforge.explain"
+    assert resolved.edit is None and resolved.command.command == "sparkforge.runAction"
     assert model_server.stats()["requests_total"] == 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparkforge.deep.changes import apply_changes, rebase, to_utf16
+from sparkforge.deep.changes import apply_changes, rebase, to_lsp
 from sparkforge.edits import PatchApplier, SourceText
 from sparkforge.edits.model import TextChange
 from sparkforge.models.events import PatchOperation
@@ -20,7 +20,7 @@ def plan_changes(text: str, diff: str) -> tuple[list[TextChange], str]:
 def test_utf16_columns_after_emoji_and_at_an_unterminated_end():
     text = 'x = "🎉🎉"\r\ny = "🎉" + name'
     changes, new = plan_changes(text, '@@\n-y = "🎉" + name\n+y = "🎉" + name.title()\n')
-    (edit,) = to_utf16(text, changes)
+    (edit,) = to_lsp(text, changes)
     assert edit.start == (1, 0) and edit.end == (1, len('y = "🎉" + name') + 1)
     assert apply_changes(text, changes) == new == 'x = "🎉🎉"\r\ny = "🎉" + name.title()'
 

@@ -1,7 +1,7 @@
 """A plan's changes as editor ranges, and moved over an edit the user made meanwhile.
 
 ``PatchApplier`` gives changes as (line, ``str`` index) against the text it read; editors
-want UTF-16 columns (``to_utf16``). When the user edited the document while the model was
+want columns in the negotiated position encoding (``to_lsp``). When the user edited the document while the model was
 working, the changes may still be valid: if the user's edit does not touch any of them,
 ``rebase`` shifts them onto the current text, else it refuses (None) and the caller keeps
 the edit versioned to the old text, which the editor then refuses: never an edit applied to
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 from sparkforge.edits.locate import Document
 from sparkforge.edits.model import TextChange
-from sparkforge.textpos import utf16_len
+from sparkforge.textpos import UTF16, column_to_units
 
 
 @dataclass(frozen=True, slots=True)
 class RangeEdit:
-    """A change in editor coordinates: (line, UTF-16 character), end exclusive."""
+    """A change in editor coordinates: (line, character in the position encoding), end
+    exclusive."""
 
     start: tuple[int, int]
     end: tuple[int, int]
@@ -33,12 +34,12 @@ def _line_text(doc: Document, line: int) -> str:
     return doc.lines[line] if line < len(doc.lines) else ""
 
 
-def to_utf16(text: str, changes: Sequence[TextChange]) -> list[RangeEdit]:
-    """``changes`` (against ``text``) with UTF-16 columns."""
+def to_lsp(text: str, changes: Sequence[TextChange], encoding: str = UTF16) -> list[RangeEdit]:
+    """``changes`` (against ``text``) with columns in ``encoding`` (utf-8, utf-16, utf-32)."""
     doc = Document.from_text(text)
 
     def pos(line: int, char: int) -> tuple[int, int]:
-        return line, utf16_len(_line_text(doc, line)[:char])
+        return line, column_to_units(_line_text(doc, line), char, encoding)
 
     return [
         RangeEdit(pos(c.start_line, c.start_char), pos(c.end_line, c.end_char), c.new_text)

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
 
+from sparkforge.errors import InvalidParams, RequestFailed
 from sparkforge.conversation import (
     APPLY_INSTRUCTIONS,
     CHAT_INSTRUCTIONS,
@@ -33,13 +31,14 @@ from sparkforge.conversation import (
     user_turn,
 )
 from sparkforge.features.params import get as _get
+from sparkforge.workspace_edit import workspace_edit
 from sparkforge.deep.failures import model_failure
-from sparkforge.edits import EditPlan, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
+from sparkforge.deep.flow import ActionError
+from sparkforge.edits import EditPlan, render_diff, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
 from sparkforge.models.tokens import count_tokens
 from sparkforge.privacy import redact_reversibly, unredact
-from sparkforge.server import RequestFailed
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -79,7 +78,7 @@ def setup(server: "SparkforgeServer") -> None:
                     pieces.append(ContextPiece(f"The file {name}", doc.source, doc.language_id or ""))
         files = _get(context, "files") or []
         if not isinstance(files, list):
-            raise JsonRpcInvalidParams("sparkforge/chat: context.files must be a list of workspace-relative paths")
+            raise InvalidParams("sparkforge/chat: context.files must be a list of workspace-relative paths")
         for rel in files:
             if not isinstance(rel, str) or server.root is None:
                 continue
@@ -106,7 +105,7 @@ def setup(server: "SparkforgeServer") -> None:
         role = _get(params, "role") or "deep"
         request_id = _get(params, "requestId")
         if not isinstance(conversation_id, str) or not isinstance(message, str) or role not in ("fast", "deep"):
-            raise JsonRpcInvalidParams(
+            raise InvalidParams(
                 "sparkforge/chat expects {conversationId: string, message: string, role?: 'fast'|'deep', context?}"
             )
         if len(message) > MESSAGE_TOKENS and (size := count_tokens(message)) > MESSAGE_TOKENS:
@@ -187,27 +186,41 @@ def setup(server: "SparkforgeServer") -> None:
         code = _get(params, "code")
         version = _get(params, "version")
         if not isinstance(uri, str) or not isinstance(code, str):
-            raise JsonRpcInvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number}")
+            raise InvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number}")
         doc = ls.document(uri)
         if isinstance(version, int) and doc.version is not None and version != doc.version:
             raise RequestFailed(
                 f"sparkforge: the document changed (version {doc.version}, the answer saw {version}); "
                 "nothing was applied"
             )
+        # The policy code actions follow: never an excluded file, never outside the workspace.
+        if (reason := ls.exclusion_reason(uri)) is not None:
+            raise RequestFailed(f"sparkforge: refused: {reason}; nothing was applied")
+        root = ls.root
+        path = ls.path_of(uri)
+        if root is None or path is None or not path.resolve().is_relative_to(root):
+            raise RequestFailed(
+                "sparkforge: refused: applying code from chat needs the file inside an open "
+                "workspace folder (edits are confined to it); open the project's folder, or copy "
+                "the code in by hand"
+            )
         rel = ls.relative_path(uri)
         original = doc.source
         snapshot = SourceText(original, doc.version)
         code = strip_fence(code)
         if is_unified_diff(code):
-            applier = PatchApplier(ls.root or Path("/"), lambda p: snapshot if p == rel else _read(ls, p))
+            applier = PatchApplier(root, lambda p: snapshot if p == rel else _read(ls, p))
             try:
                 patches = parse_patches(code)
                 plan = applier.plan(patches)
             except PatchError as exc:
                 raise RequestFailed(f"sparkforge: {_nothing_applied(exc.message)}") from None
+            for fe in plan.files:
+                if (reason := ls.exclusions.reason(root / fe.path)) is not None:
+                    raise RequestFailed(
+                        f"sparkforge: refused: the diff edits {fe.path}, and {reason}; nothing was applied"
+                    )
         else:
-            if (reason := ls.exclusion_reason(uri)) is not None:
-                raise RequestFailed(f"sparkforge: {reason}: applying with the fast model would send it")
             model = ls.settings.fast.model
             if len(original) > APPLY_MAX_TOKENS and (size := count_tokens(original)) > APPLY_MAX_TOKENS:
                 raise RequestFailed(
@@ -243,36 +256,27 @@ def setup(server: "SparkforgeServer") -> None:
                 raise RequestFailed("sparkforge: the code block changes nothing in this file")
             change = whole_text_change(original, updated)
             plan = EditPlan([FileEdit(rel, "update", [change], updated, base_version=doc.version)])
-        from sparkforge.features.actions.edit import workspace_edit
-
         sources = {fe.path: (snapshot if fe.path == rel else _read(ls, fe.path) or SourceText("")) for fe in plan.files}
-        edit = workspace_edit(
-            plan,
-            sources,
-            uri_for=lambda p: uri if p == rel else ((ls.root or Path("/")) / p).as_uri(),
-            current=lambda p: SourceText(ls.document(uri).source, ls.document(uri).version) if p == rel else _read(ls, p),
-            label="Apply code from chat",
-            description=rel,
-            annotate=False,
-        )
-        diff = "".join(
-            "".join(
-                difflib.unified_diff(
-                    sources[fe.path].text.splitlines(True),
-                    fe.new_text.splitlines(True),
-                    f"a/{fe.path}",
-                    f"b/{fe.path}",
-                )
+        try:
+            edit = workspace_edit(
+                plan,
+                sources,
+                uri_for=lambda p: uri if p == rel else (root / p).as_uri(),
+                current=lambda p: SourceText(ls.document(uri).source, ls.document(uri).version) if p == rel else _read(ls, p),
+                label="Apply code from chat",
+                description=rel,
+                support=ls.edit_support,
+                confirm=False,
             )
-            for fe in plan.files
-        )
-        return {"edit": ls.protocol._converter.unstructure(edit), "diff": diff}
+        except ActionError as exc:
+            raise RequestFailed(f"sparkforge: {exc.message}") from None
+        return {"edit": ls.protocol._converter.unstructure(edit), "diff": render_diff(plan, sources)}
 
 
 def _position(selection: Any, end: str) -> types.Position:
     line, character = _get(selection, end, "line"), _get(selection, end, "character")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, character)):
-        raise JsonRpcInvalidParams(
+        raise InvalidParams(
             f"sparkforge/chat: context.selection.{end} must be a position {{line, character}} of "
             f"non-negative integers, not {{line: {line!r}, character: {character!r}}}"
         )

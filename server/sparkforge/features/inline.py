@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from sparkforge.features.suggestions import ACCEPT_COMMAND
+from sparkforge.features.suggestions import ACCEPT_COMMAND, Suggestions
 from sparkforge.models.gateway import ModelError
 from sparkforge.predict.engine import ShownGhost
 
@@ -19,11 +19,7 @@ if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
 
 
-def setup(server: "SparkforgeServer") -> None:
-    from sparkforge.features import suggestions
-
-    suggestions.setup(server)
-    sugg = server.suggestions
+def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -37,7 +33,7 @@ def setup(server: "SparkforgeServer") -> None:
         position = params.position
         cursor_range = types.Range(start=position, end=position)
 
-        shown = sugg.shown_ghosts.get(uri)
+        shown = sugg.shown_ghost(uri)
         if shown is not None:
             rest = shown.continuation(doc.source, offset)
             if rest is not None:
@@ -59,7 +55,7 @@ def setup(server: "SparkforgeServer") -> None:
         if sugg.is_rejected(uri, region, ghost.text):
             return None
         sugg.offered(result.id, uri, region, ghost.text)
-        sugg.shown_ghosts[uri] = ShownGhost(result.id, uri, snap.text, offset, ghost.text)
+        sugg.show_ghost(ShownGhost(result.id, uri, snap.text, offset, ghost.text))
         return _items(result.id, ghost.text, cursor_range)
 
 

@@ -36,6 +36,10 @@ def setup(server: "SparkforgeServer") -> None:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: "SparkforgeServer", params: types.InitializedParams) -> None:
+        # Settings the client keeps (VS Code's, eglot's workspace configuration) are pulled
+        # on top of initializationOptions; a client that cannot answer keeps those.
+        if ls.supports_configuration():
+            ls.spawn(ls.pull_settings(), name="pull settings")
         s = ls.settings
         ls.log(
             f"sparkforge {ls.version}: fast = {s.fast.model} at {s.fast.base_url} ({s.fast.api}), "
@@ -55,14 +59,31 @@ def setup(server: "SparkforgeServer") -> None:
     def did_change_configuration(
         ls: "SparkforgeServer", params: types.DidChangeConfigurationParams
     ) -> None:
-        ls.apply_settings(params.settings)
-        ls.send_status()
+        # Merged, never a reset: eglot sends {settings: {}} right after initialized.
+        ls.layers.push(params.settings)
+        ls.recompute_settings()
+        if ls.supports_configuration():
+            ls.spawn(_pull_then_status(ls), name="pull settings")
+        else:
+            ls.send_status()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(
+        ls: "SparkforgeServer", params: types.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        ls.spawn(_pull_then_status(ls), name="pull settings")
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: "SparkforgeServer", params: types.DidOpenTextDocumentParams) -> None:
+        ls.opened(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: "SparkforgeServer", params: types.DidChangeTextDocumentParams) -> None:
+        ls.changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: "SparkforgeServer", params: types.DidCloseTextDocumentParams) -> None:
-        ls.forget(params.text_document.uri)
-        for hook in ls.close_hooks:
-            hook(params.text_document.uri)
+        ls.closed(params.text_document.uri)
 
     @server.feature(GET_STATUS)
     def get_status(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
@@ -72,3 +93,8 @@ def setup(server: "SparkforgeServer") -> None:
     async def shutdown(ls: "SparkforgeServer", params: Any) -> None:
         await ls.cancel_all()
         await ls.gateway.aclose()
+
+
+async def _pull_then_status(ls: "SparkforgeServer") -> None:
+    await ls.pull_settings()
+    ls.send_status()

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
 
+from sparkforge.errors import InvalidParams
 from sparkforge.features.params import get as _get
-from sparkforge.features.suggestions import edits_text
+from sparkforge.features.suggestions import Suggestions, edits_text
 from sparkforge.models.gateway import ModelError
 from sparkforge.predict.diffing import RegionEdit
-from sparkforge.textpos import LineIndex, utf16_len
+from sparkforge.textpos import LineIndex, units
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -26,16 +26,15 @@ NEXT_EDIT = "sparkforge/nextEdit"
 
 
 def _wire_edit(index: LineIndex, edit: RegionEdit) -> dict[str, Any]:
-    sl, sc = index.to_utf16(edit.start_line, edit.start_char)
-    el, ec = index.to_utf16(edit.end_line, edit.end_char)
+    sl, sc = index.to_lsp(edit.start_line, edit.start_char)
+    el, ec = index.to_lsp(edit.end_line, edit.end_char)
     return {
         "range": {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}},
         "newText": edit.new_text,
     }
 
 
-def setup(server: "SparkforgeServer") -> None:
-    sugg = server.suggestions
+def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
 
     @server.feature(NEXT_EDIT)
     async def next_edit(ls: "SparkforgeServer", params: Any) -> dict[str, Any] | None:
@@ -43,7 +42,7 @@ def setup(server: "SparkforgeServer") -> None:
         line = _get(params, "position", "line")
         character = _get(params, "position", "character")
         if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int):
-            raise JsonRpcInvalidParams(
+            raise InvalidParams(
                 "sparkforge/nextEdit expects {textDocument: {uri}, position: {line, character}}"
             )
         version = _get(params, "version")
@@ -87,13 +86,14 @@ def setup(server: "SparkforgeServer") -> None:
 
 
 def _cursor_after(index: LineIndex, edits: list[RegionEdit]) -> dict[str, int]:
-    """Where the cursor goes once the edits are applied: the end of the last one (UTF-16)."""
+    """Where the cursor goes once the edits are applied: the end of the last one (in the
+    index's position encoding)."""
     last = edits[-1]
     # earlier edits may add or remove lines above the last one
     shift = sum(e.new_text.count("\n") - (e.end_line - e.start_line) for e in edits[:-1])
     line = last.start_line + shift + last.new_text.count("\n")
     if "\n" in last.new_text:
-        character = utf16_len(last.new_text.rsplit("\n", 1)[1])
+        character = units(last.new_text.rsplit("\n", 1)[1], index.encoding)
     else:
-        character = utf16_len(index.line(last.start_line)[: last.start_char] + last.new_text)
+        character = units(index.line(last.start_line)[: last.start_char] + last.new_text, index.encoding)
     return {"line": line, "character": character}

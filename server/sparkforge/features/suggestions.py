@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
 
+from sparkforge.errors import InvalidParams
 from sparkforge.config import Settings
+from sparkforge.documents import DocumentState
 from sparkforge.features.params import get as _get
 from sparkforge.predict.diffing import RegionEdit
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
@@ -38,6 +39,7 @@ class Feedback:
     rejected: int = 0
     offered: dict[str, str] = field(default_factory=dict)  # id -> signature
     rejected_signatures: set[str] = field(default_factory=set)
+    accepted_ids: dict[str, bool] = field(default_factory=dict)  # id -> partially; oldest first
 
     def as_status(self) -> dict[str, Any]:
         decided = self.accepted + self.rejected
@@ -63,40 +65,47 @@ class Suggestions:
         self.server = server
         self.engine = PredictionEngine(server.gateway, server.settings.inline)
         self.history = EditHistory()
-        self.texts: dict[str, str] = {}
         self.recent: list[str] = []  # URIs, most recently edited last
         self.feedback = Feedback()
-        self.shown_ghosts: dict[str, ShownGhost] = {}
         self.told: set[str] = set()  # kinds of model failure already shown to the user
 
-    def configure(self, settings: Settings) -> None:
+    # -- hooks the server dispatches ---------------------------------------------------
+    def settings_changed(self, settings: Settings) -> None:
         self.engine.configure(settings.inline)
 
-    # -- document tracking -------------------------------------------------------------
-    def opened(self, uri: str) -> None:
-        self.texts[uri] = self.server.workspace.text_documents[uri].source
-        self._touch(uri)
+    def opened(self, state: DocumentState) -> None:
+        state.seen_text = self.server.workspace.text_documents[state.uri].source
+        self._touch(state.uri)
 
-    def changed(self, uri: str) -> None:
+    def changed(self, state: DocumentState) -> None:
+        uri = state.uri
         doc = self.server.workspace.text_documents.get(uri)
         if doc is None:
             return
         self.engine.document_changed(uri, doc.version)
         after = doc.source
-        before = self.texts.get(uri, after)
-        self.texts[uri] = after
+        before = after if state.seen_text is None else state.seen_text
+        state.seen_text = after
         if before != after and self.server.exclusion_reason(uri) is None:
             self.history.record_change(uri, before, after, path=self.relative_path(uri))
         self.engine.keystroke(uri)
         self._touch(uri)
 
-    def closed(self, uri: str) -> None:
-        self.texts.pop(uri, None)
-        self.history.forget(uri)
-        self.engine.forget(uri)
-        self.shown_ghosts.pop(uri, None)
-        if uri in self.recent:
-            self.recent.remove(uri)
+    def closed(self, state: DocumentState) -> None:
+        self.history.forget(state.uri)
+        self.engine.forget(state.uri)
+        if state.uri in self.recent:
+            self.recent.remove(state.uri)
+
+    def shutdown(self) -> list[Any]:
+        return self.engine.cancel_all()
+
+    def shown_ghost(self, uri: str) -> ShownGhost | None:
+        state = self.server.documents.get(uri)
+        return state.shown_ghost if state is not None else None
+
+    def show_ghost(self, ghost: ShownGhost) -> None:
+        self.server.state(ghost.uri).shown_ghost = ghost
 
     def _touch(self, uri: str) -> None:
         if uri in self.recent:
@@ -117,7 +126,7 @@ class Suggestions:
         """What the prediction sees; ``offset`` is the position's, if the caller has it."""
         doc = self.server.document(uri)
         if version is not None and doc.version is not None and version != doc.version:
-            raise JsonRpcInvalidParams(
+            raise InvalidParams(
                 f"{uri}: the request is for version {version} but the document is at "
                 f"version {doc.version}"
             )
@@ -198,25 +207,16 @@ class Suggestions:
         }
 
 
-def setup(server: "SparkforgeServer") -> None:
+def setup(server: "SparkforgeServer") -> Suggestions:
+    """The state ghost text and next edits share, and the feedback methods; ``inline`` and
+    ``next_edit`` are set up with what this returns."""
     sugg = Suggestions(server)
-    server.suggestions = sugg
-    server.on_settings(sugg.configure)
-    server.status_extras.append(sugg.status)
-    server.close_hooks.append(sugg.closed)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: "SparkforgeServer", params: types.DidOpenTextDocumentParams) -> None:
-        sugg.opened(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: "SparkforgeServer", params: types.DidChangeTextDocumentParams) -> None:
-        sugg.changed(params.text_document.uri)
+    server.add_feature(sugg)
 
     def feedback_id(params: Any) -> str:
         result_id = _get(params, "id")
         if not isinstance(result_id, str):
-            raise JsonRpcInvalidParams("expected {id: string}")
+            raise InvalidParams("expected {id: string}")
         return result_id
 
     @server.feature(DID_SHOW)
@@ -225,13 +225,23 @@ def setup(server: "SparkforgeServer") -> None:
         sugg.feedback.shown += 1
 
     def accept(result_id: str, accepted_length: Any = None) -> None:
-        if isinstance(accepted_length, int) and accepted_length >= 0:
-            sugg.feedback.partially_accepted += 1
-        sugg.feedback.accepted += 1
+        # VS Code reports one acceptance twice (the item's command and sparkforge/didAccept);
+        # other clients send one or the other: an id counts once, whichever route it took.
+        fb = sugg.feedback
+        partial = isinstance(accepted_length, int) and not isinstance(accepted_length, bool) and accepted_length >= 0
+        if result_id in fb.accepted_ids:
+            if partial and not fb.accepted_ids[result_id]:  # the other route told us how much
+                fb.accepted_ids[result_id] = True
+                fb.partially_accepted += 1
+                server.send_status()
+            return
+        fb.accepted_ids[result_id] = partial
+        if len(fb.accepted_ids) > 500:
+            fb.accepted_ids.pop(next(iter(fb.accepted_ids)))
+        if partial:
+            fb.partially_accepted += 1
+        fb.accepted += 1
         sugg.feedback.offered.pop(result_id, None)
-        ls_status_later()
-
-    def ls_status_later() -> None:
         server.send_status()
 
     @server.feature(DID_ACCEPT)
@@ -244,9 +254,9 @@ def setup(server: "SparkforgeServer") -> None:
         sugg.feedback.rejected += 1
         if (sig := sugg.feedback.offered.pop(result_id, None)) is not None:
             sugg.feedback.rejected_signatures.add(sig)
-        for uri, ghost in list(sugg.shown_ghosts.items()):
-            if ghost.id == result_id:
-                del sugg.shown_ghosts[uri]
+        for state in ls.documents.values():
+            if state.shown_ghost is not None and state.shown_ghost.id == result_id:
+                state.shown_ghost = None
         ls.send_status()
 
     @server.command(ACCEPT_COMMAND)
@@ -255,3 +265,4 @@ def setup(server: "SparkforgeServer") -> None:
         flat = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
         if flat and isinstance(flat[0], str):
             accept(flat[0], flat[1] if len(flat) > 1 else None)
+    return sugg

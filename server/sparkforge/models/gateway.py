@@ -177,6 +177,7 @@ class ModelGateway:
         for role, st in self._roles.items():
             out[role] = {
                 "model": st.config.model,
+                "baseUrl": st.config.base_url,
                 "api": st.config.api,
                 "ready": st.client is not None,
                 "lastError": st.last_error

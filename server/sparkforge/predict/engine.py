@@ -17,6 +17,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkforge.config import InlineConfig
 from sparkforge.models.events import Finish, TextDelta
@@ -108,6 +109,13 @@ class PredictionEngine:
         self._last.pop(uri, None)
         if (flight := self._flights.pop(uri, None)) is not None:
             flight.task.cancel()
+
+    def cancel_all(self) -> list[asyncio.Task[Any]]:
+        """Cancel every prediction in flight (shutdown); the tasks, to wait for their streams."""
+        tasks = [f.task for f in self._flights.values()] + list(self._closing)
+        for task in tasks:
+            task.cancel()
+        return [t for t in tasks if not t.done()]
 
     def document_changed(self, uri: str, version: int | None) -> None:
         """A keystroke: the prediction in flight for an older version is stale. Cancel it now,

@@ -13,13 +13,19 @@ import functools
 import itertools
 from collections.abc import Iterable
 import re
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 from sparkforge.models.tokens import count_tokens
 from sparkforge.predict.text import split_lines, take_lines, to_lf
 
-if TYPE_CHECKING:
-    from sparkforge.predict.prompt import PromptSettings
+
+class DefinitionLimits(Protocol):
+    """How much of each definition to show (``predict.prompt.PromptSettings`` is one)."""
+
+    max_definitions: int
+    definition_lines_before: int
+    definition_lines_after: int
+
 
 # Identifiers too common to be worth looking up as definitions.
 _KEYWORDS = frozenset(
@@ -68,7 +74,7 @@ def related_code(
     shown: tuple[int, int],
     others: Sequence[tuple[str, str]],
     budget: int,
-    settings: PromptSettings,
+    settings: DefinitionLimits,
     header: str,
 ) -> str:
     """Definitions of the region's names, then the start of other documents, within budget.

@@ -2,7 +2,7 @@
 
 ``textDocument/codeAction`` lists them at once, with no model call (``listing``);
 ``codeAction/resolve`` runs the routed model under cancellable work-done progress and returns
-the edit (``resolving``), a versioned WorkspaceEdit that asks for confirmation (``edit``).
+the edit (``resolving``), built by ``features.workspace_edit`` for what the client supports.
 Clients that cannot resolve ``edit`` run the same flow through the ``sparkforge.runAction``
 command, which applies the edit with ``workspace/applyEdit``. The flow itself lives in
 ``sparkforge.deep`` (no LSP), shared with ``sparkforge act``.
@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 
 from sparkforge.edits import SourceText
+from sparkforge.documents import DocumentState
 from sparkforge.features.actions.listing import ADVERTISED_KINDS, KINDS, RUN_ACTION, list_actions
 
 if TYPE_CHECKING:
@@ -28,29 +30,14 @@ class ActionsFeature:
 
     def __init__(self, server: "SparkforgeServer") -> None:
         self.server = server
-        self._located: dict[str, tuple[Path | None, tuple[Path, str] | None]] = {}
 
     # -- client capabilities -------------------------------------------------------------
-    def _caps(self) -> types.ClientCapabilities | None:
-        try:
-            return self.server.client_capabilities
-        except Exception:  # before initialize
-            return None
-
     def resolves_edits(self) -> bool:
-        caps = self._caps()
-        ca = caps.text_document.code_action if caps and caps.text_document else None
-        support = ca.resolve_support if ca else None
-        return bool(support and "edit" in (support.properties or []))
+        caps = self.server.client_capabilities
+        return "edit" in get_capability(caps, "text_document.code_action.resolve_support.properties", [])
 
     def supports_progress(self) -> bool:
-        caps = self._caps()
-        return bool(caps and caps.window and caps.window.work_done_progress)
-
-    def annotates(self) -> bool:
-        caps = self._caps()
-        we = caps.workspace.workspace_edit if caps and caps.workspace else None
-        return bool(we and we.change_annotation_support is not None)
+        return bool(get_capability(self.server.client_capabilities, "window.work_done_progress", False))
 
     # -- paths ---------------------------------------------------------------------------
     def root_for(self, path: Path) -> Path:
@@ -63,7 +50,8 @@ class ActionsFeature:
 
     def locate(self, uri: str) -> tuple[Path, str] | None:
         """(root, workspace-relative posix path) of ``uri``; cached, as listing runs on every move."""
-        cached = self._located.get(uri)
+        state = self.server.state(uri) if uri in self.server.documents else DocumentState(uri)
+        cached = state.located
         if cached is not None and cached[0] == self.server.root:
             return cached[1]
         path = self.server.path_of(uri)
@@ -71,15 +59,12 @@ class ActionsFeature:
         if path is not None:
             root = self.root_for(path)
             found = (root, path.resolve().relative_to(root).as_posix())
-        self._located[uri] = (self.server.root, found)
+        state.located = (self.server.root, found)
         return found
 
     def relative(self, uri: str) -> str | None:
         found = self.locate(uri)
         return found[1] if found else None
-
-    def forget(self, uri: str) -> None:
-        self._located.pop(uri, None)
 
     def workspace(self, root: Path) -> tuple["Workspace", dict[str, str]]:
         """A Workspace holding every open document under ``root`` as it is now, and rel -> uri."""
@@ -110,8 +95,6 @@ def setup(server: "SparkforgeServer") -> None:
     from sparkforge.features.actions import resolving
 
     feature = ActionsFeature(server)
-    server.actions = feature  # type: ignore[attr-defined]
-    server.close_hooks = getattr(server, "close_hooks", []) + [feature.forget]  # type: ignore[attr-defined]
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

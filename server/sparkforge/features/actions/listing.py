@@ -9,7 +9,9 @@ what the user saw highlighted:
 
 Clients that can resolve ``edit`` get lazy actions (``codeAction/resolve`` computes the edit);
 other clients get the same actions with ``command = sparkforge.runAction`` and ``data`` as its
-argument. Explain carries the client-side command ``sparkforge.explain`` with ``{uri, range}``.
+argument. Explain has no edit: it always carries ``sparkforge.runAction`` with its ``data``, a
+command the server executes in every client (it shows the explanation with
+``window/showDocument`` or a message); no action names a command only one client knows.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from lsprotocol import types
 
 from sparkforge.deep.targets import IndexLines, Target, find_definition, target_at
 from sparkforge.deep.testing import is_test_file
-from sparkforge.textpos import LineIndex, utf16_len
+from sparkforge.textpos import LineIndex
 
 if TYPE_CHECKING:
     from sparkforge.features.actions import ActionsFeature
 
 RUN_ACTION = "sparkforge.runAction"
-EXPLAIN = "sparkforge.explain"
 KINDS = {
     "refactor": types.CodeActionKind.RefactorRewrite,
     # Generate tests writes a new file rather than rewriting the target: a plain refactor,
@@ -58,11 +59,11 @@ def title_for(kind: str, target: Target | None, diagnostic: types.Diagnostic | N
 
 
 def lsp_range(index: LineIndex, target: Target) -> dict[str, Any]:
-    """The target's range in UTF-16 positions, as plain JSON (it goes into ``data``)."""
+    """The target's range in the index's position encoding, as plain JSON (it goes into
+    ``data``)."""
     def pos(line: int, char: int) -> dict[str, int]:
-        if line >= index.line_count:
-            return {"line": index.line_count - 1, "character": utf16_len(index.line(index.line_count - 1))}
-        return {"line": line, "character": utf16_len(index.line(line)[:char])}
+        line, character = index.to_lsp(line, char)
+        return {"line": line, "character": character}
 
     return {"start": pos(target.start_line, target.start_char), "end": pos(target.end_line, target.end_char)}
 
@@ -132,10 +133,10 @@ def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> l
         if _wanted(KINDS["tests"], only) and not (rel and is_test_file(rel)):
             actions.append(feature.action(title_for("tests", target), "tests", data("tests", target, rng)))
         if not only:
-            args = {"uri": uri, "range": rng or lsp_range(index, target)}
+            payload = data("explain", target, rng)
             actions.append(types.CodeAction(
                 title=title_for("explain", target),
-                command=types.Command(title="Explain with sparkforge", command=EXPLAIN, arguments=[args]),
-                data=data("explain", target, rng),
+                command=types.Command(title="Explain with sparkforge", command=RUN_ACTION, arguments=[payload]),
+                data=payload,
             ))
     return actions

@@ -5,34 +5,41 @@ gpt-5.3-codex", streamed token counts) that the user can cancel: the progress to
 and ``$/cancelRequest`` both cancel the handler's task, which closes the model's HTTP stream.
 Failures are LSP errors (RequestFailed) whose message says what to do; nothing is ever
 partly applied. ``sparkforge.runAction`` does the same for clients that cannot resolve
-``edit``, then applies with ``workspace/applyEdit`` and reports through ``window/showMessage``.
+``edit``, then applies with ``workspace/applyEdit`` and reports through ``window/showMessage``;
+for Explain (every client) it shows the model's explanation: as a Markdown file under the
+user's cache opened with ``window/showDocument`` when the client supports it, else with
+``window/showMessageRequest`` (or ``window/showMessage`` for clients that announce neither).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import time
 import traceback
 import uuid
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcException
 
 from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun
 from sparkforge.deep.prompt import ACTION_VERBS, Diagnostic
 from sparkforge.deep.targets import Target
 from sparkforge.edits import SourceText
-from sparkforge.features.actions.edit import workspace_edit
-from sparkforge.server import RequestFailed
+from sparkforge.errors import ContentModified, InvalidParams, RequestFailed
+from sparkforge.workspace_edit import workspace_edit
 from sparkforge.textpos import PositionError
 
 if TYPE_CHECKING:
     from sparkforge.features.actions import ActionsFeature
 
-CONTENT_MODIFIED = -32801
 REPORT_EVERY_S = 0.1
 PROGRESS_CREATE_TIMEOUT_S = 2.0
+KEEP_EXPLANATIONS = 50
 SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
 
@@ -43,7 +50,7 @@ def _get(obj: Any, name: str) -> Any:
 def _position(obj: Any) -> tuple[int, int]:
     line, char = _get(obj, "line"), _get(obj, "character")
     if not isinstance(line, int) or not isinstance(char, int):
-        raise JsonRpcInvalidParams("a code action's data.range must hold {line, character} positions")
+        raise InvalidParams("a code action's data.range must hold {line, character} positions")
     return line, char
 
 
@@ -68,7 +75,7 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
     """An ActionRun for a code action's ``data``, on snapshots of the open documents."""
     ls = feature.server
     if not isinstance(data, dict) or data.get("kind") not in ACTION_VERBS or not isinstance(data.get("uri"), str):
-        raise JsonRpcInvalidParams(
+        raise InvalidParams(
             "this is not a sparkforge code action: data must be {kind, uri, range, version}"
         )
     kind, uri = data["kind"], data["uri"]
@@ -77,10 +84,9 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         raise RequestFailed(f"sparkforge: refused: {reason}")
     version = data.get("version")
     if version is not None and doc.version is not None and version != doc.version:
-        raise JsonRpcException(
+        raise ContentModified(
             f"sparkforge: {uri} changed since the action was offered (version {version}, now "
-            f"{doc.version}); pick the action again",
-            code=CONTENT_MODIFIED,
+            f"{doc.version}); pick the action again"
         )
     located = feature.locate(uri)
     if located is None:
@@ -93,9 +99,9 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         start = (sl, index.column(sl, sc))
         end = (el, index.column(el, ec))
     except PositionError as exc:
-        raise JsonRpcInvalidParams(f"{uri}: data.range: {exc}") from None
+        raise InvalidParams(f"{uri}: data.range: {exc}") from None
     if end < start:
-        raise JsonRpcInvalidParams(f"{uri}: data.range ends before it starts ({sl}:{sc} to {el}:{ec})")
+        raise InvalidParams(f"{uri}: data.range ends before it starts ({sl}:{sc} to {el}:{ec})")
     target_kind = data.get("target") if data.get("target") in ("selection", "function", "class") else "selection"
     name = data.get("name") if isinstance(data.get("name"), str) else None
     target = Target(target_kind, *start, *end, name=name)
@@ -109,6 +115,14 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         raise RequestFailed(f"sparkforge: {exc.message}") from None
     except Exception as exc:
         raise unexpected(feature, ACTION_VERBS[kind], exc) from None
+    support = ls.edit_support
+    if run.tests is not None and not run.tests.exists and not (support.create and support.document_changes):
+        # Asked before the model runs: the answer would be a new file this editor cannot make.
+        raise RequestFailed(
+            f"sparkforge: Generate tests writes {run.tests.path}, and this editor cannot create "
+            f"files through the language server. Create {run.tests.path} (it may be empty), "
+            "then run Generate tests again: it will add the tests to that file"
+        )
     return run, uris
 
 
@@ -191,7 +205,7 @@ def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, 
             current=current,
             label=f"sparkforge: {run.verb}",
             description=f"proposed by {run.model}; review before applying",
-            annotate=feature.annotates(),
+            support=ls.edit_support,
         )
     except ActionError as exc:
         raise RequestFailed(f"sparkforge: {exc.message}") from None
@@ -232,6 +246,57 @@ async def resolve(feature: "ActionsFeature", action: types.CodeAction) -> types.
     return action
 
 
+def explanations_dir() -> Path:
+    """Where explanations are written: the user's cache, never the workspace."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
+    return Path(base) / "sparkforge" / "explanations"
+
+
+def write_explanation(run: ActionRun, text: str) -> Path:
+    req = run.request
+    name = req.target.name or f"lines {req.target.start_line + 1}-{req.target.end_line + 1}"
+    folder = explanations_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("*.md"))[:-(KEEP_EXPLANATIONS - 1)]:
+        old.unlink(missing_ok=True)  # keep the folder small: the oldest go first
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{PurePosixPath(req.path).stem}-{name}").strip("-")
+    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem[:60]}.md"
+    path.write_text(
+        f"# {name} in {req.path}\n\n*Explained by {run.model}*\n\n{text.strip()}\n", encoding="utf-8"
+    )
+    return path
+
+
+async def show_explanation(feature: "ActionsFeature", run: ActionRun, result: ActionResult) -> dict[str, Any]:
+    """Show Explain's answer the best way this client can; the command's result holds it too."""
+    ls = feature.server
+    caps = ls.client_capabilities
+    text = result.text.strip() or f"{run.model} gave no explanation"
+    reply: dict[str, Any] = {"applied": False, "text": text}
+    if get_capability(caps, "window.show_document.support", False):
+        try:
+            path = write_explanation(run, text)
+        except OSError as exc:
+            ls.log(f"sparkforge: Explain: cannot write the explanation ({exc}); showing it as a message",
+                   types.MessageType.Warning)
+        else:
+            reply["uri"] = path.as_uri()
+            shown = await ls.window_show_document_async(
+                types.ShowDocumentParams(uri=path.as_uri(), external=False, take_focus=True)
+            )
+            if shown.success:
+                return reply
+    message = f"sparkforge: {text}"
+    if get_capability(caps, "window.show_message") is not None:
+        # The user reads it at leisure: the command answers now, not when they dismiss it.
+        ls.spawn(ls.window_show_message_request_async(types.ShowMessageRequestParams(
+            type=types.MessageType.Info, message=message, actions=[types.MessageActionItem(title="OK")],
+        )), name="explanation")
+    else:
+        ls.show(message)
+    return reply
+
+
 async def run_command(feature: "ActionsFeature", args: tuple[Any, ...]) -> dict[str, Any]:
     """``sparkforge.runAction`` with ``[data]``: resolve, then apply with workspace/applyEdit."""
     ls = feature.server
@@ -244,8 +309,7 @@ async def run_command(feature: "ActionsFeature", args: tuple[Any, ...]) -> dict[
         result = await run_with_progress(feature, run)
         ls.send_status()
         if result.plan is None:  # explain: the answer is the result
-            ls.show(f"sparkforge: {result.text.strip()}")
-            return {"applied": False, "text": result.text}
+            return await show_explanation(feature, run, result)
         edit = build_edit(feature, run, result, uris)
         if stale := stale_documents(feature, edit):
             # The edit is positioned for text the user has since changed there; an editor that
