@@ -10,6 +10,7 @@ Tests that need their own server (special flags, a scenario file, signals) use t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,10 @@ from typing import Any, Callable, Iterator
 import pytest
 
 LISTENING_PREFIX = "sparkforge model-server listening on "
+
+# The servers the tests start write what they keep for the user (Explain's Markdown files)
+# under XDG_CACHE_HOME: a folder of the test run's, never the user's own cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="sparkforge-test-cache-")
 
 
 class ModelServer:

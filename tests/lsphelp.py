@@ -156,11 +156,15 @@ def apply_edit(files: dict[str, str], versions: dict[str, int], edit: types.Work
                 assert change.text_document.version == versions[uri], "stale edit refused"
             text = out[uri]
             index = LineIndex.of(text)
-            spans = sorted(
-                ((index.offset(e.range.start.line, e.range.start.character),
-                  index.offset(e.range.end.line, e.range.end.character), e.new_text) for e in change.edits),
-                reverse=True,
-            )
+
+            def offset(pos: types.Position) -> int:
+                # a position past the last line is the end of the document, as editors clamp it
+                if pos.line >= index.line_count:
+                    return len(text)
+                return index.offset(pos.line, pos.character)
+
+            spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in change.edits),
+                           reverse=True)
             for s, e, new in spans:
                 text = text[:s] + new + text[e:]
             out[uri] = text

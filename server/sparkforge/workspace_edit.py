@@ -48,9 +48,12 @@ class EditSupport:
             return cls(encoding)
         operations = {str(getattr(k, "value", k)) for k in get_capability(
             caps, "workspace.workspace_edit.resource_operations", [])}
+        # Resource operations only exist inside documentChanges: a client that lists them
+        # (Neovim 0.11 does, without documentChanges: true) applies documentChanges.
+        document_changes = bool(get_capability(caps, "workspace.workspace_edit.document_changes", False))
         return cls(
             encoding=encoding,
-            document_changes=bool(get_capability(caps, "workspace.workspace_edit.document_changes", False)),
+            document_changes=document_changes or bool(operations),
             create="create" in operations,
             delete="delete" in operations,
             annotations=get_capability(caps, "workspace.workspace_edit.change_annotation_support") is not None,
@@ -100,7 +103,10 @@ def workspace_edit(
                 annotation_id=annotation,
             ))
             if fe.new_text:
-                insert = RangeEdit((0, 0), (0, 0), fe.new_text)
+                # The whole of the new (empty) document, as (0,0)-(1,0): editors that hold an
+                # empty file as one empty line (Neovim) then write no extra blank line; the
+                # others clamp the end to the end of the document.
+                insert = RangeEdit((0, 0), (1, 0), fe.new_text)
                 changes.append(_document_edit(uri, None, [insert], annotation))
             continue
         if fe.kind == "delete":

@@ -320,6 +320,7 @@ async def test_generate_tests_without_create_support_says_what_to_create(bare: L
 
 async def test_a_client_without_document_changes_gets_changes(bare: LanguageClient, workspace, model_server):
     caps = vscode_caps(workspace__workspace_edit__document_changes=False,
+                       workspace__workspace_edit__resource_operations=None,
                        workspace__workspace_edit__change_annotation_support=None)
     await start(bare, workspace, lsp_settings(model_server.base_url), caps)
     doc = Doc(bare, workspace / "cart.py", CART)

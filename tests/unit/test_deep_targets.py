@@ -3,7 +3,6 @@ found by indentation and braces in any language (CRLF and emoji included)."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -155,11 +154,9 @@ def test_crlf_and_emoji_through_a_line_index():
     assert whole_lines(Target("selection", 1, 0, 3, 0), lines) == (1, 2)
 
 
-def test_listing_cost_stays_small_in_a_large_file():
+def test_definitions_found_anywhere_in_a_large_file():
+    # (how long it takes is bench/bench_actions.py's business, not a test's)
     body = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(2000))
     lines = IndexLines(LineIndex.of(body + "value = 1\n"))
-    started = time.perf_counter()
-    for line in (1, 5000, 9995, len(lines) - 2):
-        find_definition(lines, line, "python")
-    assert (time.perf_counter() - started) / 4 < 0.005
+    assert [find_definition(lines, line, "python").name for line in (1, 5001, 9996)] == ["f0", "f1000", "f1999"]
     assert find_definition(lines, 9996, "python").name == "f1999"
