@@ -67,10 +67,10 @@ class SparkforgeProtocol(LanguageServerProtocol):
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         if not future.cancelled() and isinstance(exc := future.exception(), EXPECTED):
             self._request_futures.pop(msg_id, None)
-            self._send_response(msg_id, error=exc.to_response_error())
             server = self._server
-            if isinstance(server, SparkforgeServer):
+            if isinstance(server, SparkforgeServer):  # logged first: it reaches the client first
                 server.log(exc.message, types.MessageType.Info)
+            self._send_response(msg_id, error=exc.to_response_error())
             return
         super()._send_handler_result(future, msg_id=msg_id)
 

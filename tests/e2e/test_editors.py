@@ -358,3 +358,22 @@ async def test_chat_apply_without_a_workspace_root_is_refused(bare: LanguageClie
     with pytest.raises(JsonRpcException, match="workspace folder"):
         await raw_request(bare, "sparkforge/chatApply", {
             "uri": loose.uri, "code": "--- a/loose.py\n+++ b/loose.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"})
+
+
+# -- logs ---------------------------------------------------------------------------------------
+async def test_log_level_and_a_refusal_logged_as_one_line(bare: LanguageClient, workspace, model_server):
+    await start(bare, workspace, lsp_settings(model_server.base_url, logLevel="warning"), vscode_caps())
+    doc = Doc(bare, workspace / "cart.py", CART)
+    document = (await list_actions(bare, doc.uri, 4, 4))["document"]
+    doc.type(types.Position(line=0, character=0), "# edited\n")
+    with pytest.raises(JsonRpcException, match="changed since the action was offered"):
+        await bare.code_action_resolve_async(document)  # stale: the document moved on
+    # at logLevel warning, neither the start-up line (info) nor the refusal (info) is sent
+    assert [m.message for m in bare.log_messages if m.type <= types.MessageType.Info] == []
+    bare.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"logLevel": "info"}))
+    document = (await list_actions(bare, doc.uri, 4, 4))["document"]
+    doc.type(types.Position(line=0, character=0), "# again\n")
+    with pytest.raises(JsonRpcException):
+        await bare.code_action_resolve_async(document)
+    refusals = [m.message for m in bare.log_messages if "changed since the action was offered" in m.message]
+    assert len(refusals) == 1 and "Traceback" not in refusals[0]
