@@ -17,6 +17,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -107,6 +108,14 @@ def start_model_server(*args: str, timeout: float = 15.0) -> ModelServer:
         stderr_file.seek(0)
         raise RuntimeError(f"model server did not start: {line!r} {stderr_file.read()}")
     return ModelServer(proc, line[len(LISTENING_PREFIX):].strip(), stderr_file)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty project folder: the workspace root the editor opens."""
+    root = tmp_path / "project"
+    root.mkdir()
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from pathlib import Path
 
 from lsprotocol import types
@@ -169,3 +170,17 @@ def apply_edit(files: dict[str, str], versions: dict[str, int], edit: types.Work
                 text = text[:s] + new + text[e:]
             out[uri] = text
     return out
+
+def lsp_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings pointing both roles at the local model server, fast enough for tests."""
+    settings: dict[str, Any] = {
+        "fast": {"baseUrl": base_url, "model": "gpt-5.3-codex-spark", "maxRetries": 0},
+        "deep": {"baseUrl": base_url, "model": "gpt-5.3-codex", "maxRetries": 0},
+        "inline": {"debounceMs": 0},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key] = {**settings[key], **value}
+        else:
+            settings[key] = value
+    return settings

@@ -12,31 +12,11 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsphelp import plain
+from lsphelp import lsp_settings, plain
 
 SERVER = [sys.executable, "-m", "sparkforge", "lsp"]
 
 
-def lsp_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
-    """Settings pointing both roles at the local model server, fast enough for tests."""
-    settings: dict[str, Any] = {
-        "fast": {"baseUrl": base_url, "model": "gpt-5.3-codex-spark", "maxRetries": 0},
-        "deep": {"baseUrl": base_url, "model": "gpt-5.3-codex", "maxRetries": 0},
-        "inline": {"debounceMs": 0},
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(settings.get(key), dict):
-            settings[key] = {**settings[key], **value}
-        else:
-            settings[key] = value
-    return settings
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    return root
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from conftest import lsp_settings
-from lsphelp import Doc, plain, raw_request, wait_until
+from lsphelp import Doc, lsp_settings, plain, raw_request, wait_until
 from samples import CART, DEEP, FAST
 
 SERVER = [sys.executable, "-m", "sparkforge", "lsp"]

@@ -72,13 +72,6 @@ class NvimResult(dict):
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
 def nvim_run(tmp_path: Path, workspace: Path) -> Callable[..., NvimResult]:
     """``nvim_run(files=..., open=..., steps=..., settings=..., encodings=None)``: one
     Neovim session over ``workspace``; the driver's result. See driver.lua for the steps."""

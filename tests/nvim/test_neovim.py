@@ -28,7 +28,7 @@ START, END = "<|editable_region_start|>", "<|editable_region_end|>"
 
 def nvim_settings(base_url: str) -> dict[str, Any]:
     """The ``sparkforge`` settings (initializationOptions) pointing both roles at the local
-    model server: no retries, no debounce (as ``lsp_settings`` in tests/e2e/conftest.py)."""
+    model server: no retries, no debounce (as ``lsp_settings`` in tests/lsphelp.py)."""
     return {
         "fast": {"baseUrl": base_url, "model": FAST, "maxRetries": 0},
         "deep": {"baseUrl": base_url, "model": DEEP, "maxRetries": 0},
