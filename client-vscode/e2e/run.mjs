@@ -11,7 +11,7 @@
 //   CHROMIUM               default /usr/bin/chromium
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,13 @@ async function decorationText(page) {
   );
 }
 
+/** The texts of the notification toasts on screen. */
+async function toastTexts(page) {
+  return page.$$eval('.notifications-toasts .notification-list-item', (items) =>
+    items.map((i) => i.textContent?.replace(/\s+/g, ' ').trim() ?? '').filter(Boolean),
+  );
+}
+
 async function openFile(page, name) {
   await page.locator(`.explorer-folders-view >> text=${name}`).first().click();
   await page.waitForFunction((n) => document.querySelector('.tab.active')?.textContent?.includes(n), name);
@@ -99,6 +106,22 @@ async function goTo(page, line, column) {
   await page.keyboard.press('Control+G');
   await page.keyboard.type(`${line}:${column}`);
   await page.keyboard.press('Enter');
+}
+
+/** The extension's output channel ("sparkforge") as code-server logged it, into artifacts/. */
+function copyExtensionLog(userData) {
+  const logs = join(userData, 'logs');
+  if (!existsSync(logs)) {
+    return;
+  }
+  for (const session of readdirSync(logs)) {
+    for (const host of readdirSync(join(logs, session)).filter((d) => d.startsWith('exthost'))) {
+      const log = join(logs, session, host, 'sparkforge.sparkforge', 'sparkforge.log');
+      if (existsSync(log)) {
+        writeFileSync(join(artifacts, 'sparkforge.log'), readFileSync(log), { flag: 'a' });
+      }
+    }
+  }
 }
 
 async function main() {
@@ -267,10 +290,62 @@ async function main() {
         }
       }
     }
+    // 5. The Explain code action: Ctrl+. inside a function, pick "Explain <name> with sparkforge".
+    // The server's action carries `sparkforge.runAction` with `[data]` (data.kind "explain"); the
+    // extension's executeCommand middleware runs its own `sparkforge.explain` instead, which
+    // reveals the chat view and asks "Explain this code" about the function.
+    await page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-label[aria-label^="Explorer"]').first().click();
+    await openFile(page, 'a.py');
+    await goTo(page, 2, 5); // inside add()
+    const toastsBefore = new Set(await toastTexts(page));
+    await page.keyboard.press('Control+.');
+    const explainItem = page.locator('.action-widget .monaco-list-row', { hasText: /Explain .+ with sparkforge/ }).first();
+    const offered = await explainItem.waitFor({ timeout: 20_000 }).then(() => true, () => false);
+    const menu = await page.$$eval('.action-widget .monaco-list-row', (rows) => rows.map((r) => r.textContent?.trim()).filter(Boolean));
+    await page.screenshot({ path: join(artifacts, '8-explain-quick-fix.png') });
+    check('Ctrl+. offers "Explain … with sparkforge"', offered, menu.join(' | '));
+    if (offered) {
+      await explainItem.click();
+      const explanation = 'returns the sum of its two arguments';
+      const seenToasts = new Set();
+      const answered = await waitFor('the explanation in the chat view', async () => {
+        for (const t of await toastTexts(page)) {
+          if (!toastsBefore.has(t)) {
+            seenToasts.add(t);
+          }
+        }
+        for (const frame of page.frames()) {
+          const found = await frame
+            .$$eval('.turn.assistant.done', (turns, want) => turns.some((t) => t.textContent?.includes(want)), explanation)
+            .catch(() => false);
+          if (found) {
+            return frame;
+          }
+        }
+        return undefined;
+      }, 30_000).catch(() => undefined);
+      await page.screenshot({ path: join(artifacts, '9-explain-chat.png') });
+      let question = '';
+      if (answered) {
+        question = await answered.$$eval('.turn.user', (turns) => turns.at(-1)?.textContent?.replace(/\s+/g, ' ').trim() ?? '');
+      }
+      const lastAnswer = answered
+        ? await answered.$$eval('.turn.assistant', (turns) => turns.at(-1)?.textContent?.replace(/\s+/g, ' ').trim() ?? '')
+        : '';
+      check('Explain opens the chat view and shows the explanation', Boolean(answered) && question.includes('Explain this code'), answered ? `${question} → ${lastAnswer.slice(0, 120)}` : 'no assistant turn with the explanation');
+      for (const t of await toastTexts(page)) {
+        if (!toastsBefore.has(t)) {
+          seenToasts.add(t);
+        }
+      }
+      const bad = [...seenToasts].filter((t) => /not found|runAction|error|failed/i.test(t));
+      check('Explain shows no error notification (no "command \'sparkforge.runAction\' not found")', bad.length === 0, [...seenToasts].join(' | '));
+    }
     check('no CSP or sparkforge errors in the console', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
   } finally {
     await page.screenshot({ path: join(artifacts, 'last.png') }).catch(() => undefined);
     await browser.close();
+    copyExtensionLog(userData);
   }
 }
 
