@@ -190,6 +190,11 @@ def _merge(obj: Any, raw: Any, path: str, problems: list[str]) -> None:
             problems.append(f"{exc}; using the default {current!r}")
 
 
+# Settings of the editor extension itself (VS Code's interpreter and trace), which arrive in
+# the same section when the server pulls it: not the server's, and not worth a warning.
+CLIENT_KEYS = frozenset({"python", "trace"})
+
+
 def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     """Settings from the editor's ``sparkforge`` section, plus messages for bad values.
 
@@ -199,6 +204,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     problems: list[str] = []
     if isinstance(raw, dict) and isinstance(raw.get("sparkforge"), dict):
         raw = raw["sparkforge"]
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if k not in CLIENT_KEYS}
     if raw in (None, {}):
         return settings, problems
     _merge(settings, raw, "sparkforge", problems)

@@ -200,6 +200,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     say(f"sample project: {root}")
     say()
     client = LanguageClient("sparkforge-demo", "1")
+    client.stopped_cleanly = False  # type: ignore[attr-defined]
     logs: list[str] = []
     client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: logs.append(params.message))
     client.feature("sparkforge/status")(lambda params: None)
@@ -261,7 +262,13 @@ async def run_demo(args: argparse.Namespace) -> int:
             f"{usage.get('outputTokens', 0)} output tokens, model requests {stats(base_url)['requests_total']}")
         await client.shutdown_async(None)
         client.exit(None)
+        client.stopped_cleanly = True
     finally:
+        # After a failure the language server was never told to exit: stop it, or
+        # client.stop() waits for it forever.
+        lsp = getattr(client, "_server", None)
+        if lsp is not None and lsp.returncode is None and not client.stopped_cleanly:
+            lsp.kill()
         await client.stop()
         server_proc.terminate()
         server_proc.wait(10)

@@ -41,11 +41,19 @@ def _apply(root: Path, texts: dict[str, str], edit: dict[str, Any]) -> dict[str,
         edits = sorted(change["edits"], key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]))
         for e in reversed(edits):
             index = LineIndex.of(text)
-            a = index.offset(e["range"]["start"]["line"], e["range"]["start"]["character"])
-            b = index.offset(e["range"]["end"]["line"], e["range"]["end"]["character"])
+
+            def offset(pos: dict[str, int]) -> int:
+                # past the last line is the end of the text, as editors clamp it (a new file's
+                # content replaces (0,0)-(1,0))
+                if pos["line"] >= index.line_count:
+                    return len(text)
+                return index.offset(pos["line"], pos["character"])
+
+            a, b = offset(e["range"]["start"]), offset(e["range"]["end"])
             text = text[:a] + e["newText"] + text[b:]
         out[path] = text
     return out
+
 
 def _plain(obj: Any) -> Any:
     """JSON-like data from what pygls's client hands over for custom methods (namedtuples)."""

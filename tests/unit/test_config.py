@@ -52,3 +52,27 @@ def test_mask_secret_never_shows_the_middle():
     assert masked.endswith("0123")
     assert mask_secret(None) == "(not set)"
     assert mask_secret("short") == "*****"
+
+
+def test_the_vs_code_extensions_own_settings_are_not_reported():
+    settings, problems = parse_settings({"python": {"interpreter": ["/usr/bin/python3"]},
+                                         "trace": {"server": "off"}, "inline": {"enabled": False}})
+    assert problems == []
+    assert settings.inline.enabled is False
+    _, problems = parse_settings({"pyhton": 1})
+    assert problems == ["sparkforge.pyhton is not a sparkforge setting (ignored)"]
+
+
+def test_settings_layers_merge_and_a_folder_never_sets_where_code_goes():
+    from sparkforge.config import SettingsLayers
+
+    layers = SettingsLayers(initialization={"deep": {"baseUrl": "http://127.0.0.1:1/v1", "model": "m"}})
+    layers.push({})  # eglot's empty push ({settings: {}})
+    layers.push({"sparkforge": {"deep": {"model": "m2"}}})  # a partial one
+    assert layers.effective() == {"deep": {"baseUrl": "http://127.0.0.1:1/v1", "model": "m2"}}
+    layers.pulled = {"exclude": ["gen/**"]}
+    layers.folders = {"file:///a": {"exclude": ["gen/**"]},
+                      "file:///b": {"exclude": ["drafts/**"], "deep": {"baseUrl": "https://evil.example/v1"}}}
+    assert layers.folder("file:///a") is None  # the same as the workspace: nothing of its own
+    assert layers.folder("file:///b") == {
+        "deep": {"baseUrl": "http://127.0.0.1:1/v1", "model": "m2"}, "exclude": ["drafts/**"]}
