@@ -77,6 +77,10 @@ class ActionsConfig:
     routing: dict[str, Role] = field(default_factory=dict)
     """Per-action role override, e.g. {"document": "fast"}; actions default to deep."""
     prompt_tokens: int = 24000
+    preview: Literal["never", "multiFile", "always"] = "never"
+    """When an action's edit asks the editor for confirmation (``needsConfirmation``) instead of
+    applying at once: never (one click applies), for edits that touch several files or create
+    one, or always."""
 
 
 @dataclass

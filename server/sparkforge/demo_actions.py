@@ -1,5 +1,5 @@
 """The demo's code-action part: the lightbulb's list (no model call), then Document and
-Generate tests resolved by the deep model, shown as the diffs the editor would preview."""
+Generate tests resolved by the deep model, shown as the diffs the editor applies."""
 
 from __future__ import annotations
 
@@ -121,7 +121,8 @@ async def demo_actions(session: Any, base_url: str, say: Callable[[str], None]) 
                 say(f"     {colour}{line}\x1b[0m" if colour else f"     {line}")
         annotations = edit.get("changeAnnotations") or {}
         confirm = any(a.get("needsConfirmation") for a in annotations.values())
-        say(f"   resolved in {ms / 1000:.1f} s; the editor shows this as a preview{' (needs confirmation)' if confirm else ''}")
+        how = "shows it as a preview to confirm" if confirm else "applies it in one click, as one undo step"
+        say(f"   resolved in {ms / 1000:.1f} s; the editor {how}")
         if wanted == "Generate tests" and not any(c.get("kind") == "create" for c in edit.get("documentChanges", [])):
             problems.append("Generate tests did not create a test file")
     return problems

@@ -79,11 +79,13 @@ def workspace_edit(
     support: EditSupport,
     label: str,
     description: str,
-    confirm: bool = True,
+    confirm: bool = False,
 ) -> types.WorkspaceEdit:
     """The WorkspaceEdit for ``plan``; ``sources`` are the texts it was planned against,
-    ``current(path)`` the text (and version, if open) now. ActionError if it cannot be safe
-    or the client cannot carry it out."""
+    ``current(path)`` the text (and version, if open) now. ``confirm`` asks the editor to
+    confirm it first (a change annotation with ``needsConfirmation``, where the client
+    supports them); by default it applies in one click. ActionError if it cannot be safe or
+    the client cannot carry it out."""
     annotation = ANNOTATION_ID if (confirm and support.annotations and support.document_changes) else None
     changes: list = []
     plain: dict[str, list[types.TextEdit | types.AnnotatedTextEdit]] = {}

@@ -147,7 +147,7 @@ def use_api(client: LanguageClient, settings: dict[str, Any], api: str, **more: 
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
-async def test_document_resolves_to_a_versioned_edit_that_asks_for_confirmation(
+async def test_document_resolves_to_a_versioned_edit_applied_in_one_click(
     client: LanguageClient, workspace, model_server, settings, api
 ):
     use_api(client, settings, api)
@@ -160,9 +160,9 @@ async def test_document_resolves_to_a_versioned_edit_that_asks_for_confirmation(
     edit = resolved.edit
     (change,) = edit.document_changes
     assert change.text_document.uri == doc.uri and change.text_document.version == doc.version
-    assert all(e.annotation_id == "sparkforge" for e in change.edits)
-    annotation = edit.change_annotations["sparkforge"]
-    assert annotation.needs_confirmation is True and annotation.label == "sparkforge: Document"
+    # no needsConfirmation: the editor applies it at once (sparkforge.actions.preview: never)
+    assert edit.change_annotations is None
+    assert all(getattr(e, "annotation_id", None) is None for e in change.edits)
     assert apply_edit({doc.uri: doc.text}, {doc.uri: doc.version}, edit)[doc.uri] == CART_DOCUMENTED
     sent = model_server.requests()
     assert len(sent) == 1 and sent[0]["model"] == DEEP
@@ -245,7 +245,7 @@ async def test_generate_tests_creates_a_pytest_file_under_tests(client: Language
     create, fill = resolved.edit.document_changes
     test_uri = (workspace / "tests" / "test_cart.py").as_uri()
     assert isinstance(create, types.CreateFile) and create.uri == test_uri
-    assert create.options.overwrite is False and create.annotation_id == "sparkforge"
+    assert create.options.overwrite is False and create.annotation_id is None
     assert fill.text_document.uri == test_uri and fill.text_document.version is None
     files = apply_edit({doc.uri: doc.text}, {doc.uri: doc.version}, resolved.edit)
     assert files == {doc.uri: CART, test_uri: NEW_TESTS}
@@ -480,3 +480,25 @@ async def test_run_action_explain_shows_the_answer(plain_client: LanguageClient,
     # VS Code's capabilities include window/showDocument: the answer opens as Markdown
     (shown,) = plain_client.shown_documents
     assert shown.uri == reply["uri"] and shown.uri.endswith(".md")
+
+
+@pytest.mark.parametrize(("preview", "document_confirms", "tests_confirm"),
+                         [("always", True, True), ("multiFile", False, True), ("never", False, False)])
+async def test_actions_preview_asks_for_confirmation_only_where_set(
+    client: LanguageClient, workspace, model_server, settings, preview, document_confirms, tests_confirm
+):
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"sparkforge": dict(settings, actions={"preview": preview})}))
+    model_server.load([deep("doc", ["Document function total"], patches=[DOC_PATCH]),
+                       deep("tests", ["Create the new test file tests/test_cart.py"], patches=[TESTS_PATCH])])
+    doc = Doc(client, workspace / "cart.py", CART)
+    (workspace / "tests").mkdir()
+    actions = await actions_at(client, doc, (4, 4))
+    documented = (await client.code_action_resolve_async(actions["document"])).edit
+    tests = (await client.code_action_resolve_async(actions["tests"])).edit
+
+    def confirms(edit: types.WorkspaceEdit) -> bool:
+        notes = edit.change_annotations or {}
+        return bool(notes) and all(n.needs_confirmation for n in notes.values())
+
+    assert (confirms(documented), confirms(tests)) == (document_confirms, tests_confirm)

@@ -27,6 +27,7 @@ from sparkforge.conversation import (
     is_unified_diff,
     merge_problem,
     merged_text,
+    seeded_turns,
     strip_fence,
     user_turn,
 )
@@ -114,7 +115,9 @@ def setup(server: "SparkforgeServer") -> None:
                 f"({MESSAGE_TOKENS}); shorten it, or attach the file as context instead of pasting it"
             )
         pieces, withheld = context_pieces(_get(params, "context"))
-        conv = store.get(conversation_id)
+        # After a restart the client's copy of the conversation is the only one left.
+        seed = None if conversation_id in store else seeded_turns(_history(_get(params, "history")), MESSAGE_TOKENS, HISTORY_TOKENS)
+        conv = store.get(conversation_id, seed)
         question = Turn("user", user_turn(message, pieces, CONTEXT_TOKENS))
         conv.turns.append(question)
         cfg = ls.settings.role(role)
@@ -185,8 +188,9 @@ def setup(server: "SparkforgeServer") -> None:
         uri = _get(params, "uri")
         code = _get(params, "code")
         version = _get(params, "version")
-        if not isinstance(uri, str) or not isinstance(code, str):
-            raise InvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number}")
+        role = _get(params, "role") or "fast"  # the deep model is the retry when the fast one's merge is refused
+        if not isinstance(uri, str) or not isinstance(code, str) or role not in ("fast", "deep"):
+            raise InvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number, role?: 'fast'|'deep'}")
         doc = ls.document(uri)
         if isinstance(version, int) and doc.version is not None and version != doc.version:
             raise RequestFailed(
@@ -221,7 +225,7 @@ def setup(server: "SparkforgeServer") -> None:
                         f"sparkforge: refused: the diff edits {fe.path}, and {reason}; nothing was applied"
                     )
         else:
-            model = ls.settings.fast.model
+            model = ls.settings.role(role).model
             if len(original) > APPLY_MAX_TOKENS and (size := count_tokens(original)) > APPLY_MAX_TOKENS:
                 raise RequestFailed(
                     f"sparkforge: {rel} is {size} tokens, too large for {model} to rewrite with the code "
@@ -231,7 +235,7 @@ def setup(server: "SparkforgeServer") -> None:
             sent, secrets = redact_reversibly(original)
             try:
                 answer = await ls.gateway.complete(
-                    "fast",
+                    role,
                     instructions=APPLY_INSTRUCTIONS,
                     input=apply_prompt(rel, sent, code),
                     max_output_tokens=count_tokens(original) * 2 + 1024,
@@ -266,11 +270,25 @@ def setup(server: "SparkforgeServer") -> None:
                 label="Apply code from chat",
                 description=rel,
                 support=ls.edit_support,
-                confirm=False,
             )
         except ActionError as exc:
             raise RequestFailed(f"sparkforge: {exc.message}") from None
         return {"edit": ls.protocol._converter.unstructure(edit), "diff": render_diff(plan, sources)}
+
+
+def _history(value: Any) -> list[tuple[str, str, str | None]]:
+    shape = "sparkforge/chat: history must be a list of {role: 'user'|'assistant', text: string, model?: string}"
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidParams(shape)
+    out: list[tuple[str, str, str | None]] = []
+    for entry in value:
+        role, text, model = _get(entry, "role"), _get(entry, "text"), _get(entry, "model")
+        if role not in ("user", "assistant") or not isinstance(text, str) or not (model is None or isinstance(model, str)):
+            raise InvalidParams(shape)
+        out.append((role, text, model))
+    return out
 
 
 def _position(selection: Any, end: str) -> types.Position:

@@ -205,12 +205,22 @@ def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, 
             current=current,
             label=f"sparkforge: {run.verb}",
             description=f"proposed by {run.model}; review before applying",
+            confirm=wants_preview(feature.server.settings.actions.preview, result.plan),
             support=ls.edit_support,
         )
     except ActionError as exc:
         raise RequestFailed(f"sparkforge: {exc.message}") from None
     except Exception as exc:
         raise unexpected(feature, run.verb, exc) from None
+
+
+def wants_preview(preview: str, plan: Any) -> bool:
+    """``sparkforge.actions.preview``: whether this edit asks the editor to confirm it first."""
+    if preview == "always":
+        return True
+    if preview == "multiFile":
+        return len(plan.files) > 1 or any(fe.kind != "update" for fe in plan.files)
+    return False
 
 
 def stale_documents(feature: "ActionsFeature", edit: types.WorkspaceEdit) -> list[str]:
