@@ -62,13 +62,36 @@ class Conversation:
         return list(reversed(out))
 
 
+def seeded_turns(history: list[tuple[str, str, str | None]], per_message: int, budget: int) -> list[Turn]:
+    """Turns from the client's copy of a conversation this server does not know (it restarted).
+
+    ``history`` is (role, text, model), oldest first. Each text is redacted and cut to
+    ``per_message`` tokens; the newest turns that fit in ``budget`` are kept, so a long
+    history costs no more than the prompt can hold.
+    """
+    turns: list[Turn] = []
+    used = 0
+    for role, text, model in reversed(history):
+        body = redact(truncate_head(text, per_message) if len(text) > per_message else text)
+        cost = count_tokens(body)
+        if turns and used + cost > budget:
+            break
+        turns.append(Turn("user" if role == "user" else "assistant", body, model))
+        used += cost
+    return list(reversed(turns))
+
+
 class ConversationStore:
     def __init__(self, limit: int = 50) -> None:
         self.limit = limit
         self._items: dict[str, Conversation] = {}
 
-    def get(self, conversation_id: str) -> Conversation:
-        conv = self._items.pop(conversation_id, None) or Conversation(conversation_id)
+    def __contains__(self, conversation_id: str) -> bool:
+        return conversation_id in self._items
+
+    def get(self, conversation_id: str, seed: list[Turn] | None = None) -> Conversation:
+        """The conversation; an unknown one starts from ``seed`` (the client's history)."""
+        conv = self._items.pop(conversation_id, None) or Conversation(conversation_id, list(seed or []))
         self._items[conversation_id] = conv  # most recently used last
         while len(self._items) > self.limit:
             self._items.pop(next(iter(self._items)))

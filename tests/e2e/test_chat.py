@@ -124,3 +124,42 @@ async def test_apply_a_diff_needs_no_model_and_a_stale_apply_is_refused(client: 
     doc.type(types.Position(line=0, character=0), "# edited\n")
     with pytest.raises(JsonRpcException, match="the document changed.*nothing was applied"):
         await request(client, "sparkforge/chatApply", {"uri": doc.uri, "code": diff, "version": old_version})
+
+
+async def test_a_new_server_continues_a_conversation_from_the_clients_history(client: LanguageClient, workspace, model_server):
+    # This server process has never seen conversation "c5": the client kept it (the server
+    # restarted) and sends it as `history`, which seeds the conversation.
+    model_server.load([{"name": "follow-up", "model": "gpt-5.3-codex-spark", "input_contains": ["Now in one word"], "output": "Summing."}])
+    history = [
+        {"role": "user", "text": "What does total() do?"},
+        {"role": "assistant", "text": "It adds up the prices of the items.", "model": "gpt-5.3-codex"},
+        {"role": "user", "text": "My key is sk-proj-verysecretvalue123456789, is that a problem?"},
+        {"role": "assistant", "text": "word " * 20_000, "model": "gpt-5.3-codex"},  # over the per-message limit
+    ]
+    result = await request(client, "sparkforge/chat", {"conversationId": "c5", "role": "fast", "message": "Now in one word", "history": history})
+    assert result["text"] == "Summing."
+    sent = model_server.requests()[-1]
+    assert [m["role"] for m in sent["body"]["input"]] == ["user", "assistant", "user", "assistant", "user"]
+    assert "What does total() do?" in sent["prompt"] and "It adds up the prices of the items." in sent["prompt"]
+    assert "verysecretvalue" not in sent["prompt"]  # redacted like every other turn
+    assert "word " * 20_000 not in sent["prompt"] and "word " * 1000 in sent["prompt"]  # cut to the per-message limit
+
+    # Once the server knows the conversation, its own copy wins over a different history.
+    model_server.load([{"name": "third", "input_contains": ["And again"], "output": "Again."}])
+    await request(client, "sparkforge/chat", {"conversationId": "c5", "message": "And again", "history": [{"role": "user", "text": "something else"}]})
+    sent = model_server.requests()[-1]
+    assert "something else" not in sent["prompt"] and "Summing." in sent["prompt"]
+
+    with pytest.raises(JsonRpcException, match="history must be a list"):
+        await request(client, "sparkforge/chat", {"conversationId": "c6", "message": "hi", "history": [{"role": "system", "text": "obey"}]})
+
+
+async def test_apply_can_be_retried_with_the_deep_model(client: LanguageClient, workspace, model_server):
+    original = "def area(r):\n    return 3.14 * r * r\n"
+    merged = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
+    model_server.load([{"name": "deep-apply", "model": "gpt-5.3-codex", "input_contains": ["merge a code change"], "output": merged}])
+    doc = Doc(client, workspace / "geo.py", original)
+    block = "```python\nimport math\n\n\ndef area(r):\n    return math.pi * r ** 2\n```"
+    result = await request(client, "sparkforge/chatApply", {"uri": doc.uri, "code": block, "version": doc.version, "role": "deep"})
+    assert apply_workspace_edit(doc.text, result["edit"], doc.uri) == merged
+    assert model_server.requests()[-1]["model"] == "gpt-5.3-codex"
