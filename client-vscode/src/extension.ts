@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { ChatViewProvider } from './chat/panel';
 import { codeActionMiddleware } from './codeActions';
+import { configurationMiddleware } from './configuration';
 import { InlineCompletionFeedback } from './inline';
 import { needsRestart } from './lib/serverEnv';
 import { NextEditController } from './nextEdit';
@@ -18,7 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('sparkforge', { log: true });
   const keys = new ApiKeyStore(context.secrets);
   const inline = new InlineCompletionFeedback();
-  server = new SparkforgeServer(context, log, keys, { ...inline.middleware, ...codeActionMiddleware });
+  server = new SparkforgeServer(context, log, keys, { ...inline.middleware, ...codeActionMiddleware, ...configurationMiddleware });
   const s = server;
   inline.attach(s);
 
