@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ProgressType } from 'vscode-languageclient/node';
 import { cursorAfterEdits, layoutNextEdit, NextEditLayout, splitLines } from './lib/editLayout';
+import { acceptanceKey, leftNeighbourhood, singleCursor, tabShouldIndent } from './lib/nextEditGuards';
 import type { InlineCompletionFeedback } from './inline';
 import { Method, NextEditPartialResult, NextEditResult, Position, Range, TextEdit } from './protocol';
 import type { SparkforgeServer } from './server';
@@ -17,6 +18,8 @@ import { nextEditEnabled } from './settings';
 const TYPING_DELAY_MS = 75;
 const CURSOR_DELAY_MS = 150;
 const CONTEXT_KEY = 'sparkforge.nextEditVisible';
+/** True while Tab should indent rather than jump to or apply the next edit (keybinding guard). */
+const TAB_INDENTS_KEY = 'sparkforge.nextEditTabIndents';
 const SCHEMES = new Set(['file', 'untitled']);
 
 /** `$/progress` values: hunks that became final, appended to the earlier ones. */
@@ -28,6 +31,8 @@ interface Snapshot {
   version: number;
   lines: string[];
   eol: string;
+  /** The cursor's line when the suggestion was asked for. */
+  askedAt: number;
 }
 
 interface Suggestion extends Snapshot {
@@ -87,6 +92,9 @@ export class NextEditController implements vscode.Disposable {
   private lastKey: string | undefined;
   private current: Suggestion | undefined;
   private readonly shownIds = new Set<string>();
+  /** Suggestions accepted on a given text: after an undo, the same one is not offered again. */
+  private readonly acceptedKeys = new Set<string>();
+  private tabIndents = false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -158,8 +166,15 @@ export class NextEditController implements vscode.Disposable {
       return;
     }
     if (this.current) {
-      // A visible suggestion stays while the cursor moves (Tab may jump to it); its hints follow.
+      // A visible suggestion stays while the cursor moves nearby (Tab may jump to it) and its
+      // hints follow; it goes once the cursor walks away, or when a second cursor appears.
       if (this.current.editor === e.textEditor) {
+        const s = this.current;
+        const edits = s.edits.map((edit) => ({ start: edit.range.start.line, end: edit.range.end.line }));
+        if (!singleCursor(e.selections.length) || leftNeighbourhood(e.selections[0].active.line, s.askedAt, edits)) {
+          this.clear();
+          return;
+        }
         this.render();
       }
       return;
@@ -211,6 +226,7 @@ export class NextEditController implements vscode.Disposable {
       version: document.version,
       lines: splitLines(document.getText()),
       eol: document.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n',
+      askedAt: editor.selection.active.line,
     };
     const tokenSource = new vscode.CancellationTokenSource();
     const flight: InFlight = { key, tokenSource };
@@ -263,6 +279,9 @@ export class NextEditController implements vscode.Disposable {
     if (this.inline.isLikelyVisible(editor) || (this.current && this.current.flight !== flight)) {
       return;
     }
+    if (!singleCursor(editor.selections.length) || this.acceptedKeys.has(acceptanceKey(snapshot.uri, snapshot.lines.join('\n'), edits))) {
+      return; // several cursors; or accepted on this very text, then undone
+    }
     const layout = layoutNextEdit(snapshot.lines, snapshot.eol, edits, editor.selection.active);
     if (!layout) {
       this.log.debug(`sparkforge/nextEdit ${result?.id ?? '(partial)'}: edits out of range, overlapping or without effect; ignored`);
@@ -293,6 +312,7 @@ export class NextEditController implements vscode.Disposable {
     }
     const layout = layoutNextEdit(s.lines, s.eol, s.edits, s.editor.selection.active) ?? s.layout;
     s.layout = layout;
+    this.setTabIndents(s.editor, layout.atCursor);
     const language = s.editor.document.languageId;
     s.editor.setDecorations(
       this.removedType,
@@ -335,6 +355,20 @@ export class NextEditController implements vscode.Disposable {
       }
       void vscode.commands.executeCommand('setContext', CONTEXT_KEY, false);
     }
+    this.setTabIndentsTo(false);
+  }
+
+  private setTabIndents(editor: vscode.TextEditor, suggestionAtCursor: boolean): void {
+    const active = editor.selection.active;
+    const before = editor.document.lineAt(active.line).text.slice(0, active.character);
+    this.setTabIndentsTo(tabShouldIndent(before, suggestionAtCursor));
+  }
+
+  private setTabIndentsTo(value: boolean): void {
+    if (value !== this.tabIndents) {
+      this.tabIndents = value;
+      void vscode.commands.executeCommand('setContext', TAB_INDENTS_KEY, value);
+    }
   }
 
   private cancelAndClear(): void {
@@ -348,7 +382,7 @@ export class NextEditController implements vscode.Disposable {
   private async acceptOrJump(): Promise<void> {
     const s = this.current;
     const editor = vscode.window.activeTextEditor;
-    if (!s || editor !== s.editor) {
+    if (!s || editor !== s.editor || !singleCursor(editor.selections.length)) {
       this.clear();
       return;
     }
@@ -388,6 +422,10 @@ export class NextEditController implements vscode.Disposable {
     if (!applied) {
       vscode.window.setStatusBarMessage('sparkforge: the suggestion could not be applied', 3000);
       return;
+    }
+    this.acceptedKeys.add(acceptanceKey(s.uri, s.lines.join('\n'), s.edits));
+    if (this.acceptedKeys.size > 64) {
+      this.acceptedKeys.delete(this.acceptedKeys.values().next().value as string);
     }
     if (s.id) {
       this.server.notify(Method.didAccept, { id: s.id });
