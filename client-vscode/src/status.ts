@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { missingKeyRoles, statusBarText, statusDetails } from './lib/statusText';
+import { missingKeyRoles, statusAccessibleLabel, statusBarText, statusDetails, statusTooltipMarkdown } from './lib/statusText';
 import { Method, StatusParams } from './protocol';
 import type { ApiKeyStore } from './secrets';
 import type { ServerState, SparkforgeServer } from './server';
@@ -53,13 +53,8 @@ export class StatusBar implements vscode.Disposable {
       const { text, warning } = statusBarText(this.status);
       this.item.text = text;
       this.item.backgroundColor = warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-      const tooltip = new vscode.MarkdownString();
-      for (const line of statusDetails(this.status)) {
-        tooltip.appendText(line);
-        tooltip.appendMarkdown('  \n');
-      }
-      tooltip.appendText('Click for details.');
-      this.item.tooltip = tooltip;
+      this.item.tooltip = new vscode.MarkdownString(statusTooltipMarkdown(this.status));
+      this.item.accessibilityInformation = { label: statusAccessibleLabel(this.status) };
     } else {
       this.item.text = {
         starting: '$(sync~spin) sparkforge',
@@ -74,6 +69,7 @@ export class StatusBar implements vscode.Disposable {
         stopped: 'sparkforge: the server is stopped',
         failed: 'sparkforge: the server is not running (click for details)',
       }[state];
+      this.item.accessibilityInformation = { label: this.item.tooltip };
     }
   }
 

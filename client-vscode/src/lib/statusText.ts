@@ -147,3 +147,22 @@ export function missingKeyRoles(status: StatusParams | undefined): Role[] {
   }
   return roles;
 }
+
+/** Text as Markdown that shows it literally (MarkdownString.appendText turns spaces into
+ *  `&nbsp;`, which VS Code then reads out in the item's accessible label). */
+export function markdownEscape(text: string): string {
+  return text.replace(/([\\`*_{}[\]()#+\-.!|<>~])/g, '\\$1');
+}
+
+/** The tooltip: the detail lines, one per line, then "Click for details.". */
+export function statusTooltipMarkdown(status: StatusParams | undefined): string {
+  return [...statusDetails(status), 'Click for details.'].map(markdownEscape).join('  \n');
+}
+
+/** What a screen reader says for the item: plain words, no icons, no markup. */
+export function statusAccessibleLabel(status: StatusParams | undefined): string {
+  const { text, warning } = statusBarText(status);
+  const head = text.replace(/\$\([\w~-]+\)\s*/g, '').split(' · ').join(', ');
+  const lines = status ? statusDetails(status) : [];
+  return [`sparkforge${warning ? ' (warning)' : ''}: ${head}`, ...lines].join('. ');
+}
