@@ -48,6 +48,13 @@ interface Suggestion extends Snapshot {
 interface InFlight {
   key: string;
   tokenSource: vscode.CancellationTokenSource;
+  /** Asked for with `sparkforge: Suggest Next Edit`: an empty answer is reported. */
+  manual: boolean;
+}
+
+/** Feedback for `sparkforge: Suggest Next Edit` when nothing is drawn (else it looks broken). */
+function nothingToSuggest(message: string): void {
+  vscode.window.setStatusBarMessage(`$(sparkle) sparkforge: ${message}`, 3000);
 }
 
 function toRange(r: Range): vscode.Range {
@@ -205,6 +212,15 @@ export class NextEditController implements vscode.Disposable {
     const editor = vscode.window.activeTextEditor;
     const client = this.server.running;
     if (!editor || !client || !SCHEMES.has(editor.document.uri.scheme) || !editor.selection.isEmpty) {
+      if (manual) {
+        nothingToSuggest(
+          !client
+            ? 'the server is not running'
+            : !editor || !SCHEMES.has(editor.document.uri.scheme)
+              ? 'open a file to get a next edit'
+              : 'clear the selection to get a next edit',
+        );
+      }
       return;
     }
     if (!manual && (!nextEditEnabled(editor.document) || this.current || this.inline.isLikelyVisible(editor))) {
@@ -229,7 +245,7 @@ export class NextEditController implements vscode.Disposable {
       askedAt: editor.selection.active.line,
     };
     const tokenSource = new vscode.CancellationTokenSource();
-    const flight: InFlight = { key, tokenSource };
+    const flight: InFlight = { key, tokenSource, manual };
     this.inFlight = flight;
     const partialResultToken = randomUUID();
     const partialEdits: TextEdit[] = [];
@@ -252,14 +268,25 @@ export class NextEditController implements vscode.Disposable {
       if (!tokenSource.token.isCancellationRequested) {
         if (result && Array.isArray(result.edits) && result.edits.length > 0) {
           this.show(snapshot, flight, result, result.edits);
-        } else if (this.current?.flight === flight) {
-          // The server withdrew what it reported early.
-          this.clear();
+        } else {
+          if (this.current?.flight === flight) {
+            // The server withdrew what it reported early.
+            this.clear();
+          }
+          if (manual) {
+            nothingToSuggest('no next edit to suggest here');
+          }
         }
       }
     } catch (err) {
       if (!tokenSource.token.isCancellationRequested) {
-        this.log.debug(`sparkforge/nextEdit failed: ${err instanceof Error ? err.message : String(err)}`);
+        const message = `sparkforge/nextEdit failed: ${err instanceof Error ? err.message : String(err)}`;
+        if (manual) {
+          this.log.warn(message);
+          nothingToSuggest('the next-edit request failed (see sparkforge: Show Output)');
+        } else {
+          this.log.debug(message);
+        }
       }
     } finally {
       progress.dispose();
@@ -285,6 +312,9 @@ export class NextEditController implements vscode.Disposable {
     const layout = layoutNextEdit(snapshot.lines, snapshot.eol, edits, editor.selection.active);
     if (!layout) {
       this.log.debug(`sparkforge/nextEdit ${result?.id ?? '(partial)'}: edits out of range, overlapping or without effect; ignored`);
+      if (result && flight.manual) {
+        nothingToSuggest('no next edit to suggest here');
+      }
       if (this.current?.flight === flight) {
         this.clear();
       }
