@@ -49,6 +49,8 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(state: ServerState): void {
+    // Commands that need the server are hidden from the palette while it is not running.
+    void vscode.commands.executeCommand('setContext', 'sparkforge.serverRunning', state === 'running');
     if (state === 'running') {
       const { text, warning } = statusBarText(this.status);
       this.item.text = text;
