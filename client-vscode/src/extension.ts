@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import { ChatViewProvider } from './chat/panel';
+import { ActionApplier } from './actionApply';
 import { codeActionMiddleware } from './codeActions';
 import { configurationMiddleware } from './configuration';
 import { InlineCompletionFeedback } from './inline';
@@ -19,7 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('sparkforge', { log: true });
   const keys = new ApiKeyStore(context.secrets);
   const inline = new InlineCompletionFeedback();
-  server = new SparkforgeServer(context, log, keys, { ...inline.middleware, ...codeActionMiddleware, ...configurationMiddleware });
+  server = new SparkforgeServer(context, log, keys, { ...inline.middleware, ...codeActionMiddleware(() => server?.running), ...configurationMiddleware });
   const s = server;
   inline.attach(s);
 
@@ -28,6 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     s,
     inline,
     new StatusBar(s, keys, log),
+    new ActionApplier(() => s.running, log),
     new NextEditController(s, inline, log, context.extensionUri),
     new ChatViewProvider(context, s, log),
     vscode.commands.registerCommand('sparkforge.setApiKey', async () => {
