@@ -1,5 +1,6 @@
-// Bundles the extension into dist/extension.js (vscode stays external), or, with --tests,
-// each unit test of the pure modules into out/test/ for `node --test`.
+// Bundles the extension into dist/extension.js (vscode stays external) and the chat webview's
+// script into dist/chat.js, or, with --tests, each unit test of the pure modules into out/test/
+// for `node --test`.
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
 
@@ -31,10 +32,22 @@ if (args.has('--tests')) {
     sourcemap: !production,
     sourcesContent: false,
   };
+  // The chat webview: markdown-it and highlight.js bundled in, one file loaded by its nonce.
+  const webview = {
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: ['src/chat/webview.ts'],
+    outfile: 'dist/chat.js',
+    minify: production,
+    sourcemap: false,
+  };
   if (args.has('--watch')) {
     const ctx = await esbuild.context(options);
     await ctx.watch();
+    await (await esbuild.context(webview)).watch();
   } else {
-    await esbuild.build(options);
+    await Promise.all([esbuild.build(options), esbuild.build(webview)]);
   }
 }

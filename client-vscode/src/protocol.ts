@@ -106,6 +106,13 @@ export interface ChatContext {
   files?: string[];
 }
 
+/** A turn of the conversation so far, for a server that does not know it (it restarted). */
+export interface ChatHistoryEntry {
+  role: 'user' | 'assistant';
+  text: string;
+  model?: string;
+}
+
 export interface ChatParams {
   conversationId: string;
   /** Client-made id, echoed in every chatDelta of this request. */
@@ -113,11 +120,16 @@ export interface ChatParams {
   role: Role;
   message: string;
   context: ChatContext;
+  /** Used by the server only when it does not know the conversation. */
+  history?: ChatHistoryEntry[];
 }
 
 export interface ChatResult {
   conversationId: string;
   text: string;
+  role?: Role;
+  /** The model that answered. */
+  model?: string;
   usage?: Usage;
 }
 
@@ -131,6 +143,8 @@ export interface ChatApplyParams {
   uri: string;
   code: string;
   version?: number;
+  /** Which model merges the code; default fast, deep is the retry after a refusal. */
+  role?: Role;
 }
 
 export interface ChatApplyResult {

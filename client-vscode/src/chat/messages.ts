@@ -11,10 +11,11 @@ export type TurnStatus = 'streaming' | 'done' | 'stopped' | 'error';
 export interface ViewTurn {
   id: string;
   author: 'user' | 'assistant';
-  /** The model that answered (assistant turns). */
+  /** The model that answered (assistant turns): its role and its name. */
   role?: Role;
-  /** Safe HTML from lib/markdown.ts. */
-  html: string;
+  model?: string;
+  /** Markdown for answers (the webview renders it with lib/chatMarkdown.ts), plain for questions. */
+  text: string;
   status: TurnStatus;
   /** Usage, an error, or the context that went with a question. */
   note?: string;
@@ -40,6 +41,8 @@ export interface Reply {
 export type ToWebview =
   | { type: 'state'; id: string; data: { role: Role; busy: boolean; turns: ViewTurn[] } }
   | { type: 'turn'; id: string; data: ViewTurn }
+  /** Streamed text to add to the end of a turn's text. */
+  | { type: 'append'; id: string; data: { id: string; text: string } }
   | { type: 'busy'; id: string; data: { busy: boolean } }
   | { type: 'role'; id: string; data: { role: Role } }
   | { type: 'context'; id: string; data: { label: string } }

@@ -5,15 +5,19 @@
  * reloaded view is redrawn from it. Answers stream in as `sparkforge/chatDelta`; Stop cancels
  * the `sparkforge/chat` request. The model can be switched between questions: the
  * conversation id stays, the server carries the conversation over.
+ *
+ * Conversations are kept per workspace (workspaceState) and every question carries the
+ * conversation so far as `history`, so a restarted server, or a reloaded window, continues
+ * it. `sparkforge.chatHistory` reopens an earlier one.
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { renderMarkdown } from '../lib/markdown';
+import { ago, historyOf, parseArchive, saveConversation, StoredConversation, StoredTurn, titleOf } from '../lib/chatHistory';
 import { singleDocumentEdit } from '../lib/workspaceEdits';
 import { formatCost, formatTokens } from '../lib/statusText';
-import { ChatContext, ChatDeltaParams, Method, Range, Role, Usage } from '../protocol';
+import { ChatContext, ChatDeltaParams, ChatHistoryEntry, Method, Range, Role, Usage } from '../protocol';
 import type { SparkforgeServer } from '../server';
 import { FromWebview, parseFromWebview, Reply, ToWebview, TurnStatus, ViewTurn } from './messages';
 import { ProposalReview } from './proposal';
@@ -21,6 +25,9 @@ import { StaleEditError, toWorkspaceEdit } from './workspaceEdit';
 
 const RENDER_INTERVAL_MS = 40;
 const ROLE_KEY = 'sparkforge.chat.role';
+const ARCHIVE_KEY = 'sparkforge.chat.conversations';
+const CURRENT_KEY = 'sparkforge.chat.current';
+const RETRY_DEEP = 'Retry with the deep model';
 const SCHEMES = new Set(['file', 'untitled']);
 
 /** A message to the webview; `id` only matters for replies. */
@@ -30,6 +37,8 @@ interface Turn {
   id: string;
   author: 'user' | 'assistant';
   role?: Role;
+  /** The model's name: the configured one while streaming, the server's answer after. */
+  model?: string;
   text: string;
   status: TurnStatus;
   note?: string;
@@ -64,12 +73,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   private view: vscode.WebviewView | undefined;
   private ready = false;
-  private conversationId = randomUUID();
+  private conversationId: string = randomUUID();
   private role: Role;
   private turns: Turn[] = [];
   private active: ActiveRequest | undefined;
   private readonly finishedRequests = new Set<string>();
-  private readonly dirty = new Set<Turn>();
+  /** Streamed text not yet sent to the webview, per turn. */
+  private readonly appends = new Map<Turn, string>();
+  private archive: StoredConversation[];
   private renderTimer: NodeJS.Timeout | undefined;
   private contextTimer: NodeJS.Timeout | undefined;
   /** The document the conversation was last about: where Apply goes when no editor is active. */
@@ -83,6 +94,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.role = context.globalState.get<Role>(ROLE_KEY) === 'fast' ? 'fast' : 'deep';
+    this.archive = parseArchive(context.workspaceState.get(ARCHIVE_KEY));
+    const current = this.archive.find((c) => c.id === context.workspaceState.get<string>(CURRENT_KEY));
+    if (current) {
+      this.open(current);
+    }
     this.disposables.push(
       this.proposals,
       vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, this, {
@@ -93,6 +109,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       vscode.window.onDidChangeTextEditorSelection(() => this.scheduleContextLabel()),
       vscode.commands.registerCommand('sparkforge.openChat', () => this.reveal()),
       vscode.commands.registerCommand('sparkforge.newChat', () => this.newChat()),
+      vscode.commands.registerCommand('sparkforge.chatHistory', () => this.pickConversation()),
       vscode.commands.registerCommand('sparkforge.explain', (args?: unknown) => this.explain(args)),
     );
   }
@@ -112,8 +129,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.view = view;
     this.ready = false;
     const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [media] };
-    view.webview.html = this.html(view.webview, media);
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+    view.webview.options = { enableScripts: true, localResourceRoots: [media, dist] };
+    view.webview.html = this.html(view.webview, media, dist);
     view.webview.onDidReceiveMessage((raw) => void this.onMessage(raw), undefined, this.disposables);
     view.onDidDispose(() => {
       if (this.view === view) {
@@ -123,9 +141,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     });
   }
 
-  private html(webview: vscode.Webview, media: vscode.Uri): string {
+  private html(webview: vscode.Webview, media: vscode.Uri, dist: vscode.Uri): string {
     const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.js'));
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'chat.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css'));
     const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
     return `<!DOCTYPE html>
@@ -145,7 +163,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   </div>
   <span id="context" class="context" title="Context sent with your question"></span>
 </header>
-<main id="transcript" class="transcript" aria-live="polite"></main>
+<main id="transcript" class="transcript"></main>
+<p id="status" class="status" role="status" aria-live="polite"></p>
 <p id="empty" class="empty">Ask about your code. The selection in the active editor (or, if you tick the box, the whole file) goes with your question. Code blocks in answers can be copied or applied to the file.</p>
 <p id="notice" class="notice" hidden></p>
 <form id="composer" class="composer">
@@ -173,7 +192,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private viewTurn(turn: Turn): ViewTurn {
-    return { id: turn.id, author: turn.author, role: turn.role, html: renderMarkdown(turn.text), status: turn.status, note: turn.note };
+    return { id: turn.id, author: turn.author, role: turn.role, model: turn.model, text: turn.text, status: turn.status, note: turn.note };
   }
 
   private postState(): void {
@@ -183,20 +202,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     });
   }
 
-  /** Streaming redraws are batched: one message per turn every RENDER_INTERVAL_MS at most. */
-  private scheduleRender(turn: Turn): void {
-    this.dirty.add(turn);
+  /** Streamed text is batched: one `append` per turn every RENDER_INTERVAL_MS at most. */
+  private scheduleAppend(turn: Turn, text: string): void {
+    this.appends.set(turn, (this.appends.get(turn) ?? '') + text);
     this.renderTimer ??= setTimeout(() => {
       this.renderTimer = undefined;
-      for (const t of this.dirty) {
-        this.post({ type: 'turn', data: this.viewTurn(t) });
+      for (const [t, added] of this.appends) {
+        this.post({ type: 'append', data: { id: t.id, text: added } });
       }
-      this.dirty.clear();
+      this.appends.clear();
     }, RENDER_INTERVAL_MS);
   }
 
   private renderNow(turn: Turn): void {
-    this.dirty.delete(turn);
+    this.appends.delete(turn);
     this.post({ type: 'turn', data: this.viewTurn(turn) });
   }
 
@@ -229,6 +248,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.appends.clear(); // the state carries the text so far
         this.postState();
         this.post({ type: 'context', data: { label: this.contextLabel() } });
         return;
@@ -297,29 +317,35 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (where.uri) {
       this.lastContextUri = where.uri;
     }
+    const history = historyOf(this.stored());
     const question: Turn = { id: randomUUID(), author: 'user', text, status: 'done', note: where.label };
-    const answer: Turn = { id: randomUUID(), author: 'assistant', role: this.role, text: '', status: 'streaming' };
+    const model = vscode.workspace.getConfiguration('sparkforge').get<string>(`${this.role}.model`);
+    const answer: Turn = { id: randomUUID(), author: 'assistant', role: this.role, model, text: '', status: 'streaming' };
     this.turns.push(question, answer);
+    this.save();
     const active: ActiveRequest = { requestId: randomUUID(), tokenSource: new vscode.CancellationTokenSource(), turn: answer };
     this.active = active;
     this.renderNow(question);
     this.renderNow(answer);
     this.post({ type: 'busy', data: { busy: true } });
-    void this.run(active, text, where.context);
+    void this.run(active, text, where.context, history);
     return { ok: true };
   }
 
-  private async run(active: ActiveRequest, message: string, context: ChatContext): Promise<void> {
+  private async run(active: ActiveRequest, message: string, context: ChatContext, history: ChatHistoryEntry[]): Promise<void> {
     const { turn, tokenSource, requestId } = active;
     try {
       const result = await this.server.request(
         Method.chat,
-        { conversationId: this.conversationId, requestId, role: turn.role ?? this.role, message, context },
+        { conversationId: this.conversationId, requestId, role: turn.role ?? this.role, message, context, history },
         tokenSource.token,
       );
       if (this.active === active) {
         if (typeof result?.text === 'string' && result.text) {
           turn.text = result.text;
+        }
+        if (typeof result?.model === 'string') {
+          turn.model = result.model;
         }
         turn.status = 'done';
         turn.note = usageNote(result?.usage);
@@ -345,6 +371,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     this.renderNow(active.turn);
     this.post({ type: 'busy', data: { busy: false } });
+    this.save();
   }
 
   private listen(client: LanguageClient): void {
@@ -363,7 +390,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       return;
     }
     active.turn.text += params.delta;
-    this.scheduleRender(active.turn);
+    this.scheduleAppend(active.turn, params.delta);
   }
 
   private stop(): void {
@@ -381,11 +408,92 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private newChat(): void {
     this.stop();
     if (this.turns.length > 0) {
+      // The server forgets it; the archive keeps it for the history list.
       this.server.notify(Method.chatReset, { conversationId: this.conversationId });
     }
     this.conversationId = randomUUID();
     this.turns = [];
+    void this.context.workspaceState.update(CURRENT_KEY, this.conversationId);
     this.postState();
+  }
+
+  // -- the archive: conversations kept per workspace ------------------------------------------
+
+  /** The transcript as stored: an answer still streaming counts as stopped. */
+  private stored(): StoredTurn[] {
+    return this.turns.map((t) => ({
+      author: t.author,
+      text: t.text,
+      status: t.status === 'streaming' ? 'stopped' : t.status,
+      role: t.role,
+      model: t.model,
+      note: t.note,
+    }));
+  }
+
+  private save(): void {
+    const turns = this.stored();
+    this.archive = saveConversation(this.archive, { id: this.conversationId, title: titleOf(turns), updated: Date.now(), turns });
+    void this.context.workspaceState.update(ARCHIVE_KEY, this.archive);
+    void this.context.workspaceState.update(CURRENT_KEY, this.conversationId);
+  }
+
+  private open(conversation: StoredConversation): void {
+    this.conversationId = conversation.id;
+    this.turns = conversation.turns.map((t) => ({ id: randomUUID(), ...t }));
+  }
+
+  /** Command `sparkforge.chatHistory`: reopen (or delete) an earlier conversation. */
+  private async pickConversation(): Promise<void> {
+    type Item = vscode.QuickPickItem & { id?: string };
+    const remove: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete this conversation' };
+    const items = (): Item[] => {
+      const now = Date.now();
+      const list: Item[] = this.archive.map((c) => {
+        const models = [...new Set(c.turns.map((t) => t.model).filter((m): m is string => Boolean(m)))];
+        const questions = c.turns.filter((t) => t.author === 'user').length;
+        return {
+          id: c.id,
+          label: c.title,
+          description: `${c.id === this.conversationId ? 'current · ' : ''}${ago(c.updated, now)}`,
+          detail: `${questions} question${questions === 1 ? '' : 's'}${models.length ? ` · ${models.join(', ')}` : ''}`,
+          buttons: [remove],
+        };
+      });
+      return [{ label: '$(add) New chat', alwaysShow: true }, ...list];
+    };
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = 'sparkforge: chat history';
+    pick.placeholder = 'Reopen a conversation';
+    pick.matchOnDetail = true;
+    pick.items = items();
+    pick.onDidTriggerItemButton((e) => {
+      if (e.item.id === this.conversationId) {
+        this.newChat();
+      }
+      this.archive = this.archive.filter((c) => c.id !== e.item.id);
+      void this.context.workspaceState.update(ARCHIVE_KEY, this.archive);
+      pick.items = items();
+    });
+    const chosen = await new Promise<Item | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
+    });
+    pick.dispose();
+    if (!chosen) {
+      return;
+    }
+    const conversation = this.archive.find((c) => c.id === chosen.id);
+    if (!conversation) {
+      this.newChat();
+    } else if (conversation.id !== this.conversationId) {
+      this.stop();
+      this.open(conversation);
+      void this.context.workspaceState.update(CURRENT_KEY, this.conversationId);
+      this.postState();
+    }
+    await this.reveal();
   }
 
   /** Command `sparkforge.explain`, args `{uri, range}` (LSP or VS Code shapes), or the selection. */
@@ -436,7 +544,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   // -- applying a code block ------------------------------------------------------------------
 
-  private async apply(code: string): Promise<Reply> {
+  private async apply(code: string, role: Role = 'fast'): Promise<Reply> {
     const client = this.server.running;
     if (!client) {
       return { ok: false, message: 'The sparkforge server is not running.' };
@@ -452,11 +560,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const target = document;
     const version = target.version;
     const name = vscode.workspace.asRelativePath(target.uri);
+    let cancelled = false;
     try {
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `sparkforge: merging the code into ${name}…`, cancellable: true },
-        (_progress, token) =>
-          this.server.request(Method.chatApply, { uri: client.code2ProtocolConverter.asUri(target.uri), code, version }, token),
+        (_progress, token) => {
+          token.onCancellationRequested(() => (cancelled = true));
+          return this.server.request(Method.chatApply, { uri: client.code2ProtocolConverter.asUri(target.uri), code, version, role }, token);
+        },
       );
       if (!result?.edit) {
         return { ok: false, message: 'Nothing to apply.' };
@@ -495,7 +606,28 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       if (!(err instanceof StaleEditError)) {
         this.log.warn(`Applying a code block failed: ${message}`);
       }
+      if (!cancelled && !(err instanceof StaleEditError)) {
+        this.explainRefusal(message, code, role);
+      }
       return { ok: false, message };
     }
+  }
+
+  /**
+   * A refused Apply says why in a notification. When the fast model's merge was refused, the
+   * deep model may do better: offer it (a policy refusal, "refused: …", would only repeat).
+   */
+  private explainRefusal(message: string, code: string, role: Role): void {
+    const text = message.startsWith('sparkforge') ? message : `sparkforge: ${message}`;
+    const retry = role === 'fast' && !/\brefused:/.test(message) ? [RETRY_DEEP] : [];
+    void vscode.window.showWarningMessage(text, ...retry).then((choice) => {
+      if (choice === RETRY_DEEP) {
+        void this.apply(code, 'deep').then((reply) => {
+          if (reply.ok && reply.message) {
+            vscode.window.setStatusBarMessage(`sparkforge: ${reply.message}`, 3000);
+          }
+        });
+      }
+    });
   }
 }
