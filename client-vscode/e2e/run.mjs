@@ -149,19 +149,22 @@ async function main() {
     join(workspace, '.vscode', 'settings.json'),
     JSON.stringify(
       {
-        'sparkforge.fast.baseUrl': baseUrl,
-        'sparkforge.deep.baseUrl': baseUrl,
         'sparkforge.inline.debounceMs': 0,
-        'sparkforge.python.interpreter': [python],
         'sparkforge.trace.server': process.env.SPARKFORGE_E2E_TRACE ?? 'off',
       },
       null,
       2,
     ),
   );
+  // baseUrl, apiKeyEnv and the interpreter are machine-scoped, which a workspace's settings
+  // cannot set: they go in the user's settings and code-server's machine settings.
+  const machineScoped = { 'sparkforge.fast.baseUrl': baseUrl, 'sparkforge.deep.baseUrl': baseUrl, 'sparkforge.python.interpreter': [python] };
+  mkdirSync(join(userData, 'Machine'), { recursive: true });
+  writeFileSync(join(userData, 'Machine', 'settings.json'), JSON.stringify(machineScoped));
   writeFileSync(
     join(userData, 'User', 'settings.json'),
     JSON.stringify({
+      ...machineScoped,
       'security.workspace.trust.enabled': false,
       'workbench.startupEditor': 'none',
       'chat.disableAIFeatures': true,
