@@ -19,6 +19,7 @@ import {
   ServerOptions,
   State,
 } from 'vscode-languageclient/node';
+import { bundleServes, choosePython, defaultCandidates, INSTALL_ANCHOR, noPythonMessage, probePython } from './lib/pythonCheck';
 import { serverEnvironment } from './lib/serverEnv';
 import type { Notifications, Requests } from './protocol';
 import { findInterpreter } from './python';
@@ -29,6 +30,19 @@ export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
 
 /** Documents the server sees: files on disk and unsaved editors, in any language. */
 const DOCUMENT_SELECTOR = [{ scheme: 'file' }, { scheme: 'untitled' }];
+
+/**
+ * vscode-languageclient always adds its own toast when the server never comes up ("couldn't
+ * create connection to server", often with Code -32097). explainStartFailure already says
+ * what happened and what to do, once: until the client has run, its errors go to the log only.
+ */
+class SparkforgeLanguageClient extends LanguageClient {
+  hasRun = false;
+
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.hasRun ? showNotification : false);
+  }
+}
 
 export class SparkforgeServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -136,6 +150,19 @@ export class SparkforgeServer implements vscode.Disposable {
     const folder = vscode.workspace.workspaceFolders?.[0];
     const interpreter = await findInterpreter(folder?.uri, this.log);
     const bundled = this.context.asAbsolutePath(path.join('bundled', 'libs'));
+    const cwd = folder?.uri.scheme === 'file' ? folder.uri.fsPath : this.context.extensionUri.fsPath;
+    // Ask for the version first: no Python, or one older than 3.10, gets one message saying
+    // what to install rather than a failed connection.
+    const candidates = interpreter.source === 'default' ? defaultCandidates(process.platform) : [interpreter.command];
+    const python = await choosePython(candidates, (command) => probePython(command, { cwd }));
+    if (!python.ok) {
+      const { message, log } = noPythonMessage(python, interpreter.source);
+      this.setState('failed');
+      this.log.error(`No usable Python: ${log}`);
+      void this.explainNoPython(message);
+      return;
+    }
+    this.log.info(`Python ${python.version.join('.')}: ${python.command.join(' ')} (from ${interpreter.source})`);
     const bundledLibs = fs.existsSync(bundled) ? bundled : undefined;
     const { env, notes } = serverEnvironment(
       process.env,
@@ -145,12 +172,17 @@ export class SparkforgeServer implements vscode.Disposable {
       },
       { bundledLibs, pathDelimiter: path.delimiter },
     );
-    const [command, ...prefix] = interpreter.command;
+    const [command, ...prefix] = python.command;
     const args = [...prefix, '-m', 'sparkforge', 'lsp'];
-    const cwd = folder?.uri.scheme === 'file' ? folder.uri.fsPath : this.context.extensionUri.fsPath;
     this.log.info(`Starting the server: ${[command, ...args].join(' ')} (interpreter from ${interpreter.source}; cwd ${cwd})`);
     if (bundledLibs) {
       this.log.info(`Using the bundled Python libraries in ${bundledLibs}`);
+      if (bundleServes(this.bundledPythons(), python.version) === false) {
+        this.log.warn(
+          `The bundled libraries were built for Python ${(this.bundledPythons() as string[]).join(', ')}, not ${python.version.join('.')}: ` +
+            'their compiled modules will not load unless sparkforge is also installed in that Python.',
+        );
+      }
     }
     for (const note of notes) {
       this.log.info(note);
@@ -176,7 +208,7 @@ export class SparkforgeServer implements vscode.Disposable {
       middleware: this.middleware,
       markdown: { isTrusted: false, supportHtml: false },
     };
-    const client = new LanguageClient('sparkforge', 'sparkforge', serverOptions, clientOptions);
+    const client = new SparkforgeLanguageClient('sparkforge', 'sparkforge', serverOptions, clientOptions);
     usual = client.createDefaultErrorHandler(3);
     this.client = client;
     client.onDidChangeState((e) => {
@@ -186,6 +218,7 @@ export class SparkforgeServer implements vscode.Disposable {
       // doStop() forgets the client first, so a Stop seen here was not asked for.
       if (e.newState === State.Running) {
         ran = true;
+        client.hasRun = true;
         this.setState('running');
       } else if (e.newState === State.Starting) {
         this.setState('starting');
@@ -199,7 +232,7 @@ export class SparkforgeServer implements vscode.Disposable {
     } catch (err) {
       this.setState('failed');
       this.log.error(`The sparkforge server did not start: ${String(err)}`);
-      void this.explainStartFailure(interpreter.command, interpreter.source);
+      void this.explainStartFailure(python.command, interpreter.source, bundledLibs !== undefined);
       return;
     }
     this.setState('running');
@@ -222,10 +255,36 @@ export class SparkforgeServer implements vscode.Disposable {
     this.setState('stopped');
   }
 
-  private async explainStartFailure(command: string[], source: string): Promise<void> {
+  /** `python` from bundled/manifest.json (written by scripts/bundle_python.py), if any. */
+  private bundledPythons(): unknown {
+    try {
+      return JSON.parse(fs.readFileSync(this.context.asAbsolutePath(path.join('bundled', 'manifest.json')), 'utf8')).python;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async explainNoPython(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(message, 'How to Install Python', 'Set Interpreter', 'Restart');
+    if (choice === 'How to Install Python') {
+      // The README's Requirements section, as shipped inside the extension (vsce may lower-case it).
+      const readme = ['README.md', 'readme.md'].map((n) => vscode.Uri.joinPath(this.context.extensionUri, n)).find((u) => fs.existsSync(u.fsPath));
+      if (readme) {
+        void vscode.commands.executeCommand('markdown.showPreview', readme.with({ fragment: INSTALL_ANCHOR }));
+      }
+    } else if (choice === 'Set Interpreter') {
+      void vscode.commands.executeCommand('workbench.action.openSettings', 'sparkforge.python.interpreter');
+    } else if (choice === 'Restart') {
+      void this.restart();
+    }
+  }
+
+  private async explainStartFailure(command: string[], source: string, bundled: boolean): Promise<void> {
     const choice = await vscode.window.showErrorMessage(
       `sparkforge could not start its server with ${command.join(' ')} (${source}). ` +
-        'Is the sparkforge Python package installed in that environment?',
+        (bundled
+          ? 'The server exited before it answered: the output has its error.'
+          : 'Is the sparkforge Python package installed in that environment?'),
       'Show Output',
       'Set Interpreter',
       'Restart',
