@@ -61,9 +61,9 @@ else
   fi
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install ${missing[*]} by hand"
   t=$(now)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
-    || die "apt-get update failed (is the Debian mirror reachable?)"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$E2E_HOME/apt.log" 2>&1 \
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$E2E_HOME/apt.log" 2>&1 \
+    || { tail -n 30 "$E2E_HOME/apt.log" >&2; die "apt-get update failed (is the Debian mirror reachable? log: $E2E_HOME/apt.log)"; }
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >>"$E2E_HOME/apt.log" 2>&1 \
     || { tail -n 30 "$E2E_HOME/apt.log" >&2; die "apt-get install ${missing[*]} failed (log: $E2E_HOME/apt.log)"; }
   say "apt: installed in $(($(now) - t))s"
 fi
