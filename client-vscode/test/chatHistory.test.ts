@@ -13,6 +13,11 @@ test('history is what the server would have kept, with the model per answer', ()
     { role: 'assistant', text: 'half\n\n(stopped)', model: 'gpt-5.3-codex' },
   ]);
   assert.deepEqual(historyOf([]), []);
+  // Only the newest turns that fit are sent.
+  assert.deepEqual(historyOf([q('old question'), a('old answer'), q('new'), a('newer')], 10), [
+    { role: 'user', text: 'new' },
+    { role: 'assistant', text: 'newer', model: 'gpt-5.3-codex' },
+  ]);
 });
 
 test('the archive keeps the most recent conversations, trimmed, and drops empty ones', () => {

@@ -143,9 +143,11 @@ function drawText(d: Drawn, text: string, status: ViewTurn['status']): void {
     d.settledTo = settleTo;
   }
   const tail = text.slice(d.settledTo);
-  if (tail !== d.tailText) {
-    d.tailText = tail;
-    d.tail.innerHTML = tail ? renderMarkdown(tail) : streaming && !text ? '<p class="thinking">…</p>' : '';
+  const thinking = streaming && !text;
+  const key = (thinking ? '\0' : '') + tail; // the placeholder goes when the answer ends empty
+  if (key !== d.tailText) {
+    d.tailText = key;
+    d.tail.innerHTML = tail ? renderMarkdown(tail) : thinking ? '<p class="thinking">…</p>' : '';
   }
   if (status === 'done') {
     // A finished answer's last block is complete even if the model never closed its fence.

@@ -37,6 +37,11 @@ export const LIMITS = {
   turnsPerConversation: 200,
   /** Characters kept of one turn's text. */
   turnChars: 100_000,
+  /**
+   * Characters of history sent with a question: the server keeps about 24,000 tokens of it,
+   * so more would only be read and dropped.
+   */
+  historyChars: 200_000,
 };
 
 /**
@@ -44,7 +49,7 @@ export const LIMITS = {
  * them: a question whose answer failed is left out (the server forgets it), and a stopped
  * answer keeps what was shown, marked "(stopped)".
  */
-export function historyOf(turns: readonly StoredTurn[]): HistoryEntry[] {
+export function historyOf(turns: readonly StoredTurn[], maxChars = LIMITS.historyChars): HistoryEntry[] {
   const out: HistoryEntry[] = [];
   for (let i = 0; i < turns.length; i++) {
     const turn = turns[i];
@@ -60,7 +65,13 @@ export function historyOf(turns: readonly StoredTurn[]): HistoryEntry[] {
       out.push(turn.model ? { role: 'assistant', text, model: turn.model } : { role: 'assistant', text });
     }
   }
-  return out;
+  // The newest turns that fit, the way the server trims them.
+  let used = 0;
+  let first = out.length;
+  while (first > 0 && used + out[first - 1].text.length <= maxChars) {
+    used += out[--first].text.length;
+  }
+  return out.slice(first);
 }
 
 export function titleOf(turns: readonly StoredTurn[]): string {
