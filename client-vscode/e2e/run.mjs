@@ -124,6 +124,92 @@ function copyExtensionLog(userData) {
   }
 }
 
+const BILL = 'def split_bill(total, people):\n    return round(total / people, 2)\n';
+
+/** Ctrl+. at the cursor, then a click on the row matching `title`; false if it is not offered. */
+async function pickCodeAction(page, title, screenshot) {
+  await page.keyboard.press('Control+.');
+  const row = page.locator('.action-widget .monaco-list-row', { hasText: title }).first();
+  const offered = await row.waitFor({ timeout: 20_000 }).then(() => true, () => false);
+  if (screenshot) {
+    await page.screenshot({ path: join(artifacts, screenshot) });
+  }
+  if (offered) {
+    await row.click();
+  }
+  return offered;
+}
+
+/** Whole-line decorations drawn with a background (the sparkforge highlight of changed lines). */
+async function highlightedLines(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]')].filter((d) => {
+      const bg = getComputedStyle(d).backgroundColor;
+      return bg && bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent';
+    }).length,
+  );
+}
+
+/**
+ * One-click code actions (sparkforge.applyAction): Document from the Ctrl+. menu changes the
+ * file with one click (no refactor preview with unticked changes), highlights the changed line
+ * and says "Documented `split_bill`"; the file on disk has it once saved; Ctrl+Z restores it.
+ * Generate tests creates tests/test_bill.py and leaves it open beside the source.
+ */
+async function codeActionChecks(page, workspace) {
+  const onDisk = () => readFileSync(join(workspace, 'bill.py'), 'utf8');
+  await page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-label[aria-label^="Explorer"]').first().click();
+  await openFile(page, 'bill.py');
+  await goTo(page, 2, 5); // inside split_bill()
+  const docOffered = await pickCodeAction(page, /Document split_bill with sparkforge/, '10-document-quick-fix.png');
+  check('Ctrl+. offers "Document split_bill with sparkforge"', docOffered);
+  if (!docOffered) {
+    return;
+  }
+  const docstring = 'Split ``total`` evenly';
+  const applied = await waitFor('the docstring in the editor', async () => (await viewText(page)).includes(docstring), 30_000).catch(() => false);
+  const toast = await waitFor('the Documented notification', async () => (await toastTexts(page)).find((t) => t.includes('Documented `split_bill`')), 10_000).catch(() => undefined);
+  const highlighted = await highlightedLines(page);
+  await page.screenshot({ path: join(artifacts, '11-documented.png') });
+  const refactorPreview = await page.locator('.pane-header', { hasText: /refactor preview/i }).count();
+  check('Document applies in one click, with no refactor preview', Boolean(applied) && refactorPreview === 0, (await viewText(page)).replace(/\s+/g, ' ').slice(0, 120));
+  check('the notification says "Documented `split_bill`" with Undo and Show diff', Boolean(toast) && /Undo/.test(toast ?? '') && /Show diff/.test(toast ?? ''), toast ?? (await toastTexts(page)).join(' | '));
+  check('the changed line is highlighted', highlighted > 0, `${highlighted} highlighted`);
+  if (!applied) {
+    return;
+  }
+  await page.keyboard.press('Control+S');
+  const saved = await waitFor('bill.py saved with the docstring', () => onDisk().includes(docstring), 10_000).catch(() => false);
+  check('after saving, the file on disk has the docstring', Boolean(saved), JSON.stringify(onDisk()));
+  await page.keyboard.press('Control+Z');
+  const undone = await waitFor('the undo', async () => !(await viewText(page)).includes(docstring), 5000).catch(() => false);
+  await page.keyboard.press('Control+S');
+  const restored = await waitFor('bill.py saved as before', () => onDisk() === BILL, 10_000).catch(() => false);
+  await page.screenshot({ path: join(artifacts, '12-document-undone.png') });
+  check('Ctrl+Z restores the file in one step (saved: as before)', Boolean(undone) && Boolean(restored), JSON.stringify(onDisk()));
+  check('the highlight goes with the next edit', (await highlightedLines(page)) === 0);
+
+  await goTo(page, 2, 5);
+  const testsOffered = await pickCodeAction(page, /Generate tests for split_bill with sparkforge/);
+  check('Ctrl+. offers "Generate tests for split_bill with sparkforge"', testsOffered);
+  if (!testsOffered) {
+    return;
+  }
+  const opened = await waitFor('tests/test_bill.py open beside', async () => {
+    const groups = await page.locator('.editor-group-container').count();
+    const tab = await page.locator('.tab', { hasText: 'test_bill.py' }).count();
+    return groups >= 2 && tab > 0;
+  }, 30_000).catch(() => false);
+  const testToast = await waitFor('the Generated tests notification', async () => (await toastTexts(page)).find((t) => t.includes('Generated tests for `split_bill`')), 10_000).catch(() => undefined);
+  await page.screenshot({ path: join(artifacts, '13-tests-beside.png') });
+  const texts = await page.$$eval('.monaco-editor .view-lines', (els) => els.map((e) => e.textContent?.replace(/\u00a0/g, ' ') ?? ''));
+  check(
+    'Generate tests creates tests/test_bill.py and leaves it open beside the source',
+    Boolean(opened) && existsSync(join(workspace, 'tests', 'test_bill.py')) && texts.some((t) => t.includes('def test_split_bill_evenly')),
+    testToast ?? (await toastTexts(page)).join(' | '),
+  );
+}
+
 async function main() {
   if (!existsSync(vsix)) {
     throw new Error(`${vsix} is missing: run \`npm run package\` first`);
@@ -145,6 +231,7 @@ async function main() {
 
   writeFileSync(join(workspace, 'a.py'), 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    re\n');
   writeFileSync(join(workspace, 'total.py'), 'def total(items):\n    s = 0\n    for x in items:\n        s += x\n    return s\n');
+  writeFileSync(join(workspace, 'bill.py'), BILL);
   writeFileSync(
     join(workspace, '.vscode', 'settings.json'),
     JSON.stringify(
@@ -344,6 +431,8 @@ async function main() {
       const bad = [...seenToasts].filter((t) => /not found|runAction|error|failed/i.test(t));
       check('Explain shows no error notification (no "command \'sparkforge.runAction\' not found")', bad.length === 0, [...seenToasts].join(' | '));
     }
+    // 6. One-click code actions: Document, Ctrl+Z, Generate tests.
+    await codeActionChecks(page, workspace);
     check('no CSP or sparkforge errors in the console', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
   } finally {
     await page.screenshot({ path: join(artifacts, 'last.png') }).catch(() => undefined);
