@@ -162,7 +162,7 @@ export class SparkforgeServer implements vscode.Disposable {
       void this.explainNoPython(message);
       return;
     }
-    this.log.info(`Python ${python.version.join('.')}: ${python.command.join(' ')} (from ${interpreter.source})`);
+    this.log.info(`Python ${python.version.join('.')}: ${python.command.join(' ')} (from ${interpreter.source}; ${python.executable ?? 'executable unknown'})`);
     const bundledLibs = fs.existsSync(bundled) ? bundled : undefined;
     const { env, notes } = serverEnvironment(
       process.env,

@@ -93,11 +93,18 @@ test('probePython runs the command and reads its version', { skip: process.platf
   };
   const old = script('python39', 'echo "(3, 9)"');
   // The probe passes `-c <script>`: a wrapper command with a prefix keeps its own arguments.
-  const wrapper = script('wrapper', '[ "$1" = "--flag" ] && [ "$2" = "-c" ] && echo "(3, 12)"');
+  const wrapper = script('wrapper', '[ "$1" = "--flag" ] && [ "$2" = "-c" ] && echo "(3, 12)" && echo /opt/py/bin/python3.12');
   const broken = script('broken', 'echo "Traceback: boom" >&2; exit 1');
   assert.deepEqual(await probePython([old]), { kind: 'version', version: [3, 9] });
-  assert.deepEqual(await probePython([wrapper, '--flag']), { kind: 'version', version: [3, 12] });
+  assert.deepEqual(await probePython([wrapper, '--flag']), { kind: 'version', version: [3, 12], executable: '/opt/py/bin/python3.12' });
   assert.deepEqual(await probePython([join(dir, 'no-such-python')]), { kind: 'missing' });
   assert.deepEqual(await probePython([broken]), { kind: 'broken', detail: 'Traceback: boom' });
   assert.deepEqual(await probePython([]), { kind: 'missing' });
+  if (process.env.SPARKFORGE_TEST_PYTHON !== 'skip') {
+    // A real interpreter, when this machine has one.
+    const real = await probePython(['python3']);
+    if (real.kind === 'version') {
+      assert.ok(real.version[0] === 3 && real.executable && real.executable.length > 0);
+    }
+  }
 });

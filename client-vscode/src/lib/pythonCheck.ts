@@ -1,6 +1,6 @@
 /**
  * Is there a Python that can run the server? Each candidate command is asked for its version
- * (`-c 'import sys; print(sys.version_info[:2])'`) before a language client is made, so a
+ * (`-c 'import sys; print(sys.version_info[:2]); print(sys.executable)'`) before a language client is made, so a
  * missing or too old Python gets one plain message instead of the language client's
  * "couldn't create connection to server" (-32097).
  *
@@ -15,10 +15,10 @@ export const MIN_PYTHON: readonly [number, number] = [3, 10];
 /** Where the user reads what to install: the README's section, shipped inside the extension. */
 export const INSTALL_ANCHOR = 'requirements';
 
-const VERSION_SCRIPT = 'import sys; print(sys.version_info[:2])';
+const VERSION_SCRIPT = 'import sys; print(sys.version_info[:2]); print(sys.executable)';
 
 export type ProbeResult =
-  | { kind: 'version'; version: [number, number] }
+  | { kind: 'version'; version: [number, number]; executable?: string }
   /** The command does not exist (ENOENT), or is a launcher without a Python behind it. */
   | { kind: 'missing' }
   /** It ran but did not answer with a version. */
@@ -42,7 +42,7 @@ export function isSupported(version: [number, number]): boolean {
 }
 
 export type PythonChoice =
-  | { ok: true; command: string[]; version: [number, number] }
+  | { ok: true; command: string[]; version: [number, number]; executable?: string }
   | {
       ok: false;
       /** What each candidate said, in order, for the message and the log. */
@@ -55,7 +55,7 @@ export async function choosePython(candidates: string[][], probe: Probe): Promis
   for (const command of candidates) {
     const result = await probe(command);
     if (result.kind === 'version' && isSupported(result.version)) {
-      return { ok: true, command, version: result.version };
+      return result.executable ? { ok: true, command, version: result.version, executable: result.executable } : { ok: true, command, version: result.version };
     }
     tried.push({ command, result });
   }
@@ -97,7 +97,7 @@ export function noPythonMessage(choice: Extract<PythonChoice, { ok: false }>, ch
   return { message: `sparkforge needs ${need}, and none was found (tried ${names}). Install Python ${format(MIN_PYTHON)}+, then restart the server.`, log };
 }
 
-/** Runs `command -c 'print(sys.version_info[:2])'`, with a timeout. */
+/** Runs `command -c 'print(sys.version_info[:2]); print(sys.executable)'`, with a timeout. */
 export function probePython(
   command: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
@@ -113,9 +113,10 @@ export function probePython(
       [...prefix, '-c', VERSION_SCRIPT],
       { env: options.env, cwd: options.cwd, timeout: options.timeoutMs ?? 15_000, windowsHide: true },
       (error, stdout, stderr) => {
-        const version = parseVersion(String(stdout).trim().split(/\r?\n/).pop() ?? '');
+        const [first = '', executable] = String(stdout).trim().split(/\r?\n/);
+        const version = parseVersion(first);
         if (!error && version) {
-          resolve({ kind: 'version', version });
+          resolve(executable ? { kind: 'version', version, executable: executable.trim() } : { kind: 'version', version });
         } else if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
           resolve({ kind: 'missing' });
         } else if (/Microsoft Store|was not found; run without arguments to install/i.test(String(stderr))) {
