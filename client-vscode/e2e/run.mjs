@@ -210,6 +210,58 @@ async function codeActionChecks(page, workspace) {
   );
 }
 
+/**
+ * Chat that remembers: after "sparkforge: Restart Server" the new server process knows no
+ * conversation, so the follow-up question must carry the earlier turns (`history`) to the
+ * model. Checked on the model server's request log.
+ */
+async function chatAfterRestartCheck(page, modelRoot) {
+  const question = 'And in one line? (asked after a restart)';
+  await fetch(`${modelRoot}/_scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      replace: false,
+      scenarios: [{ name: 'chat after a restart', input_contains: [question], output: 'It sums the items. (sparkforge e2e follow-up)' }],
+    }),
+  });
+  await page.keyboard.press('F1');
+  await page.keyboard.type('sparkforge: Restart Server');
+  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  // The restart shows in the status bar: wait for the fast model's name to come back.
+  await new Promise((r) => setTimeout(r, 1500));
+  await page.locator('.statusbar-item', { hasText: /^\s*spark\b/ }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+  const frame = await waitFor('the chat webview', async () => {
+    for (const f of page.frames()) {
+      if (await f.$('#transcript').catch(() => null)) {
+        return f;
+      }
+    }
+    return undefined;
+  }, 10_000).catch(() => undefined);
+  if (!frame) {
+    check('after Restart Server, a chat follow-up reaches the model with the earlier turns', false, 'no chat view');
+    return;
+  }
+  const before = await frame.$$eval('.turn.assistant', (turns) => turns.length);
+  await frame.fill('#input', question);
+  await frame.press('#input', 'Enter');
+  const answered = await waitFor('the follow-up answer', async () => {
+    const turns = await frame.$$eval('.turn.assistant', (ts) => ts.map((t) => t.className));
+    return turns.length > before && !turns.at(-1).includes('streaming') ? turns.at(-1) : false;
+  }, 30_000).catch(() => false);
+  await page.screenshot({ path: join(artifacts, '10-chat-after-restart.png') });
+  const log = await (await fetch(`${modelRoot}/_requests?limit=20`)).json();
+  const sent = log.requests.filter((r) => r.prompt.includes(question)).at(-1);
+  const earlier = sent ? ['Explain `total`', 'Explain this code', 'sparkforge e2e explanation'].filter((t) => sent.prompt.includes(t)) : [];
+  check(
+    'after Restart Server, a chat follow-up reaches the model with the earlier turns',
+    Boolean(answered && String(answered).includes('done')) && earlier.length === 3,
+    sent ? `${sent.body?.input?.length ?? '?'} messages sent; earlier turns found: ${earlier.join(', ') || 'none'}` : `no request with the follow-up (${answered})`,
+  );
+}
+
 async function main() {
   if (!existsSync(vsix)) {
     throw new Error(`${vsix} is missing: run \`npm run package\` first`);
@@ -431,6 +483,8 @@ async function main() {
       const bad = [...seenToasts].filter((t) => /not found|runAction|error|failed/i.test(t));
       check('Explain shows no error notification (no "command \'sparkforge.runAction\' not found")', bad.length === 0, [...seenToasts].join(' | '));
     }
+    // 5b. The chat survives a server restart (history re-sent to the new process).
+    await chatAfterRestartCheck(page, baseUrl.replace(/\/v1$/, ''));
     // 6. One-click code actions: Document, Ctrl+Z, Generate tests.
     await codeActionChecks(page, workspace);
     check('no CSP or sparkforge errors in the console', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
