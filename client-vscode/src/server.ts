@@ -163,7 +163,17 @@ export class SparkforgeServer implements vscode.Disposable {
       return;
     }
     this.log.info(`Python ${python.version.join('.')}: ${python.command.join(' ')} (from ${interpreter.source}; ${python.executable ?? 'executable unknown'})`);
-    const bundledLibs = fs.existsSync(bundled) ? bundled : undefined;
+    // The bundle's compiled modules exist for the versions it was built for (3.10-3.13): for
+    // another Python it would only shadow a sparkforge installed there, so it is left out.
+    const bundledFor = this.bundledPythons();
+    const bundleFits = bundleServes(bundledFor, python.version) !== false;
+    const bundledLibs = fs.existsSync(bundled) && bundleFits ? bundled : undefined;
+    if (fs.existsSync(bundled) && !bundleFits) {
+      this.log.warn(
+        `The bundled libraries serve Python ${(bundledFor as string[]).join(', ')}, not ${python.version.join('.')}: ` +
+          'they are not used, so the sparkforge package must be installed in that Python.',
+      );
+    }
     const { env, notes } = serverEnvironment(
       process.env,
       {
@@ -177,12 +187,6 @@ export class SparkforgeServer implements vscode.Disposable {
     this.log.info(`Starting the server: ${[command, ...args].join(' ')} (interpreter from ${interpreter.source}; cwd ${cwd})`);
     if (bundledLibs) {
       this.log.info(`Using the bundled Python libraries in ${bundledLibs}`);
-      if (bundleServes(this.bundledPythons(), python.version) === false) {
-        this.log.warn(
-          `The bundled libraries were built for Python ${(this.bundledPythons() as string[]).join(', ')}, not ${python.version.join('.')}: ` +
-            'their compiled modules will not load unless sparkforge is also installed in that Python.',
-        );
-      }
     }
     for (const note of notes) {
       this.log.info(note);
