@@ -20,6 +20,7 @@ const CURSOR_DELAY_MS = 150;
 const CONTEXT_KEY = 'sparkforge.nextEditVisible';
 /** True while Tab should indent rather than jump to or apply the next edit (keybinding guard). */
 const TAB_INDENTS_KEY = 'sparkforge.nextEditTabIndents';
+const TAB_INDENTS_HINT = 'next edit · Tab indents on this line · Esc to dismiss';
 const SCHEMES = new Set(['file', 'untitled']);
 
 /** `$/progress` values: hunks that became final, appended to the earlier ones. */
@@ -359,7 +360,9 @@ export class NextEditController implements vscode.Disposable {
         };
       }),
     );
-    const hints: vscode.DecorationOptions[] = [this.hintAt(layout.hint.line, layout.hint.text)];
+    // On a blank or indentation-only line Tab indents (the keybinding steps aside): say so.
+    const hintText = this.tabIndents ? TAB_INDENTS_HINT : layout.hint.text;
+    const hints: vscode.DecorationOptions[] = [this.hintAt(layout.hint.line, hintText)];
     const target = toPosition(layout.target);
     if (layout.cursorHint && !s.editor.visibleRanges.some((r) => r.contains(target))) {
       hints.push(this.hintAt(layout.cursorHint.line, layout.cursorHint.text));
