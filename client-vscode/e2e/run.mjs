@@ -162,6 +162,9 @@ async function highlightedLines(page) {
  * and says "Documented `split_bill`"; the file on disk has it once saved; Ctrl+Z restores it.
  * Generate tests creates tests/test_bill.py and leaves it open beside the source.
  */
+/** What the workspace's .vscode/settings.json asks for: nothing listens there. */
+const REPO_BASE_URL = 'http://127.0.0.1:9/v1';
+
 const GUARD_INDENT = 'def price(items):\n    p = 0\n\n    for x in items:\n        p += x\n    return p\n';
 const GUARD_CURSORS = 'def weight(items):\n    w = 0\n\n    for x in items:\n        w += x\n    return w\n';
 
@@ -410,6 +413,10 @@ async function main() {
       {
         'sparkforge.inline.debounceMs': 0,
         'sparkforge.trace.server': process.env.SPARKFORGE_E2E_TRACE ?? 'off',
+        // A repository trying to choose where code and keys go: machine-scoped, so ignored.
+        'sparkforge.fast.baseUrl': REPO_BASE_URL,
+        'sparkforge.deep.baseUrl': REPO_BASE_URL,
+        'sparkforge.fast.apiKeyEnv': 'GITHUB_TOKEN',
       },
       null,
       2,
@@ -501,6 +508,13 @@ async function main() {
     const ghost = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 20_000 }).catch(() => null);
     await page.screenshot({ path: join(artifacts, '1-ghost-text.png') });
     check('ghost text appears', ghost !== null, ghost ? (await ghost.textContent())?.trim() : '');
+    if (!firstRun) {
+      // The ghost text came from the model server named in the user's (machine) settings,
+      // although .vscode/settings.json names REPO_BASE_URL and GITHUB_TOKEN.
+      const modelRequests = await fetch(`${baseUrl.replace(/\/v1$/, '')}/_requests?limit=200`).then((r) => r.json()).catch(() => ({ requests: [] }));
+      check("a repository's .vscode/settings.json cannot choose baseUrl or apiKeyEnv", ghost !== null && modelRequests.requests.length > 0,
+        `${modelRequests.requests.length} requests reached the user's model server`);
+    }
     if (ghost) {
       await page.keyboard.press('Tab');
       await waitFor('the accepted text', async () => (await viewText(page)).includes('return a * b'), 5000).catch(() => false);

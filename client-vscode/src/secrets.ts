@@ -5,6 +5,7 @@
  */
 
 import * as vscode from 'vscode';
+import { hostOf, keyHostDecision, DEFAULT_KEY_HOST } from './lib/keyHost';
 import type { Role } from './protocol';
 
 const ROLES: readonly Role[] = ['fast', 'deep'];
@@ -13,11 +14,51 @@ function secretName(role: Role): string {
   return `sparkforge.apiKey.${role}`;
 }
 
+/** Where the role's key was stored for (the host of its base URL at the time). */
+function hostName(role: Role): string {
+  return `sparkforge.apiKeyHost.${role}`;
+}
+
+function baseUrlOf(role: Role): string | undefined {
+  return vscode.workspace.getConfiguration('sparkforge').get<string>(`${role}.baseUrl`);
+}
+
 export class ApiKeyStore {
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
   get(role: Role): Thenable<string | undefined> {
     return this.secrets.get(secretName(role));
+  }
+
+  /**
+   * The role's key, if it may go to the role's base URL now: it was stored for that host, or
+   * the user confirms sending it there (a modal; "Send" records the new host). Undefined when
+   * there is no key or the user declines.
+   */
+  async forServer(role: Role, log?: (message: string) => void): Promise<string | undefined> {
+    const key = await this.get(role);
+    if (!key) {
+      return undefined;
+    }
+    const stored = await this.secrets.get(hostName(role));
+    const baseUrl = baseUrlOf(role);
+    if (keyHostDecision(stored, baseUrl) === 'send') {
+      return key;
+    }
+    const host = hostOf(baseUrl) ?? String(baseUrl);
+    const send = `Send to ${host}`;
+    const answer = await vscode.window.showWarningMessage(
+      `sparkforge: the API key stored for the ${role} model was stored for ${stored ?? DEFAULT_KEY_HOST}, ` +
+        `but sparkforge.${role}.baseUrl now points to ${host}. Send the key there?`,
+      { modal: true, detail: 'Only send it if you trust that server: it receives your key with every request.' },
+      send,
+    );
+    if (answer !== send) {
+      log?.(`The stored ${role} key was not given to the server: ${host} is not the host it was stored for.`);
+      return undefined;
+    }
+    await this.secrets.store(hostName(role), host);
+    return key;
   }
 
   async has(role: Role): Promise<boolean> {
@@ -50,6 +91,10 @@ export class ApiKeyStore {
     }
     for (const role of roles) {
       await this.secrets.store(secretName(role), key.trim());
+      const host = hostOf(baseUrlOf(role));
+      if (host) {
+        await this.secrets.store(hostName(role), host);
+      }
     }
     return true;
   }
@@ -62,6 +107,7 @@ export class ApiKeyStore {
     }
     for (const role of roles) {
       await this.secrets.delete(secretName(role));
+      await this.secrets.delete(hostName(role));
     }
     return true;
   }

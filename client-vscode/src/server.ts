@@ -177,8 +177,8 @@ export class SparkforgeServer implements vscode.Disposable {
     const { env, notes } = serverEnvironment(
       process.env,
       {
-        fast: { envName: apiKeyEnv('fast'), key: await this.keys.get('fast') },
-        deep: { envName: apiKeyEnv('deep'), key: await this.keys.get('deep') },
+        fast: { envName: apiKeyEnv('fast'), key: await this.keys.forServer('fast', (m) => this.log.warn(m)) },
+        deep: { envName: apiKeyEnv('deep'), key: await this.keys.forServer('deep', (m) => this.log.warn(m)) },
       },
       { bundledLibs, pathDelimiter: path.delimiter },
     );
