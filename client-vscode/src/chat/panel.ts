@@ -306,8 +306,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return { context, label, uri };
   }
 
-  /** Asks a question in the current conversation with the current model. */
-  async ask(text: string, where: { context: ChatContext; label?: string; uri?: vscode.Uri }): Promise<Reply> {
+  /** Asks a question in the current conversation with the current model (or `where.role`). */
+  async ask(text: string, where: { context: ChatContext; label?: string; uri?: vscode.Uri; role?: Role }): Promise<Reply> {
     if (this.active) {
       return { ok: false, message: 'Wait for the answer, or press Stop.' };
     }
@@ -319,8 +319,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     const history = historyOf(this.stored());
     const question: Turn = { id: randomUUID(), author: 'user', text, status: 'done', note: where.label };
-    const model = vscode.workspace.getConfiguration('sparkforge').get<string>(`${this.role}.model`);
-    const answer: Turn = { id: randomUUID(), author: 'assistant', role: this.role, model, text: '', status: 'streaming' };
+    const role = where.role ?? this.role;
+    const model = vscode.workspace.getConfiguration('sparkforge').get<string>(`${role}.model`);
+    const answer: Turn = { id: randomUUID(), author: 'assistant', role, model, text: '', status: 'streaming' };
     this.turns.push(question, answer);
     this.save();
     const active: ActiveRequest = { requestId: randomUUID(), tokenSource: new vscode.CancellationTokenSource(), turn: answer };
@@ -530,7 +531,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         end: { line: range.end.line, character: range.end.character },
       };
     }
-    const reply = await this.ask('Explain this code', { context, label: describeRange(uri, range), uri });
+    // Explain is an action: it follows sparkforge.actions.routing (deep unless routed), not the
+    // chat's model toggle; the answer's heading names the model that answered.
+    const routing = vscode.workspace.getConfiguration('sparkforge').get<Record<string, unknown>>('actions.routing') ?? {};
+    const role: Role = routing.explain === 'fast' ? 'fast' : 'deep';
+    const reply = await this.ask('Explain this code', { context, label: describeRange(uri, range), uri, role });
     if (!reply.ok && reply.message) {
       vscode.window.showInformationMessage(`sparkforge: ${reply.message}`);
     }
