@@ -114,19 +114,36 @@ async function goTo(page, line, column) {
   await page.keyboard.press('Enter');
 }
 
-/** The extension's output channel ("sparkforge") as code-server logged it, into artifacts/. */
-function copyExtensionLog(userData) {
-  const logs = join(userData, 'logs');
-  if (!existsSync(logs)) {
-    return;
-  }
-  for (const session of readdirSync(logs)) {
-    for (const host of readdirSync(join(logs, session)).filter((d) => d.startsWith('exthost'))) {
-      const log = join(logs, session, host, 'sparkforge.sparkforge', 'sparkforge.log');
-      if (existsSync(log)) {
-        writeFileSync(join(artifacts, 'sparkforge.log'), readFileSync(log), { flag: 'a' });
+/** F1, the command's label, and Enter once the palette lists it. */
+async function runCommand(page, label) {
+  await page.keyboard.press('F1');
+  await page.keyboard.type(label);
+  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The frame of the chat webview (the one with #transcript), or undefined after `timeoutMs`. */
+async function chatFrame(page, timeoutMs) {
+  return waitFor('the chat webview', async () => {
+    for (const frame of page.frames()) {
+      if (await frame.$('#transcript').catch(() => null)) {
+        return frame;
       }
     }
+    return undefined;
+  }, timeoutMs).catch(() => undefined);
+}
+
+/** A click on the Explorer's icon in the activity bar. */
+async function clickExplorerIcon(page) {
+  await page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-label[aria-label^="Explorer"]').first().click();
+}
+
+/** The extension's output channel ("sparkforge") as code-server logged it, into artifacts/. */
+function copyExtensionLog(userData) {
+  const text = extensionLogText(userData);
+  if (text) {
+    writeFileSync(join(artifacts, 'sparkforge.log'), text);
   }
 }
 
@@ -164,12 +181,6 @@ async function highlightedLines(page) {
   );
 }
 
-/**
- * One-click code actions (sparkforge.applyAction): Document from the Ctrl+. menu changes the
- * file with one click (no refactor preview with unticked changes), highlights the changed line
- * and says "Documented `split_bill`"; the file on disk has it once saved; Ctrl+Z restores it.
- * Generate tests creates tests/test_bill.py and leaves it open beside the source.
- */
 /** What the workspace's .vscode/settings.json asks for: nothing listens there. */
 const REPO_BASE_URL = 'http://127.0.0.1:9/v1';
 
@@ -192,15 +203,9 @@ async function nextEditShownFor(page, file, newName) {
 async function keyboardGuardChecks(page, workspace) {
   const onDisk = (name) => readFileSync(join(workspace, name), 'utf8');
   // One editor group, the Explorer in view.
-  await page.keyboard.press('F1');
-  await page.keyboard.type('View: Close All Editors');
-  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await runCommand(page, 'View: Close All Editors');
   // (clicking the Explorer icon would hide the side bar when the Explorer is already shown)
-  await page.keyboard.press('F1');
-  await page.keyboard.type('View: Show Explorer');
-  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await runCommand(page, 'View: Show Explorer');
   await page.locator('.explorer-folders-view').first().waitFor({ timeout: 10_000 });
   // Tab on the empty line 3, with the suggestion two lines below.
   const shown = await nextEditShownFor(page, 'guard_indent.py', 'cost');
@@ -215,10 +220,7 @@ async function keyboardGuardChecks(page, workspace) {
     JSON.stringify(onDisk('guard_indent.py')));
   // Two cursors: the suggestion goes, and Tab does not accept it.
   const shownAgain = await nextEditShownFor(page, 'guard_cursors.py', 'mass');
-  await page.keyboard.press('F1');
-  await page.keyboard.type('Add Cursor Below');
-  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await runCommand(page, 'Add Cursor Below');
   await waitFor('two cursors', async () => (await page.$$('.editor-group-container.active .monaco-editor .cursors-layer .cursor')).length >= 2, 5_000).catch(() => false);
   const cursors = (await page.$$('.editor-group-container.active .monaco-editor .cursors-layer .cursor')).length;
   await page.keyboard.press('Tab');
@@ -233,9 +235,15 @@ async function keyboardGuardChecks(page, workspace) {
     `${cursors} cursors; ${JSON.stringify(after)}`);
 }
 
+/**
+ * One-click code actions (sparkforge.applyAction): Document from the Ctrl+. menu changes the
+ * file with one click (no refactor preview with unticked changes), highlights the changed line
+ * and says "Documented `split_bill`"; the file on disk has it once saved; Ctrl+Z restores it.
+ * Generate tests creates tests/test_bill.py and leaves it open beside the source.
+ */
 async function codeActionChecks(page, workspace) {
   const onDisk = () => readFileSync(join(workspace, 'bill.py'), 'utf8');
-  await page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-label[aria-label^="Explorer"]').first().click();
+  await clickExplorerIcon(page);
   await openFile(page, 'bill.py');
   await goTo(page, 2, 5); // inside split_bill()
   const docOffered = await pickCodeAction(page, /Document split_bill with sparkforge/, '10-document-quick-fix.png');
@@ -302,21 +310,11 @@ async function chatAfterRestartCheck(page, modelRoot) {
       scenarios: [{ name: 'chat after a restart', input_contains: [question], output: 'It sums the items. (sparkforge e2e follow-up)' }],
     }),
   });
-  await page.keyboard.press('F1');
-  await page.keyboard.type('sparkforge: Restart Server');
-  await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await runCommand(page, 'sparkforge: Restart Server');
   // The restart shows in the status bar: wait for the fast model's name to come back.
   await new Promise((r) => setTimeout(r, 1500));
   await page.locator('.statusbar-item', { hasText: /^\s*spark\b/ }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
-  const frame = await waitFor('the chat webview', async () => {
-    for (const f of page.frames()) {
-      if (await f.$('#transcript').catch(() => null)) {
-        return f;
-      }
-    }
-    return undefined;
-  }, 10_000).catch(() => undefined);
+  const frame = await chatFrame(page, 10_000);
   if (!frame) {
     check('after Restart Server, a chat follow-up reaches the model with the earlier turns', false, 'no chat view');
     return;
@@ -562,31 +560,24 @@ async function main() {
 
     // 4. The chat view loads under its CSP and draws its state.
     await page.locator('.activitybar .action-item a[aria-label^="sparkforge"], .activitybar .action-label[aria-label^="sparkforge"]').first().click();
-    const chatFrame = await waitFor('the chat webview', async () => {
-      for (const frame of page.frames()) {
-        if (await frame.$('#transcript').catch(() => null)) {
-          return frame;
-        }
-      }
-      return undefined;
-    }, 30_000).catch(() => undefined);
-    check('the chat view loads', chatFrame !== undefined);
-    if (chatFrame) {
-      const selected = await chatFrame.waitForSelector('button.role.selected', { timeout: 10_000 }).catch(() => null);
+    const chat = await chatFrame(page, 30_000);
+    check('the chat view loads', chat !== undefined);
+    if (chat) {
+      const selected = await chat.waitForSelector('button.role.selected', { timeout: 10_000 }).catch(() => null);
       check('chat.js ran under the CSP (the model toggle is drawn)', selected !== null, selected ? await selected.textContent() : '');
-      await chatFrame.fill('#input', 'Explain `total`');
-      await chatFrame.press('#input', 'Enter');
-      const turn = await chatFrame.waitForSelector('.turn.assistant.done, .turn.assistant.error', { timeout: 30_000 }).catch(() => null);
+      await chat.fill('#input', 'Explain `total`');
+      await chat.press('#input', 'Enter');
+      const turn = await chat.waitForSelector('.turn.assistant.done, .turn.assistant.error', { timeout: 30_000 }).catch(() => null);
       await page.screenshot({ path: join(artifacts, '5-chat.png') });
       check('a chat question gets an answer or a clear error', turn !== null, turn ? (await turn.textContent())?.replace(/\s+/g, ' ').slice(0, 120) : '');
       if (turn && (await turn.getAttribute('class'))?.includes('done')) {
         // The server implements sparkforge/chat: the answer is rendered Markdown.
-        const buttons = await chatFrame.$$eval('.turn.assistant .code-block button', (bs) => bs.map((b) => b.textContent));
+        const buttons = await chat.$$eval('.turn.assistant .code-block button', (bs) => bs.map((b) => b.textContent));
         check('the answer renders a code block with Copy and Apply', buttons.includes('Copy') && buttons.includes('Apply'), buttons.join(', '));
-        const leaked = await chatFrame.$$eval('.turn-body script, .turn-body img', (els) => els.length);
+        const leaked = await chat.$$eval('.turn-body script, .turn-body img', (els) => els.length);
         check('no HTML from the answer reaches the page', leaked === 0);
         // Apply: sparkforge/chatApply, a diff editor of the proposal, then Apply in the notification.
-        await chatFrame.click('.turn.assistant .code-block button[data-action="apply"]');
+        await chat.click('.turn.assistant .code-block button[data-action="apply"]');
         const diffShown = await page.waitForSelector('.monaco-diff-editor', { timeout: 20_000 }).then(() => true, () => false);
         const confirm = page.locator('.notification-list-item', { hasText: 'apply the proposed change' }).locator('.monaco-button', { hasText: /^Apply$/ });
         const asked = await confirm.waitFor({ timeout: 10_000 }).then(() => true, () => false);
@@ -604,7 +595,7 @@ async function main() {
     // The server's action carries `sparkforge.runAction` with `[data]` (data.kind "explain"); the
     // extension's executeCommand middleware runs its own `sparkforge.explain` instead, which
     // reveals the chat view and asks "Explain this code" about the function.
-    await page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-label[aria-label^="Explorer"]').first().click();
+    await clickExplorerIcon(page);
     await openFile(page, 'a.py');
     await goTo(page, 2, 5); // inside add()
     const toastsBefore = new Set(await toastTexts(page));
