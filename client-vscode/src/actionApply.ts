@@ -15,8 +15,9 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient, WorkspaceEdit as ProtocolWorkspaceEdit } from 'vscode-languageclient/node';
-import { changedLines, doneTitle, previewSetting, shouldPreview, summarizeEdit, textAfter, type EditSummary, type LineSpan } from './lib/actionEdit';
+import { changedLines, doneTitle, shouldPreview, summarizeEdit, textAfter, type EditSummary, type LineSpan } from './lib/actionEdit';
 import type { LspWorkspaceEdit } from './protocol';
+import { actionsPreview } from './settings';
 
 export const APPLY_ACTION = 'sparkforge.applyAction';
 
@@ -108,8 +109,7 @@ export class ActionApplier implements vscode.Disposable {
     const files = await this.readBefore(summary);
     const source = typeof args.data?.uri === 'string' ? args.data.uri : undefined;
     const scope = source ? vscode.Uri.parse(source) : files[0]?.uri;
-    const setting = previewSetting(vscode.workspace.getConfiguration('sparkforge', scope).get('actions.preview'));
-    if (shouldPreview(setting, summary)) {
+    if (shouldPreview(actionsPreview(scope), summary)) {
       const accepted = await this.preview(plainTitle(args.title), summary, files);
       if (!accepted) {
         vscode.window.setStatusBarMessage('sparkforge: change discarded', 3000);

@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { hostOf, keyHostDecision, DEFAULT_KEY_HOST } from './lib/keyHost';
 import type { Role } from './protocol';
+import { baseUrlOf } from './settings';
 
 const ROLES: readonly Role[] = ['fast', 'deep'];
 
@@ -17,10 +18,6 @@ function secretName(role: Role): string {
 /** Where the role's key was stored for (the host of its base URL at the time). */
 function hostName(role: Role): string {
   return `sparkforge.apiKeyHost.${role}`;
-}
-
-function baseUrlOf(role: Role): string | undefined {
-  return vscode.workspace.getConfiguration('sparkforge').get<string>(`${role}.baseUrl`);
 }
 
 export class ApiKeyStore {

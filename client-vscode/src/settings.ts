@@ -1,6 +1,7 @@
 /** Reading the `sparkforge` settings. */
 
 import * as vscode from 'vscode';
+import { previewSetting, type PreviewSetting } from './lib/actionEdit';
 import type { Role } from './protocol';
 import { serverSettings, SettingsObject } from './lib/serverEnv';
 
@@ -31,4 +32,23 @@ export function inlineEnabled(scope?: vscode.ConfigurationScope): boolean {
 
 export function nextEditEnabled(scope?: vscode.ConfigurationScope): boolean {
   return vscode.workspace.getConfiguration(SECTION, scope).get<boolean>('nextEdit.enabled', true);
+}
+
+/** `sparkforge.<role>.model`: the name shown for an answer until the server says which. */
+export function modelName(role: Role): string | undefined {
+  return vscode.workspace.getConfiguration(SECTION).get<string>(`${role}.model`);
+}
+
+export function baseUrlOf(role: Role): string | undefined {
+  return vscode.workspace.getConfiguration(SECTION).get<string>(`${role}.baseUrl`);
+}
+
+/** The model that serves a code action (`sparkforge.actions.routing`): deep unless routed. */
+export function actionRole(kind: string): Role {
+  const routing = vscode.workspace.getConfiguration(SECTION).get<Record<string, unknown>>('actions.routing') ?? {};
+  return routing[kind] === 'fast' ? 'fast' : 'deep';
+}
+
+export function actionsPreview(scope?: vscode.ConfigurationScope): PreviewSetting {
+  return previewSetting(vscode.workspace.getConfiguration(SECTION, scope).get('actions.preview'));
 }

@@ -19,6 +19,7 @@ import { singleDocumentEdit } from '../lib/workspaceEdits';
 import { formatCost, formatTokens } from '../lib/statusText';
 import { ChatContext, ChatDeltaParams, ChatHistoryEntry, Method, Range, Role, Usage } from '../protocol';
 import type { SparkforgeServer } from '../server';
+import { actionRole, modelName } from '../settings';
 import { FromWebview, parseFromWebview, Reply, ToWebview, TurnStatus, ViewTurn } from './messages';
 import { ProposalReview } from './proposal';
 import { StaleEditError, toWorkspaceEdit } from './workspaceEdit';
@@ -320,7 +321,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const history = historyOf(this.stored());
     const question: Turn = { id: randomUUID(), author: 'user', text, status: 'done', note: where.label };
     const role = where.role ?? this.role;
-    const model = vscode.workspace.getConfiguration('sparkforge').get<string>(`${role}.model`);
+    const model = modelName(role);
     const answer: Turn = { id: randomUUID(), author: 'assistant', role, model, text: '', status: 'streaming' };
     this.turns.push(question, answer);
     this.save();
@@ -533,9 +534,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     // Explain is an action: it follows sparkforge.actions.routing (deep unless routed), not the
     // chat's model toggle; the answer's heading names the model that answered.
-    const routing = vscode.workspace.getConfiguration('sparkforge').get<Record<string, unknown>>('actions.routing') ?? {};
-    const role: Role = routing.explain === 'fast' ? 'fast' : 'deep';
-    const reply = await this.ask('Explain this code', { context, label: describeRange(uri, range), uri, role });
+    const reply = await this.ask('Explain this code', { context, label: describeRange(uri, range), uri, role: actionRole('explain') });
     if (!reply.ok && reply.message) {
       vscode.window.showInformationMessage(`sparkforge: ${reply.message}`);
     }
