@@ -307,7 +307,7 @@ export class NextEditController implements vscode.Disposable {
     if (this.inline.isLikelyVisible(editor) || (this.current && this.current.flight !== flight)) {
       return;
     }
-    if (!singleCursor(editor.selections.length) || this.acceptedKeys.has(acceptanceKey(snapshot.uri, snapshot.lines.join('\n'), edits))) {
+    if (!singleCursor(editor.selections.length) || this.wasAccepted(snapshot, edits)) {
       return; // several cursors; or accepted on this very text, then undone
     }
     const layout = layoutNextEdit(snapshot.lines, snapshot.eol, edits, editor.selection.active);
@@ -332,6 +332,11 @@ export class NextEditController implements vscode.Disposable {
       }
       this.server.notify(Method.didShow, { id });
     }
+  }
+
+  /** The same edits were accepted on this very text (the text is hashed only if any were). */
+  private wasAccepted(snapshot: Snapshot, edits: TextEdit[]): boolean {
+    return this.acceptedKeys.size > 0 && this.acceptedKeys.has(acceptanceKey(snapshot.uri, snapshot.lines.join('\n'), edits));
   }
 
   // -- drawing ----------------------------------------------------------------------------------
