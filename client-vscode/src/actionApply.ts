@@ -11,12 +11,12 @@
  * is first shown as a diff with Apply / Discard.
  */
 
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient, WorkspaceEdit as ProtocolWorkspaceEdit } from 'vscode-languageclient/node';
 import { changedLines, doneTitle, shouldPreview, summarizeEdit, textAfter, type EditSummary, type LineSpan } from './lib/actionEdit';
 import type { LspWorkspaceEdit } from './protocol';
+import { askToApply, VirtualTexts, type ProposedDiff } from './proposalDiff';
 import { actionsPreview } from './settings';
 
 export const APPLY_ACTION = 'sparkforge.applyAction';
@@ -31,7 +31,6 @@ export interface ApplyActionArgs {
   data?: { kind?: unknown; uri?: unknown; name?: unknown };
 }
 
-const SCHEME = 'sparkforge-action';
 /** "Before" texts kept for Show diff (older ones are dropped). */
 const KEEP_TEXTS = 40;
 
@@ -48,7 +47,7 @@ interface FileState {
 }
 
 export class ActionApplier implements vscode.Disposable {
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new VirtualTexts('sparkforge-action', KEEP_TEXTS);
   /** Changed lines per document, shown until its next edit after `version`. */
   private readonly highlights = new Map<string, { version: number; spans: LineSpan[] }>();
   private readonly highlightType = vscode.window.createTextEditorDecorationType({
@@ -65,9 +64,7 @@ export class ActionApplier implements vscode.Disposable {
   ) {
     this.disposables.push(
       this.highlightType,
-      vscode.workspace.registerTextDocumentContentProvider(SCHEME, {
-        provideTextDocumentContent: (uri) => this.texts.get(uri.query) ?? '',
-      }),
+      this.texts,
       vscode.commands.registerCommand(APPLY_ACTION, (args: ApplyActionArgs) => this.run(args)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         const h = this.highlights.get(e.document.uri.toString());
@@ -175,16 +172,6 @@ export class ActionApplier implements vscode.Disposable {
     return files;
   }
 
-  private keep(text: string, uri: vscode.Uri, label: string): vscode.Uri {
-    const key = randomUUID();
-    this.texts.set(key, text);
-    while (this.texts.size > KEEP_TEXTS) {
-      this.texts.delete(this.texts.keys().next().value as string);
-    }
-    // The file's own path (so its language and icon), on our scheme; the fragment names it.
-    return vscode.Uri.from({ scheme: SCHEME, path: uri.path, query: key, fragment: label });
-  }
-
   private eolOf(uri: vscode.Uri): string {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     return open?.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
@@ -193,50 +180,23 @@ export class ActionApplier implements vscode.Disposable {
   /** Shows the proposed change as a diff and asks; true for Apply. */
   private async preview(action: string, summary: EditSummary, files: FileState[]): Promise<boolean> {
     const title = `sparkforge proposal: ${action}`;
-    const triples: [vscode.Uri, vscode.Uri, vscode.Uri][] = [];
+    const diffs: ProposedDiff[] = [];
     for (const file of files) {
       const proposed = textAfter(file.before, summary.textEdits.get(file.uri.toString())?.edits ?? [], this.eolOf(file.uri));
       if (proposed === undefined) {
         continue;
       }
-      const left = file.created ? this.keep('', file.uri, 'empty') : file.uri;
-      triples.push([file.uri, left, this.keep(proposed, file.uri, 'proposed')]);
+      const left = file.created ? this.texts.add('', file.uri, 'empty') : file.uri;
+      diffs.push([file.uri, left, this.texts.add(proposed, file.uri, 'proposed')]);
     }
-    try {
-      if (triples.length === 1) {
-        const [, left, right] = triples[0];
-        await vscode.commands.executeCommand('vscode.diff', left, right, `${path.basename(triples[0][0].path)} ↔ ${title}`, { preview: true });
-      } else if (triples.length > 1) {
-        await vscode.commands.executeCommand('vscode.changes', title, triples);
-      }
-      const names = summary.files.map((f) => vscode.workspace.asRelativePath(vscode.Uri.parse(f)));
-      const ops = summary.operations
-        .filter((o) => o.kind !== 'create')
-        .map((o) => `${o.kind === 'delete' ? 'deletes' : 'renames'} ${vscode.workspace.asRelativePath(vscode.Uri.parse(o.uri))}`);
-      const created = summary.created.map((c) => `creates ${vscode.workspace.asRelativePath(vscode.Uri.parse(c))}`);
-      const what = [...created, ...ops];
-      const choice = await vscode.window.showInformationMessage(
-        `sparkforge: apply the proposed change to ${names.join(', ')}?${what.length ? ` (It ${what.join(', ')}.)` : ''}`,
-        'Apply',
-        'Discard',
-      );
-      return choice === 'Apply';
-    } finally {
-      await this.closePreview(triples.map(([, , right]) => right.toString()), title);
-    }
-  }
-
-  private async closePreview(proposals: string[], title: string): Promise<void> {
-    const tabs = vscode.window.tabGroups.all
-      .flatMap((group) => group.tabs)
-      .filter(
-        (tab) =>
-          (tab.input instanceof vscode.TabInputTextDiff && proposals.includes(tab.input.modified.toString())) ||
-          tab.label === title,
-      );
-    if (tabs.length > 0) {
-      await vscode.window.tabGroups.close(tabs);
-    }
+    const relative = (uri: string) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri));
+    const names = summary.files.map(relative);
+    const ops = summary.operations
+      .filter((o) => o.kind !== 'create')
+      .map((o) => `${o.kind === 'delete' ? 'deletes' : 'renames'} ${relative(o.uri)}`);
+    const created = summary.created.map((c) => `creates ${relative(c)}`);
+    const one = diffs.length === 1 ? `${path.basename(diffs[0][0].path)} ↔ ${title}` : title;
+    return askToApply(diffs, { one, several: title }, names, [...created, ...ops]);
   }
 
   /** Highlights the changed lines, opens what needs opening, and says what changed. */
@@ -288,7 +248,7 @@ export class ActionApplier implements vscode.Disposable {
   private async notify(done: string, main: FileState | undefined, files: FileState[]): Promise<void> {
     const document = main && vscode.workspace.textDocuments.find((d) => d.uri.toString() === main.uri.toString());
     const version = document?.version;
-    const befores = files.map((f) => ({ file: f, before: this.keep(f.before, f.uri, 'before') }));
+    const befores = files.map((f) => ({ file: f, before: this.texts.add(f.before, f.uri, 'before') }));
     const choice = await vscode.window.showInformationMessage(done, 'Undo', 'Show diff');
     if (choice === 'Undo' && main) {
       const now = vscode.workspace.textDocuments.find((d) => d.uri.toString() === main.uri.toString());

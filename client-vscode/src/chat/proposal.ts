@@ -4,24 +4,19 @@
  * apply or discard it.
  */
 
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { applyEdits, checkEdits, splitLines } from '../lib/editLayout';
 import type { TextEdit } from '../protocol';
-
-const SCHEME = 'sparkforge-proposal';
+import { askToApply, VirtualTexts } from '../proposalDiff';
 
 export type ReviewOutcome = 'apply' | 'discard' | 'unchanged';
 
 export class ProposalReview implements vscode.Disposable {
-  private readonly texts = new Map<string, string>();
-  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(SCHEME, {
-    provideTextDocumentContent: (uri) => this.texts.get(uri.query) ?? '',
-  });
+  private readonly texts = new VirtualTexts('sparkforge-proposal');
 
   dispose(): void {
-    this.registration.dispose();
+    this.texts.dispose();
   }
 
   /** Shows the proposed text of `document` after `edits` and asks whether to apply it. */
@@ -36,33 +31,15 @@ export class ProposalReview implements vscode.Disposable {
     if (proposed === original) {
       return 'unchanged';
     }
-    const key = randomUUID();
-    this.texts.set(key, proposed);
-    // The same path (so the same language and icon), on the proposal scheme.
-    const proposal = vscode.Uri.from({ scheme: SCHEME, path: document.uri.path, query: key });
+    const proposal = this.texts.add(proposed, document.uri);
     const name = path.basename(document.uri.path) || 'Untitled';
     try {
-      await vscode.commands.executeCommand('vscode.diff', document.uri, proposal, `${name} ↔ sparkforge proposal`, {
-        preview: true,
-      });
-      const choice = await vscode.window.showInformationMessage(
-        `sparkforge: apply the proposed change to ${vscode.workspace.asRelativePath(document.uri)}?`,
-        'Apply',
-        'Discard',
-      );
-      return choice === 'Apply' ? 'apply' : 'discard';
+      const apply = await askToApply([[document.uri, document.uri, proposal]], { one: `${name} ↔ sparkforge proposal` }, [
+        vscode.workspace.asRelativePath(document.uri),
+      ]);
+      return apply ? 'apply' : 'discard';
     } finally {
-      await this.closeDiff(proposal);
-      this.texts.delete(key);
-    }
-  }
-
-  private async closeDiff(proposal: vscode.Uri): Promise<void> {
-    const tabs = vscode.window.tabGroups.all
-      .flatMap((group) => group.tabs)
-      .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === proposal.toString());
-    if (tabs.length > 0) {
-      await vscode.window.tabGroups.close(tabs);
+      this.texts.delete(proposal);
     }
   }
 }
