@@ -4,10 +4,13 @@ import {
   formatCost,
   formatLatency,
   formatTokens,
+  markdownEscape,
   missingKeyRoles,
   shortModelName,
+  statusAccessibleLabel,
   statusBarText,
   statusDetails,
+  statusTooltipMarkdown,
 } from '../src/lib/statusText';
 import type { StatusParams } from '../src/protocol';
 
@@ -61,4 +64,21 @@ test('formatters', () => {
   assert.equal(formatCost(0), '$0.00');
   assert.equal(formatCost(0.004), '<$0.01');
   assert.equal(formatCost(1.239), '$1.24');
+});
+
+test('the accessible label is plain text: no icons, no markup, no &nbsp;', () => {
+  const label = statusAccessibleLabel(status);
+  assert.ok(label.startsWith('sparkforge: spark 42ms, 12.3k tok, $0.02. fast: gpt-5.3-codex-spark (responses), ready'), label);
+  assert.doesNotMatch(label, /&nbsp;|\$\(|\\|<|\*\*/);
+  assert.equal(statusAccessibleLabel(undefined), 'sparkforge: sparkforge');
+  const broken = statusAccessibleLabel({ ...status, fast: { ...status.fast!, ready: false, lastError: 'no API key' } });
+  assert.match(broken, /^sparkforge \(warning\): spark 42ms/);
+  assert.match(broken, /fast error: no API key/);
+});
+
+test('the tooltip Markdown keeps spaces and escapes markup', () => {
+  const md = statusTooltipMarkdown(status);
+  assert.doesNotMatch(md, /&nbsp;/);
+  assert.ok(md.endsWith('  \nClick for details\\.'), md);
+  assert.equal(markdownEscape('a_b *c* [x](y) <b>'), 'a\\_b \\*c\\* \\[x\\]\\(y\\) \\<b\\>');
 });
