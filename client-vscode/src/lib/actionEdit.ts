@@ -112,7 +112,7 @@ function clamp(lines: readonly string[], pos: Position): Position {
 
 /** The edits with positions past the end clamped to it (as editors do: a new file's content
  *  replaces (0,0)-(1,0)), sorted; undefined if they overlap or are malformed. */
-export function clampEdits(text: string, edits: readonly TextEdit[]): TextEdit[] | undefined {
+function clampEdits(text: string, edits: readonly TextEdit[]): TextEdit[] | undefined {
   const lines = splitLines(text);
   return checkEdits(
     lines,
