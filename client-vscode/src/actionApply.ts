@@ -39,6 +39,11 @@ function plainTitle(title: string): string {
   return title.replace(/\s+with sparkforge…?$/u, '').replace(/…$/u, '');
 }
 
+/** The document of `uri` if it is open. */
+function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
+  return vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+}
+
 interface FileState {
   uri: vscode.Uri;
   /** The text before the edit ('' for a file the edit creates). */
@@ -146,7 +151,7 @@ export class ActionApplier implements vscode.Disposable {
       if (version === null) {
         continue;
       }
-      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === vscode.Uri.parse(uri).toString());
+      const open = openDocument(vscode.Uri.parse(uri));
       if (open && open.version !== version) {
         return open.uri;
       }
@@ -173,7 +178,7 @@ export class ActionApplier implements vscode.Disposable {
   }
 
   private eolOf(uri: vscode.Uri): string {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const open = openDocument(uri);
     return open?.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
   }
 
@@ -246,12 +251,12 @@ export class ActionApplier implements vscode.Disposable {
   }
 
   private async notify(done: string, main: FileState | undefined, files: FileState[]): Promise<void> {
-    const document = main && vscode.workspace.textDocuments.find((d) => d.uri.toString() === main.uri.toString());
+    const document = main && openDocument(main.uri);
     const version = document?.version;
     const befores = files.map((f) => ({ file: f, before: this.texts.add(f.before, f.uri, 'before') }));
     const choice = await vscode.window.showInformationMessage(done, 'Undo', 'Show diff');
     if (choice === 'Undo' && main) {
-      const now = vscode.workspace.textDocuments.find((d) => d.uri.toString() === main.uri.toString());
+      const now = openDocument(main.uri);
       if (!now || now.version !== version) {
         void vscode.window.showWarningMessage(
           `sparkforge: ${vscode.workspace.asRelativePath(main.uri)} has changed since; undo with Ctrl+Z (Cmd+Z) in the editor.`,
