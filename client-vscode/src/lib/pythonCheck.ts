@@ -10,7 +10,7 @@
 
 import { execFile } from 'node:child_process';
 
-export const MIN_PYTHON: readonly [number, number] = [3, 10];
+const MIN_PYTHON: readonly [number, number] = [3, 10];
 
 /** Where the user reads what to install: the README's section, shipped inside the extension. */
 export const INSTALL_ANCHOR = 'requirements';
@@ -37,7 +37,7 @@ export function parseVersion(output: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-export function isSupported(version: [number, number]): boolean {
+function isSupported(version: [number, number]): boolean {
   return version[0] > MIN_PYTHON[0] || (version[0] === MIN_PYTHON[0] && version[1] >= MIN_PYTHON[1]);
 }
 
