@@ -406,7 +406,8 @@ async function main() {
   const portFile = join(tmp, 'model-server.port');
   start(python, ['-m', 'sparkforge', 'model-server', '--port', '0', '--port-file', portFile, '--scenario', join(here, 'scenarios.json'), '--fast-ttft-ms', '5'], {}, 'model-server');
   const modelPort = await waitFor('the model server', () => existsSync(portFile) && readFileSync(portFile, 'utf8').trim());
-  const baseUrl = `http://127.0.0.1:${modelPort}/v1`;
+  const modelRoot = `http://127.0.0.1:${modelPort}`;
+  const baseUrl = `${modelRoot}/v1`;
 
   writeFileSync(join(workspace, 'a.py'), 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    re\n');
   writeFileSync(join(workspace, 'total.py'), 'def total(items):\n    s = 0\n    for x in items:\n        s += x\n    return s\n');
@@ -517,7 +518,7 @@ async function main() {
     if (!firstRun) {
       // The ghost text came from the model server named in the user's (machine) settings,
       // although .vscode/settings.json names REPO_BASE_URL and GITHUB_TOKEN.
-      const modelRequests = await fetch(`${baseUrl.replace(/\/v1$/, '')}/_requests?limit=200`).then((r) => r.json()).catch(() => ({ requests: [] }));
+      const modelRequests = await fetch(`${modelRoot}/_requests?limit=200`).then((r) => r.json()).catch(() => ({ requests: [] }));
       check("a repository's .vscode/settings.json cannot choose baseUrl or apiKeyEnv", ghost !== null && modelRequests.requests.length > 0,
         `${modelRequests.requests.length} requests reached the user's model server`);
     }
@@ -643,7 +644,7 @@ async function main() {
       check('Explain shows no error notification (no "command \'sparkforge.runAction\' not found")', bad.length === 0, [...seenToasts].join(' | '));
     }
     // 5b. The chat survives a server restart (history re-sent to the new process).
-    await chatAfterRestartCheck(page, baseUrl.replace(/\/v1$/, ''));
+    await chatAfterRestartCheck(page, modelRoot);
     // 6. One-click code actions: Document, Ctrl+Z, Generate tests.
     await codeActionChecks(page, workspace);
     await keyboardGuardChecks(page, workspace);
