@@ -4,6 +4,8 @@
  * window was reloaded). Pure: no `vscode` import.
  */
 
+import type { ChatHistoryEntry, Role } from '../protocol';
+
 export type Author = 'user' | 'assistant';
 export type StoredStatus = 'done' | 'stopped' | 'error';
 
@@ -12,7 +14,7 @@ export interface StoredTurn {
   text: string;
   status: StoredStatus;
   /** Answers: the role and the model that wrote them. */
-  role?: 'fast' | 'deep';
+  role?: Role;
   model?: string;
   /** Usage, an error, or the context that went with a question. */
   note?: string;
@@ -24,12 +26,6 @@ export interface StoredConversation {
   /** ms since the epoch, of the last turn. */
   updated: number;
   turns: StoredTurn[];
-}
-
-export interface HistoryEntry {
-  role: Author;
-  text: string;
-  model?: string;
 }
 
 export const LIMITS = {
@@ -49,8 +45,8 @@ export const LIMITS = {
  * them: a question whose answer failed is left out (the server forgets it), and a stopped
  * answer keeps what was shown, marked "(stopped)".
  */
-export function historyOf(turns: readonly StoredTurn[], maxChars = LIMITS.historyChars): HistoryEntry[] {
-  const out: HistoryEntry[] = [];
+export function historyOf(turns: readonly StoredTurn[], maxChars = LIMITS.historyChars): ChatHistoryEntry[] {
+  const out: ChatHistoryEntry[] = [];
   for (let i = 0; i < turns.length; i++) {
     const turn = turns[i];
     if (turn.author === 'user') {
