@@ -2,7 +2,7 @@
 // script into dist/chat.js, or, with --tests, each unit test of the pure modules into out/test/
 // for `node --test`.
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 
 const args = new Set(process.argv.slice(2));
 const production = args.has('--production');
@@ -21,6 +21,8 @@ if (args.has('--tests')) {
     .map((name) => `test/${name}`);
   // No `vscode` here on purpose: a test that pulls it in fails to bundle, which keeps the
   // tested modules pure.
+  // Emptied first: `node --test out/test/*.test.js` would also run a test whose source is gone.
+  rmSync('out/test', { recursive: true, force: true });
   await esbuild.build({ ...common, entryPoints, outdir: 'out/test', sourcemap: 'inline' });
 } else {
   const options = {
