@@ -9,7 +9,7 @@ history last saw, the ghost text on screen, where actions put their files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,10 @@ from sparkforge.textpos import LineIndex
 class DocumentState:
     uri: str
     # derived, each with the key it was computed for
-    index: tuple[int | None, str, LineIndex] | None = None  # (version, encoding, index)
+    index: tuple[int | None, LineIndex] | None = None  # (version, index)
     relative: tuple[Path | None, str] | None = None  # (root, workspace-relative path)
     exclusion: tuple[Any, str | None] | None = None  # (policy key, reason or None)
     located: tuple[Path | None, tuple[Path, str] | None] | None = None  # actions: (root, (root, rel))
     # kept by features
     seen_text: str | None = None  # the text the edit history last saw
     shown_ghost: Any = None  # the ghost text on screen (predict.engine.ShownGhost)
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -29,7 +29,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from sparkforge import __version__
-from sparkforge.config import Settings, SettingsLayers, parse_settings, settings_from_env
+from sparkforge.config import Settings, SettingsLayers, parse_settings, section_of, settings_from_env
 from sparkforge.errors import EXPECTED, InvalidParams, UnknownDocumentError
 from sparkforge.documents import DocumentState
 from sparkforge.workspace_edit import EditSupport
@@ -41,13 +41,8 @@ log = logging.getLogger("sparkforge")
 
 STATUS = "sparkforge/status"
 PULL_TIMEOUT_S = 5.0
-# sparkforge.logLevel -> (Python logging level, the highest LSP MessageType sent to the editor)
-LOG_LEVELS = {
-    "error": (logging.ERROR, 1),
-    "warning": (logging.WARNING, 2),
-    "info": (logging.INFO, 3),
-    "debug": (logging.DEBUG, 4),
-}
+# sparkforge.logLevel -> the highest LSP MessageType sent to the editor's log
+LOG_LEVELS = {"error": 1, "warning": 2, "info": 3, "debug": 4}
 
 
 def _mask_env_secrets(text: str) -> str:
@@ -112,13 +107,17 @@ class SparkforgeServer(LanguageServer):
         self.gateway = ModelGateway(self.settings)
         self.exclusions = ExclusionPolicy(None, self.settings.exclude)
         self.layers = SettingsLayers()
-        self.folder_settings: dict[Path, tuple[Settings, ExclusionPolicy]] = {}
+        # Per workspace folder whose own answer differs: its exclusions (the one setting
+        # read per document; where code and keys go is never a folder's choice).
+        self.folder_exclusions: dict[Path, ExclusionPolicy] = {}
         self._told: set[str] = set()  # settings problems already shown
         self.root: Path | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.documents: dict[str, DocumentState] = {}
         self.features: list[Any] = []
-        self._edit_support: tuple[Any, EditSupport] | None = None
+        # Negotiated at initialize (see ``negotiated``), fixed for the session.
+        self.encoding: str = UTF16
+        self.edit_support = EditSupport()
         self._policy_generation = 0
 
     # -- settings ------------------------------------------------------------------------
@@ -126,8 +125,6 @@ class SparkforgeServer(LanguageServer):
         """Initialization options (``raw``), then the layers on top of them: see
         ``SettingsLayers``."""
         if raw is not None:
-            from sparkforge.config import section_of
-
             self.layers.initialization = section_of(raw)
         self.recompute_settings()
 
@@ -135,7 +132,7 @@ class SparkforgeServer(LanguageServer):
         effective = self.layers.effective()
         settings, problems = parse_settings(effective)
         settings = settings_from_env(settings) if not effective else settings
-        folders: dict[Path, tuple[Settings, ExclusionPolicy]] = {}
+        folders: dict[Path, ExclusionPolicy] = {}
         for key in self.layers.folders:
             own = self.layers.folder(key)
             path = to_fs_path(key)
@@ -143,11 +140,10 @@ class SparkforgeServer(LanguageServer):
                 continue
             folder_settings, folder_problems = parse_settings(own)
             problems += [p for p in folder_problems if p not in problems]
-            folder_settings.fast, folder_settings.deep = settings.fast, settings.deep
             root = Path(path).resolve()
-            folders[root] = (folder_settings, ExclusionPolicy(root, folder_settings.exclude))
+            folders[root] = ExclusionPolicy(root, folder_settings.exclude)
         self.settings = settings
-        self.folder_settings = folders
+        self.folder_exclusions = folders
         self.gateway.configure(settings)
         self.exclusions = ExclusionPolicy(self.root, settings.exclude)
         self._policy_generation += 1
@@ -178,8 +174,6 @@ class SparkforgeServer(LanguageServer):
             self.log(f"workspace/configuration got no answer ({exc or 'timed out'}); "
                      "keeping the settings as they are", types.MessageType.Warning)
             return
-        from sparkforge.config import section_of
-
         answer = list(answer or [])
         self.layers.pulled = section_of(self._plain(answer[0])) if answer else {}
         self.layers.folders = {
@@ -190,22 +184,15 @@ class SparkforgeServer(LanguageServer):
     def _plain(self, value: Any) -> Any:
         return value if isinstance(value, (dict, type(None))) else self.protocol._converter.unstructure(value)
 
-    def settings_for(self, uri: str) -> Settings:
-        """The settings that hold for one document: its workspace folder's, where they differ."""
-        if self.folder_settings and (found := self._folder_of(uri)) is not None:
-            return found[0]
-        return self.settings
-
-    def _folder_of(self, uri: str) -> tuple[Settings, ExclusionPolicy] | None:
-        path = self.path_of(uri)
-        if path is None:
-            return None
-        path = path.resolve()
-        best = None
-        for root, entry in self.folder_settings.items():
-            if path.is_relative_to(root) and (best is None or len(root.parts) > len(best[0].parts)):
-                best = (root, entry)
-        return best[1] if best else None
+    def _policy_for(self, path: Path) -> ExclusionPolicy:
+        """The exclusions of the innermost workspace folder with its own, else the workspace's."""
+        best: tuple[Path, ExclusionPolicy] | None = None
+        if self.folder_exclusions:
+            resolved = path.resolve()
+            for root, policy in self.folder_exclusions.items():
+                if resolved.is_relative_to(root) and (best is None or len(root.parts) > len(best[0].parts)):
+                    best = (root, policy)
+        return best[1] if best else self.exclusions
 
     # -- features --------------------------------------------------------------------------
     def add_feature(self, feature: Any) -> None:
@@ -221,6 +208,11 @@ class SparkforgeServer(LanguageServer):
         if state is None:
             state = self.documents[uri] = DocumentState(uri)
         return state
+
+    def cache_for(self, uri: str) -> DocumentState:
+        """Where to cache what is derived from ``uri``: its state if it is open, else a scratch
+        object (a file that is not open keeps nothing)."""
+        return self.documents.get(uri) or DocumentState(uri)
 
     def opened(self, uri: str) -> None:
         self.dispatch("opened", self.state(uri))
@@ -241,35 +233,22 @@ class SparkforgeServer(LanguageServer):
             raise UnknownDocumentError(f"unknown document {uri}: open it first (textDocument/didOpen)")
         return doc
 
-    @property
-    def position_encoding(self) -> str:
-        """The position encoding negotiated with the client (pygls picks the client's first
-        preference among utf-8, utf-16 and utf-32); utf-16 before initialize."""
-        try:
-            encoding = self.workspace.position_encoding
-        except RuntimeError:  # no workspace before initialize
-            return UTF16
-        return str(getattr(encoding, "value", encoding) or UTF16)
-
-    @property
-    def edit_support(self) -> EditSupport:
-        """What WorkspaceEdits the client can carry out, in its position encoding."""
-        caps = getattr(self.protocol, "client_capabilities", None)
-        cached = self._edit_support
-        if cached is None or cached[0] is not caps:
-            cached = self._edit_support = (caps, EditSupport.of(caps, self.position_encoding))
-        return cached[1]
+    def negotiated(self, capabilities: types.ClientCapabilities) -> None:
+        """Called at initialize, once pygls has chosen the position encoding (the client's first
+        preference among utf-8, utf-16 and utf-32): what every position and edit then uses."""
+        encoding = self.workspace.position_encoding
+        self.encoding = str(getattr(encoding, "value", encoding) or UTF16)
+        self.edit_support = EditSupport.of(capabilities, self.encoding)
 
     def lines(self, doc: TextDocument) -> LineIndex:
         """A line index of the document's current text, in the negotiated position encoding,
         cached per version."""
         state = self.state(doc.uri)
-        encoding = self.position_encoding
         cached = state.index
-        if cached is not None and cached[0] == doc.version and doc.version is not None and cached[1] == encoding:
-            return cached[2]
-        index = LineIndex.of(doc.source, encoding)
-        state.index = (doc.version, encoding, index)
+        if cached is not None and cached[0] == doc.version and doc.version is not None:
+            return cached[1]
+        index = LineIndex.of(doc.source, self.encoding)
+        state.index = (doc.version, index)
         return index
 
     def offset(self, doc: TextDocument, position: types.Position) -> int:
@@ -285,7 +264,7 @@ class SparkforgeServer(LanguageServer):
     def relative_path(self, uri: str) -> str:
         """The path a prompt or message names: workspace-relative where it can be (resolved
         once per document: it is asked on every keystroke)."""
-        state = self.state(uri) if uri in self.documents else DocumentState(uri)
+        state = self.cache_for(uri)
         cached = state.relative
         if cached is None or cached[0] != self.root:
             path = self.path_of(uri)
@@ -300,14 +279,12 @@ class SparkforgeServer(LanguageServer):
         """Why ``uri`` may not reach a model, or None. Cached: it is asked on every keystroke."""
         ignore_mtime = self.exclusions.ignore_file_mtime()
         key = (self._policy_generation, ignore_mtime)
-        state = self.state(uri) if uri in self.documents else DocumentState(uri)
+        state = self.cache_for(uri)
         cached = state.exclusion
         if cached is not None and cached[0] == key:
             return cached[1]
         path = self.path_of(uri)
-        folder = self._folder_of(uri) if self.folder_settings else None
-        policy = folder[1] if folder is not None else self.exclusions
-        reason = policy.reason(path) if path is not None else None
+        reason = self._policy_for(path).reason(path) if path is not None else None
         state.exclusion = (key, reason)
         return reason
 
@@ -353,7 +330,7 @@ class SparkforgeServer(LanguageServer):
             {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}.get(int(level), logging.DEBUG),
             message,
         )
-        if int(level) > LOG_LEVELS[self.settings.log_level][1]:
+        if int(level) > LOG_LEVELS[self.settings.log_level]:
             return  # below sparkforge.logLevel: not sent to the editor's log
         if self.protocol.writer is not None:
             self.window_log_message(types.LogMessageParams(type=level, message=message))

@@ -19,7 +19,6 @@ from operator import add
 UTF8 = "utf-8"
 UTF16 = "utf-16"
 UTF32 = "utf-32"
-ENCODINGS = (UTF8, UTF16, UTF32)
 
 
 class PositionError(ValueError):
@@ -68,19 +67,11 @@ def units_to_column(line: str, character: int, encoding: str = UTF16) -> int:
     raise PositionError(f"character {character} is past the end of the line ({count})")
 
 
-def utf16_to_column(line: str, character: int) -> int:
-    return units_to_column(line, character, UTF16)
-
-
 def column_to_units(line: str, column: int, encoding: str = UTF16) -> int:
     """The LSP character (in ``encoding`` units) of str index ``column`` in ``line``."""
     if encoding == UTF32 or line.isascii():
         return column
     return units(line[:column], encoding)
-
-
-def column_to_utf16(line: str, column: int) -> int:
-    return column_to_units(line, column, UTF16)
 
 
 @dataclass(frozen=True)

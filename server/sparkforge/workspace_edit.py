@@ -38,7 +38,7 @@ class EditSupport:
 
     encoding: str = UTF16
     document_changes: bool = True
-    create: bool = True
+    create: bool = True  # each of these three implies document_changes
     delete: bool = True
     annotations: bool = True
 
@@ -50,13 +50,15 @@ class EditSupport:
             caps, "workspace.workspace_edit.resource_operations", [])}
         # Resource operations only exist inside documentChanges: a client that lists them
         # (Neovim 0.11 does, without documentChanges: true) applies documentChanges.
-        document_changes = bool(get_capability(caps, "workspace.workspace_edit.document_changes", False))
+        document_changes = bool(operations) or bool(
+            get_capability(caps, "workspace.workspace_edit.document_changes", False))
+        annotated = get_capability(caps, "workspace.workspace_edit.change_annotation_support") is not None
         return cls(
             encoding=encoding,
-            document_changes=document_changes or bool(operations),
+            document_changes=document_changes,
             create="create" in operations,
             delete="delete" in operations,
-            annotations=get_capability(caps, "workspace.workspace_edit.change_annotation_support") is not None,
+            annotations=annotated and document_changes,  # annotations only travel in documentChanges
         )
 
 
@@ -86,13 +88,13 @@ def workspace_edit(
     confirm it first (a change annotation with ``needsConfirmation``, where the client
     supports them); by default it applies in one click. ActionError if it cannot be safe or
     the client cannot carry it out."""
-    annotation = ANNOTATION_ID if (confirm and support.annotations and support.document_changes) else None
+    annotation = ANNOTATION_ID if (confirm and support.annotations) else None
     changes: list = []
     plain: dict[str, list[types.TextEdit | types.AnnotatedTextEdit]] = {}
     for fe in plan.files:
         uri = uri_for(fe.path)
         if fe.kind == "create":
-            if not (support.create and support.document_changes):
+            if not support.create:
                 raise ActionError(
                     f"the edit creates {fe.path}, and this editor cannot create files through "
                     f"the language server; nothing was applied. Create {fe.path} (it may be "
@@ -112,7 +114,7 @@ def workspace_edit(
                 changes.append(_document_edit(uri, None, [insert], annotation))
             continue
         if fe.kind == "delete":
-            if not (support.delete and support.document_changes):
+            if not support.delete:
                 raise ActionError(
                     f"the edit deletes {fe.path}, and this editor cannot delete files through "
                     "the language server; nothing was applied",

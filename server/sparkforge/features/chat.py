@@ -220,7 +220,7 @@ def setup(server: "SparkforgeServer") -> None:
             except PatchError as exc:
                 raise RequestFailed(f"sparkforge: {_nothing_applied(exc.message)}") from None
             for fe in plan.files:
-                if (reason := ls.exclusions.reason(root / fe.path)) is not None:
+                if (reason := ls.exclusion_reason((root / fe.path).as_uri())) is not None:
                     raise RequestFailed(
                         f"sparkforge: refused: the diff edits {fe.path}, and {reason}; nothing was applied"
                     )

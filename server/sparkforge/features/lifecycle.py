@@ -26,6 +26,7 @@ def setup(server: "SparkforgeServer") -> None:
         elif params.root_path:
             root = params.root_path
         ls.root = Path(root).resolve() if root else None
+        ls.negotiated(params.capabilities)
         ls.apply_settings(params.initialization_options)
         # Load the tokenizer now (about 0.3 s, before the editor opens documents), not on the
         # first keystroke; loading it while documents arrive would also leave its freed

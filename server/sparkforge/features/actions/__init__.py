@@ -17,7 +17,6 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from sparkforge.edits import SourceText
-from sparkforge.documents import DocumentState
 from sparkforge.features.actions.listing import ADVERTISED_KINDS, KINDS, RUN_ACTION, list_actions
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ class ActionsFeature:
 
     def locate(self, uri: str) -> tuple[Path, str] | None:
         """(root, workspace-relative posix path) of ``uri``; cached, as listing runs on every move."""
-        state = self.server.state(uri) if uri in self.server.documents else DocumentState(uri)
+        state = self.server.cache_for(uri)
         cached = state.located
         if cached is not None and cached[0] == self.server.root:
             return cached[1]

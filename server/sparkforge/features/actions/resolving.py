@@ -29,7 +29,7 @@ from pygls.exceptions import JsonRpcException
 from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun
 from sparkforge.deep.prompt import ACTION_VERBS, Diagnostic
 from sparkforge.deep.targets import Target
-from sparkforge.edits import SourceText
+from sparkforge.edits import EditPlan, SourceText
 from sparkforge.errors import ContentModified, InvalidParams, RequestFailed
 from sparkforge.workspace_edit import workspace_edit
 from sparkforge.textpos import PositionError
@@ -115,8 +115,7 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
         raise RequestFailed(f"sparkforge: {exc.message}") from None
     except Exception as exc:
         raise unexpected(feature, ACTION_VERBS[kind], exc) from None
-    support = ls.edit_support
-    if run.tests is not None and not run.tests.exists and not (support.create and support.document_changes):
+    if run.tests is not None and not run.tests.exists and not ls.edit_support.create:
         # Asked before the model runs: the answer would be a new file this editor cannot make.
         raise RequestFailed(
             f"sparkforge: Generate tests writes {run.tests.path}, and this editor cannot create "
@@ -214,7 +213,7 @@ def build_edit(feature: "ActionsFeature", run: ActionRun, result: ActionResult, 
         raise unexpected(feature, run.verb, exc) from None
 
 
-def wants_preview(preview: str, plan: Any) -> bool:
+def wants_preview(preview: str, plan: EditPlan) -> bool:
     """``sparkforge.actions.preview``: whether this edit asks the editor to confirm it first."""
     if preview == "always":
         return True
