@@ -226,7 +226,8 @@ async function keyboardGuardChecks(page, workspace) {
   await page.keyboard.press('Tab');
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+S');
-  await waitFor('guard_cursors.py saved', () => onDisk('guard_cursors.py') !== GUARD_CURSORS, 10_000).catch(() => false);
+  // Wait for the save itself (the indented text), not merely for the file to differ.
+  await waitFor('guard_cursors.py saved', () => /^    mass[ \t]{2,}= 0\n/m.test(onDisk('guard_cursors.py')), 10_000).catch(() => false);
   await page.screenshot({ path: join(artifacts, '15-two-cursors.png') });
   const after = onDisk('guard_cursors.py');
   // Tab did what it does with two cursors (indent at both), not jump to or apply the edit.

@@ -420,8 +420,14 @@ export class NextEditController implements vscode.Disposable {
   private async acceptOrJump(): Promise<void> {
     const s = this.current;
     const editor = vscode.window.activeTextEditor;
-    if (!s || editor !== s.editor || !singleCursor(editor.selections.length)) {
+    if (!s || editor !== s.editor) {
       this.clear();
+      return;
+    }
+    if (!singleCursor(editor.selections.length)) {
+      // The keybinding's guard had not caught up with a new cursor: Tab does what it does.
+      this.clear();
+      await vscode.commands.executeCommand('tab');
       return;
     }
     if (editor.document.version !== s.version) {
@@ -432,6 +438,12 @@ export class NextEditController implements vscode.Disposable {
     const layout = layoutNextEdit(s.lines, s.eol, s.edits, editor.selection.active);
     if (!layout) {
       this.clear();
+      return;
+    }
+    const active = editor.selection.active;
+    if (tabShouldIndent(editor.document.lineAt(active.line).text.slice(0, active.character), layout.atCursor)) {
+      // Nor with the cursor moved to a blank line: Tab indents there (the guard's own rule).
+      await vscode.commands.executeCommand('tab');
       return;
     }
     if (!layout.atCursor) {
