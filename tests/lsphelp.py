@@ -184,3 +184,40 @@ def lsp_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
         else:
             settings[key] = value
     return settings
+
+
+def inline_params(uri: str, line: int, character: int, invoked: bool = True) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            if invoked
+            else types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+
+
+def code_action_params(doc: Doc, start: tuple[int, int], end: tuple[int, int] | None = None,
+                       diagnostics: list[types.Diagnostic] | None = None,
+                       only: list[str] | None = None) -> types.CodeActionParams:
+    end = end or start
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=doc.uri),
+        range=types.Range(start=types.Position(line=start[0], character=start[1]),
+                          end=types.Position(line=end[0], character=end[1])),
+        context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
+    )
+
+
+async def list_actions(client: LanguageClient, doc: Doc, start, end=None, **kw) -> list[types.CodeAction]:
+    """textDocument/codeAction, structured as CodeActions (lsprotocol's own hook would read any
+    action that carries a command, like Explain, as a bare Command)."""
+    protocol = client.protocol
+    params = protocol._converter.unstructure(code_action_params(doc, start, end, **kw))
+    raw = plain(await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, params))
+    return [protocol._converter.structure(a, types.CodeAction) for a in raw or []]
+
+
+async def actions_at(client: LanguageClient, doc: Doc, start, end=None, **kw) -> dict[str, types.CodeAction]:
+    return {a.data["kind"]: a for a in await list_actions(client, doc, start, end, **kw)}

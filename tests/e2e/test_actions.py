@@ -11,8 +11,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, Pending, apply_edit, plain, raw_request, wait_until
-from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST
+from lsphelp import Doc, Pending, actions_at, apply_edit, list_actions, plain, wait_until
+from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST, deep
 
 
 TESTS = (
@@ -25,42 +25,6 @@ TESTS = (
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def deep(name: str, contains: list[str], *, output: str = "", patches: list[dict] | None = None,
-         chat_diff: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A deep-model scenario; ``chat_diff`` is the unified diff answered over Chat Completions."""
-    # A quick deep model unless a test wants it slow (the default paces 70 tokens/s).
-    scenario = {"name": name, "model": DEEP, "input_contains": contains, "output": output,
-                "patches": patches or [], "ttft_ms": 5, "tokens_per_s": 5000, **extra}
-    if chat_diff is not None:
-        scenario["chat_output"] = f"{output}\n\n```diff\n{chat_diff}```\n"
-    return scenario
-
-
-def code_action_params(doc: Doc, start: tuple[int, int], end: tuple[int, int] | None = None,
-                       diagnostics: list[types.Diagnostic] | None = None,
-                       only: list[str] | None = None) -> types.CodeActionParams:
-    end = end or start
-    return types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=doc.uri),
-        range=types.Range(start=types.Position(line=start[0], character=start[1]),
-                          end=types.Position(line=end[0], character=end[1])),
-        context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
-    )
-
-
-async def list_actions(client: LanguageClient, doc: Doc, start, end=None, **kw) -> list[types.CodeAction]:
-    """textDocument/codeAction, structured as CodeActions (lsprotocol's own hook would read any
-    action that carries a command, like Explain, as a bare Command)."""
-    protocol = client.protocol
-    params = protocol._converter.unstructure(code_action_params(doc, start, end, **kw))
-    raw = plain(await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, params))
-    return [protocol._converter.structure(a, types.CodeAction) for a in raw or []]
-
-
-async def actions_at(client: LanguageClient, doc: Doc, start, end=None, **kw) -> dict[str, types.CodeAction]:
-    return {a.data["kind"]: a for a in await list_actions(client, doc, start, end, **kw)}
-
-
 def error_of(exc: BaseException) -> str:
     return str(getattr(exc, "message", exc))
 

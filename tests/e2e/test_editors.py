@@ -19,11 +19,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsphelp import Doc, lsp_settings, plain, raw_request, wait_until
-from samples import CART, DEEP, FAST
+from lsphelp import Doc, actions_at, inline_params, lsp_settings, plain, raw_request, wait_until
+from samples import CART, CURSOR, DEEP, END, FAST, START, deep
 
 SERVER = [sys.executable, "-m", "sparkforge", "lsp"]
-START, END, CURSOR = "<|editable_region_start|>", "<|editable_region_end|>", "<|user_cursor_is_here|>"
 
 # A line with a two-byte-in-UTF-16 emoji, a three-byte euro sign and CJK before the cursor.
 LABEL = 'def label(name):\n    tag = "€ 🍕 価格 " + na\n    return tag\n'
@@ -108,28 +107,6 @@ def apply_in(encoding: str, text: str, edits: list[types.TextEdit]) -> str:
     return text
 
 
-def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
-    return types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=line, character=character),
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
-    )
-
-
-def deep(name: str, contains: list[str], *, output: str = "", patches: list[dict] | None = None) -> dict[str, Any]:
-    return {"name": name, "model": DEEP, "input_contains": contains, "output": output,
-            "patches": patches or [], "ttft_ms": 5, "tokens_per_s": 5000}
-
-
-async def list_actions(client: LanguageClient, uri: str, line: int, character: int) -> dict[str, types.CodeAction]:
-    params = {"textDocument": {"uri": uri},
-              "range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character}},
-              "context": {"diagnostics": []}}
-    raw = plain(await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, params))
-    actions = [client.protocol._converter.structure(a, types.CodeAction) for a in raw or []]
-    return {a.data["kind"]: a for a in actions}
-
-
 # -- position encodings -----------------------------------------------------------------------
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
 async def test_positions_in_the_negotiated_encoding(bare: LanguageClient, workspace, model_server, encoding):
@@ -155,7 +132,7 @@ async def test_positions_in_the_negotiated_encoding(bare: LanguageClient, worksp
         await bare.text_document_inline_completion_async(inline_params(doc.uri, 1, end + 1))
 
     # Document, with the cursor at the end of that line: its edit lands in the right place
-    actions = await list_actions(bare, doc.uri, 1, end)
+    actions = await actions_at(bare, doc, (1, end))
     assert actions["document"].data["range"] == {
         "start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 14}}
     model_server.load([deep("doc", ["Document function label"], patches=[{
@@ -201,7 +178,7 @@ async def test_an_empty_did_change_configuration_keeps_the_settings(bare: Langua
     doc = Doc(bare, workspace / "cart.py", CART)
     model_server.load([deep("doc", ["Document function total"], patches=[{
         "type": "update_file", "path": "cart.py", "diff": '@@ def total(items):\n+    """Sum."""\n     result = 0\n'}])])
-    actions = await list_actions(bare, doc.uri, 4, 4)
+    actions = await actions_at(bare, doc, (4, 4))
     resolved = await bare.code_action_resolve_async(actions["document"])
     assert resolved.edit is not None
     # it never said it could answer workspace/configuration, so it is never asked
@@ -235,10 +212,10 @@ async def test_settings_pulled_with_workspace_configuration(bare: LanguageClient
     # per folder: drafts/ is excluded in `other` only
     (other / "drafts").mkdir()
     excluded = Doc(bare, other / "drafts" / "cart.py", CART)
-    assert await list_actions(bare, excluded.uri, 4, 4) == {}
+    assert await actions_at(bare, excluded, (4, 4)) == {}
     (workspace / "drafts").mkdir()
     allowed = Doc(bare, workspace / "drafts" / "cart.py", CART)
-    assert "document" in await list_actions(bare, allowed.uri, 4, 4)
+    assert "document" in await actions_at(bare, allowed, (4, 4))
     # a didChangeConfiguration, even an empty one, makes the server pull again
     bare.set_configuration("gpt-5.3-codex-changed", section="sparkforge.deep.model")
     bare.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
@@ -252,7 +229,7 @@ async def test_explain_is_a_server_command_shown_as_a_document(bare: LanguageCli
     await start(bare, workspace, lsp_settings(model_server.base_url), vscode_caps())
     doc = Doc(bare, workspace / "cart.py", CART)
     model_server.load([deep("explain", ["Explain function total"], output="It adds up the prices.")])
-    explain = (await list_actions(bare, doc.uri, 4, 4))["explain"]
+    explain = (await actions_at(bare, doc, (4, 4)))["explain"]
     assert explain.command.command == "sparkforge.runAction"
     reply = plain(await bare.workspace_execute_command_async(types.ExecuteCommandParams(
         command=explain.command.command, arguments=list(explain.command.arguments))))
@@ -270,7 +247,7 @@ async def test_explain_without_show_document_asks_with_a_message(bare: LanguageC
     await start(bare, workspace, lsp_settings(model_server.base_url), caps)
     doc = Doc(bare, workspace / "cart.py", CART)
     model_server.load([deep("explain", ["Explain function total"], output="It adds up the prices.")])
-    explain = (await list_actions(bare, doc.uri, 4, 4))["explain"]
+    explain = (await actions_at(bare, doc, (4, 4)))["explain"]
     await bare.workspace_execute_command_async(types.ExecuteCommandParams(
         command=explain.command.command, arguments=list(explain.command.arguments)))
     assert await wait_until(lambda: bare.asked)  # type: ignore[attr-defined]
@@ -283,7 +260,7 @@ async def test_no_action_names_a_command_the_server_does_not_run(bare: LanguageC
     init = await start(bare, workspace, lsp_settings(model_server.base_url), caps)
     commands = set(init.capabilities.execute_command_provider.commands)
     doc = Doc(bare, workspace / "cart.py", CART)
-    actions = await list_actions(bare, doc.uri, 4, 4)
+    actions = await actions_at(bare, doc, (4, 4))
     assert set(actions) == {"refactor", "document", "tests", "explain"}
     assert {a.command.command for a in actions.values()} <= commands
 
@@ -294,7 +271,7 @@ async def test_generate_tests_without_create_support_says_what_to_create(bare: L
     caps = vscode_caps(workspace__workspace_edit__resource_operations=[])
     await start(bare, workspace, lsp_settings(model_server.base_url), caps)
     doc = Doc(bare, workspace / "cart.py", CART)
-    tests = (await list_actions(bare, doc.uri, 4, 4))["tests"]
+    tests = (await actions_at(bare, doc, (4, 4)))["tests"]
     with pytest.raises(JsonRpcException) as err:
         await bare.code_action_resolve_async(tests)
     message = str(getattr(err.value, "message", err.value))
@@ -307,7 +284,7 @@ async def test_generate_tests_without_create_support_says_what_to_create(bare: L
     model_server.load([deep("tests", ["Write tests for function total"], patches=[{
         "type": "update_file", "path": "tests/test_cart.py",
         "diff": "@@\n+from cart import total\n+\n+\n+def test_total_of_nothing_is_zero():\n+    assert total([]) == 0\n"}])])
-    tests = (await list_actions(bare, doc.uri, 4, 4))["tests"]
+    tests = (await actions_at(bare, doc, (4, 4)))["tests"]
     resolved = await bare.code_action_resolve_async(tests)
     kinds = {type(c).__name__ for c in resolved.edit.document_changes}
     assert kinds == {"TextDocumentEdit"}
@@ -325,7 +302,7 @@ async def test_a_client_without_document_changes_gets_changes(bare: LanguageClie
     doc = Doc(bare, workspace / "cart.py", CART)
     model_server.load([deep("doc", ["Document function total"], patches=[{
         "type": "update_file", "path": "cart.py", "diff": '@@ def total(items):\n+    """Sum."""\n     result = 0\n'}])])
-    resolved = await bare.code_action_resolve_async((await list_actions(bare, doc.uri, 4, 4))["document"])
+    resolved = await bare.code_action_resolve_async((await actions_at(bare, doc, (4, 4)))["document"])
     assert resolved.edit.document_changes is None and resolved.edit.change_annotations is None
     (edits,) = resolved.edit.changes.values()
     assert list(resolved.edit.changes) == [doc.uri]
@@ -363,14 +340,14 @@ async def test_chat_apply_without_a_workspace_root_is_refused(bare: LanguageClie
 async def test_log_level_and_a_refusal_logged_as_one_line(bare: LanguageClient, workspace, model_server):
     await start(bare, workspace, lsp_settings(model_server.base_url, logLevel="warning"), vscode_caps())
     doc = Doc(bare, workspace / "cart.py", CART)
-    document = (await list_actions(bare, doc.uri, 4, 4))["document"]
+    document = (await actions_at(bare, doc, (4, 4)))["document"]
     doc.type(types.Position(line=0, character=0), "# edited\n")
     with pytest.raises(JsonRpcException, match="changed since the action was offered"):
         await bare.code_action_resolve_async(document)  # stale: the document moved on
     # at logLevel warning, neither the start-up line (info) nor the refusal (info) is sent
     assert [m.message for m in bare.log_messages if m.type <= types.MessageType.Info] == []
     bare.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"logLevel": "info"}))
-    document = (await list_actions(bare, doc.uri, 4, 4))["document"]
+    document = (await actions_at(bare, doc, (4, 4)))["document"]
     doc.type(types.Position(line=0, character=0), "# again\n")
     with pytest.raises(JsonRpcException):
         await bare.code_action_resolve_async(document)

@@ -18,7 +18,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from lsphelp import Doc, apply_edit, plain, raw_request, request, wait_until
-from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST
+from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST, deep
 from sparkforge.models.tokens import count_tokens
 
 INVALID_PARAMS = -32602
@@ -28,13 +28,6 @@ CHATTY = "I am adding a docstring that explains what total returns, then I will 
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def deep(name: str, contains: list[str], *, output: str = "", patches: list[dict] | None = None,
-         **extra: Any) -> dict[str, Any]:
-    """A quick deep-model scenario."""
-    return {"name": name, "model": DEEP, "input_contains": contains, "output": output,
-            "patches": patches or [], "ttft_ms": 5, "tokens_per_s": 5000, **extra}
-
-
 def configure(client: LanguageClient, settings: dict[str, Any], **roles: dict[str, Any]) -> None:
     """Send settings with some keys of a role (or section) replaced, as an editor would."""
     merged = dict(settings)

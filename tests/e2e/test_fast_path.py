@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lsphelp import Doc, Pending, plain, request, wait_until
+from samples import rewrite
 
-START, END = "<|editable_region_start|>", "<|editable_region_end|>"
-
-
-def rewrite(name: str, contains: list[str], region: str, **extra) -> dict:
-    return {
-        "name": name,
-        "model": "gpt-5.3-codex-spark",
-        "input_contains": contains,
-        "output": f"{START}\n{region}{END}",
-        **extra,
-    }
 
 
 def inline(uri: str, pos: types.Position, invoked: bool = False) -> types.InlineCompletionParams:

@@ -10,19 +10,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, raw_request, request, wait_until
+from lsphelp import Doc, inline_params, raw_request, request, wait_until
 
 
-def inline_params(uri: str, line: int, character: int, invoked: bool = True) -> types.InlineCompletionParams:
-    return types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=line, character=character),
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            if invoked
-            else types.InlineCompletionTriggerKind.Automatic
-        ),
-    )
+
 
 
 async def test_advertises_incremental_sync_and_inline_completion(client: LanguageClient):

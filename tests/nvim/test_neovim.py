@@ -21,9 +21,7 @@ from urllib.parse import unquote
 
 import pytest
 
-FAST = "gpt-5.3-codex-spark"
-DEEP = "gpt-5.3-codex"
-START, END = "<|editable_region_start|>", "<|editable_region_end|>"
+from samples import DEEP, FAST, deep, rewrite
 
 
 def nvim_settings(base_url: str) -> dict[str, Any]:
@@ -34,18 +32,6 @@ def nvim_settings(base_url: str) -> dict[str, Any]:
         "deep": {"baseUrl": base_url, "model": DEEP, "maxRetries": 0},
         "inline": {"debounceMs": 0},
     }
-
-
-# -- model answers ------------------------------------------------------------------------------
-def rewrite(name: str, contains: list[str], region: str) -> dict[str, Any]:
-    """A fast-model scenario: the editable region rewritten (docs/prompts.md)."""
-    return {"name": name, "model": FAST, "input_contains": contains, "output": f"{START}\n{region}{END}"}
-
-
-def deep(name: str, contains: list[str], *, output: str = "", patches: list[dict] | None = None) -> dict[str, Any]:
-    """A quick deep-model scenario (the model server's default deep pace is 70 tokens/s)."""
-    return {"name": name, "model": DEEP, "input_contains": contains, "output": output,
-            "patches": patches or [], "ttft_ms": 5, "tokens_per_s": 5000}
 
 
 def by_level(result, source: str, level: int) -> list[str]:
