@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from lsphelp import wait_until
 from sparkforge.config import Settings
 from sparkforge.models.events import Finish, PatchOperation, TextDelta, Usage
 from sparkforge.models.gateway import (
@@ -99,11 +100,8 @@ async def test_cancelling_the_consumer_closes_the_model_stream(fresh):
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    cancelled_at = time.perf_counter()
-    while fresh.stats()["open_streams"] != 0:
-        await asyncio.sleep(0.002)
-    elapsed = time.perf_counter() - cancelled_at
-    assert elapsed < 0.1, f"stream still open {elapsed * 1000:.0f} ms after cancel"
+    # how soon it closes is bench/bench_fast.py's "stale stream closed" figure
+    assert await wait_until(lambda: fresh.stats()["open_streams"] == 0)
     assert fresh.stats()["streams_abandoned"] == 1
     await gw.aclose()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -406,11 +405,8 @@ def test_twenty_hunks_on_ten_thousand_lines_is_fast():
     new = "\n".join(lines) + "\n"
     [patch] = parse_unified_diff(unified(old, new, shift=7))
     assert len(patch.hunks) == 20
-    began = time.perf_counter()
-    text, changes = apply_hunks(old, patch.hunks)
-    elapsed = time.perf_counter() - began
+    text, changes = apply_hunks(old, patch.hunks)  # timed in bench/bench_units.py (target 20 ms)
     assert text == new and len(changes) == 20
-    assert elapsed < 0.2, f"{elapsed * 1000:.1f} ms"  # the real target (20 ms) is in the benchmarks
 
 
 # --- leniency, with limits ---------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -230,10 +229,7 @@ def test_streaming_a_long_answer_in_tiny_deltas_is_linear():
                       for i, line in enumerate(prompt.region_text.splitlines(True)))
     raw = answer(rewrite)
     parser = StreamingRewriteParser(prompt)
-    start = time.perf_counter()
-    for ch in raw:  # ~14,000 one-character deltas
+    for ch in raw:  # ~14,000 one-character deltas (timed in bench/bench_units.py)
         parser.feed(ch)
-    elapsed = time.perf_counter() - start
     assert len(parser.final_hunks()) == 80
-    assert elapsed < 1.5, elapsed
     assert parser.finish() == rewrite

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from sparkforge.models.tokens import count_tokens
 from sparkforge.predict.history import EditHistory, changed_span, unified_diff
@@ -125,8 +124,7 @@ def test_render_can_exclude_a_document_and_forget_drops_it():
 
 def test_diff_of_a_large_file_is_local_and_cheap():
     doc = "".join(f"line number {i} with some text to make it longer\n" for i in range(10_000))
-    history = EditHistory()
-    start = time.perf_counter()
+    history = EditHistory()  # 200 keystrokes in a 10,000-line file: timed in bench/bench_units.py
     now = 0.0
     text = doc
     pos = doc.index("line number 5000 ") + len("line number 5000 ")
@@ -134,8 +132,6 @@ def test_diff_of_a_large_file_is_local_and_cheap():
         after = text[:pos] + "x" + text[pos:]
         history.record_change(URI, text, after, now)
         text, now, pos = after, now + 0.05, pos + 1
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, elapsed  # 200 keystrokes in a 10,000-line file
     (edit,) = history.edits()
     assert edit.diff.splitlines()[2] == "@@ -4999,5 +4999,5 @@"
     assert edit.diff.count("\n") == 3 + 6
