@@ -7,10 +7,7 @@ import pytest
 from sparkforge.models.tokens import count_tokens
 from sparkforge.predict.prompt import (
     CURSOR,
-    FILE_HEADER,
     HISTORY_HEADER,
-    INSTRUCTIONS,
-    PROMPT_VERSION,
     REGION_END,
     REGION_START,
     SNIPPETS_HEADER,
@@ -39,11 +36,17 @@ def test_region_is_cursor_line_plus_three_either_side_with_the_cursor_marked():
     assert (prompt.region_start_line, prompt.region_end_line) == (7, 14)
     assert prompt.region_text == "".join(f"line {i}\n" for i in range(7, 14))
     assert prompt.region_text[prompt.cursor_offset_in_region :].startswith("e 10\n")
-    block = region_block(prompt.input)
-    assert block == prompt.region_text.replace("line 10", "lin" + CURSOR + "e 10")
-    assert prompt.version == PROMPT_VERSION == "sf-predict-1"
-    assert prompt.instructions == INSTRUCTIONS
-    assert "## Current file: src/a.py (python), lines 1-21 of 21\n" in prompt.input
+    assert prompt.input == (  # the whole prompt, written out: markers as the model sees them
+        "## Current file: src/a.py (python), lines 1-21 of 21\n"
+        "line 0\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\n"
+        "<|editable_region_start|>\n"
+        "line 7\nline 8\nline 9\nlin<|user_cursor_is_here|>e 10\nline 11\nline 12\nline 13\n"
+        "<|editable_region_end|>\n"
+        "line 14\nline 15\nline 16\nline 17\nline 18\nline 19\n\n")
+    assert prompt.version == "sf-predict-1"
+    assert prompt.instructions.startswith(
+        "You predict the next edit a programmer will make in their code editor.\n")
+    assert "between <|editable_region_start|> and <|editable_region_end|>" in prompt.instructions
 
 
 def test_cursor_marker_after_emoji_uses_str_indices():
@@ -146,11 +149,6 @@ def test_region_shrinks_around_the_cursor_when_too_large_and_refuses_a_huge_line
     assert count_tokens(prompt.region_text) <= 200
     with pytest.raises(RegionTooLarge):
         build_prompt("x" * 50_000, "min.js", "javascript", (0, 10), settings=settings)
-
-
-def test_file_header_template_names_the_visible_lines():
-    assert FILE_HEADER.format(path="p", language="l", first=1, last=2, total=3) == (
-        "## Current file: p (l), lines 1-2 of 3\n")
 
 
 def test_a_tight_total_budget_is_respected_whatever_the_path():
