@@ -28,10 +28,16 @@ def settings(model_server) -> dict[str, Any]:
 async def client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
     model_server.reset(scenarios=True)
     lsp_client.status_updates = []  # type: ignore[attr-defined]
+    lsp_client.applied = []  # type: ignore[attr-defined]
 
     @lsp_client.feature("sparkforge/status")
     def on_status(params: Any) -> None:
         lsp_client.status_updates.append(plain(params))  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        lsp_client.applied.append(params)  # type: ignore[attr-defined]
+        return types.ApplyWorkspaceEditResult(applied=True)
 
     lsp_client.init_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
         types.InitializeParams(

@@ -224,7 +224,7 @@ async def test_a_bad_model_answer_is_a_clear_error_with_no_edit(client: Language
     assert await wait_until(lambda: isinstance(action_progress(client)[-1], types.WorkDoneProgressEnd))
     assert action_progress(client)[-1].message == "failed"
     assert await stream_closed(model_server)
-    assert (workspace / "cart.py").read_text() == CART and doc.text == CART
+    assert client.applied == []  # type: ignore[attr-defined]  # no edit reached the editor
     await still_resolves(client, model_server, doc)
 
 
@@ -398,7 +398,7 @@ async def test_a_multi_file_patch_that_fails_in_one_file_yields_no_edit(client: 
     assert message_of(err).startswith(f"sparkforge: Refactor: the patch from {DEEP} does not apply")
     for phrase in RENAME_SAYS:
         assert phrase in message_of(err)
-    assert (workspace / "cart.py").read_text() == CART and (workspace / "report.py").read_text() == REPORT
+    assert client.applied == []  # type: ignore[attr-defined]  # no edit reached the editor
     await still_resolves(client, model_server, doc)
 
 
@@ -515,7 +515,7 @@ async def test_chat_apply_refuses_what_it_cannot_apply_whole(client: LanguageCli
     assert all(p in message for p in RENAME_SAYS)
 
     assert await stream_closed(model_server)
-    assert (workspace / "cart.py").read_text() == CART and (workspace / "report.py").read_text() == REPORT
+    assert client.applied == []  # type: ignore[attr-defined]  # no edit reached the editor
     # a good merge still works
     merged = CART.split("def total")[0] + "def total(items):\n    return sum(item.price for item in items)\n"
     model_server.load([{"name": "good", "model": FAST, "output": merged}])
