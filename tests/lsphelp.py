@@ -73,7 +73,9 @@ class Doc:
         return types.Position(line=line, character=char)
 
 
-async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
+async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.01) -> bool:
+    """Wait for ``predicate`` to hold. The timeout is no threshold under test, only a bound that
+    keeps a broken server from hanging the run: it is long enough for a loaded machine."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if predicate():

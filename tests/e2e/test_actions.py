@@ -314,7 +314,7 @@ async def resolve_slowly(client: LanguageClient, model_server, doc: Doc, kind: s
                             patches=[DOC_PATCH], **(timing or {"ttft_ms": 800}))])
     action = (await actions_at(client, doc, (4, 4)))[kind]
     pending = Pending(client, types.CODE_ACTION_RESOLVE, action)
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     return pending
 
 
@@ -361,7 +361,7 @@ async def test_cancelling_resolve_closes_the_model_stream(client: LanguageClient
     pending.cancel()  # $/cancelRequest, as an editor sends when the user gives up
     with pytest.raises(JsonRpcException):
         await pending.result()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 2)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
     assert model_server.stats()["streams_abandoned"] == 1
     (reports,) = [r for t, r in client.progress_reports.items() if str(t).startswith("sparkforge-action")]
     assert await wait_until(lambda: isinstance(reports[-1], types.WorkDoneProgressEnd))
@@ -377,7 +377,7 @@ async def test_cancelling_the_progress_closes_the_model_stream(client: LanguageC
     client.protocol.notify(types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=tokens[0]))
     with pytest.raises(JsonRpcException):
         await pending.result()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 2)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
     assert model_server.stats()["streams_abandoned"] == 1
 
 

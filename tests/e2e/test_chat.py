@@ -54,10 +54,10 @@ async def test_chat_streams_and_switches_models_mid_conversation(client: Languag
 async def test_cancelling_a_chat_closes_the_model_stream(client: LanguageClient, workspace, model_server):
     model_server.load([{"name": "long", "input_contains": ["essay"], "output": "word " * 3000}])
     pending = Pending(client, "sparkforge/chat", {"conversationId": "c2", "message": "write an essay"})
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     pending.cancel()
     await pending.settled()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
     assert model_server.stats()["streams_abandoned"] == 1
 
 

@@ -67,7 +67,7 @@ def action_progress(client: LanguageClient) -> list[Any]:
 
 
 async def stream_closed(model_server) -> bool:
-    return await wait_until(lambda: model_server.stats()["open_streams"] == 0, 3)
+    return await wait_until(lambda: model_server.stats()["open_streams"] == 0)
 
 
 async def still_resolves(client: LanguageClient, model_server, doc: Doc) -> None:
@@ -440,7 +440,7 @@ async def test_run_action_refuses_an_edit_the_user_has_typed_over(plain_client: 
     running = client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="sparkforge.runAction", arguments=[action.data]))
     task = asyncio.ensure_future(running)
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     doc.edit(4, 0, 4, 0, "    # TODO\n")  # exactly where the docstring goes
 
     reply = plain(await task)

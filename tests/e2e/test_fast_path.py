@@ -228,7 +228,9 @@ async def test_key_like_strings_are_redacted_from_the_prompt(client: LanguageCli
 
 async def test_a_burst_of_keystrokes_makes_one_model_request(client: LanguageClient, workspace, model_server, settings):
     client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"sparkforge": dict(settings, inline={"debounceMs": 80})})
+        # a debounce far longer than the gap between two sends: the burst is decided by the
+        # debounce, not by how fast this machine happens to be
+        types.DidChangeConfigurationParams(settings={"sparkforge": dict(settings, inline={"debounceMs": 1000})})
     )
     model_server.load([rewrite("burst", ["return re<|user_cursor_is_here|>"], TOTAL_DONE, ttft_ms=30, tokens_per_s=200)])
     doc = Doc(client, workspace / "cart.py", TOTAL.replace("return res", "return "))
@@ -241,14 +243,13 @@ async def test_a_burst_of_keystrokes_makes_one_model_request(client: LanguageCli
             pending.cancel()  # the editor cancels the stale request ($/cancelRequest)
             stale.append(pending)
         pending = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
-        await asyncio.sleep(0.015)
     result = await pending.result()
     assert result["items"][0]["insertText"] == "sult"
     for p in stale:
         await p.settled()
     stats = model_server.stats()
     assert stats["requests_total"] == 1
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1.0)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
 
 
 async def test_a_newer_keystroke_closes_the_stale_stream(client: LanguageClient, workspace, model_server):
@@ -257,16 +258,16 @@ async def test_a_newer_keystroke_closes_the_stale_stream(client: LanguageClient,
     doc = Doc(client, workspace / "cart.py", TOTAL)
     pos = doc.position_after("return res")
     first = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     pos = doc.type(pos, "u")
     second = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
     # the newer request alone closes the stale stream, before the editor cancels anything
-    assert await wait_until(lambda: model_server.stats()["streams_abandoned"] >= 1, 2)
+    assert await wait_until(lambda: model_server.stats()["streams_abandoned"] >= 1)
     first.cancel()
     second.cancel()
     await first.settled()
     await second.settled()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 2)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
 
 
 async def test_feedback_counts_and_rejected_suggestion_not_offered_again(client: LanguageClient, workspace, model_server):
@@ -326,10 +327,11 @@ async def test_a_next_edit_overtaken_by_a_keystroke_answers_null(client: Languag
     doc = Doc(client, workspace / "report.py", RENAME)
     pos = doc.position_after("        sum_total")
     pending = Pending(client, "sparkforge/nextEdit", {"textDocument": {"uri": doc.uri}, "position": {"line": pos.line, "character": pos.character}})
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1, 5)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     doc.type(pos, "s")
     assert await pending.result() is None
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0, 1)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    assert model_server.stats()["streams_abandoned"] == 1  # closed, not run to its end
 
 
 async def test_a_huge_file_still_gets_ghost_text_within_the_prompt_budget(client: LanguageClient, workspace, model_server):
