@@ -3,7 +3,6 @@ the local model server answering as a fast model that rewrites the editable regi
 
 from __future__ import annotations
 
-import asyncio
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient
