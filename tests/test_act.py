@@ -62,16 +62,25 @@ def test_document_prints_the_diff_and_writes_only_with_apply(project: Path, mode
     assert "wrote cart.py" in applied.stderr
 
 
-def test_generate_tests_creates_the_test_file_under_tests(project: Path, model_server):
+# Over Chat Completions the model server renders the create as a normal diff; "no @@" is the
+# same file written the way models also write it, with no hunk header at all.
+NO_HUNK_HEADER = ("--- /dev/null\n+++ b/tests/test_cart.py\n+from cart import total\n+\n+\n"
+                  "+def test_total_of_nothing_is_zero():\n+    assert total([]) == 0\n")
+
+
+@pytest.mark.parametrize("api, chat_diff", [("responses", None), ("chat", None), ("chat", NO_HUNK_HEADER)],
+                         ids=["responses", "chat", "chat-no-hunk-header"])
+def test_generate_tests_creates_the_test_file_under_tests(project: Path, model_server, api, chat_diff):
     (project / "tests").mkdir()
     create = {"type": "create_file", "path": "tests/test_cart.py",
               "diff": "".join("+" + line + "\n" for line in NEW_TESTS.splitlines())}
-    model_server.load([scenario("tests", ["Create the new test file tests/test_cart.py"], [create])])
-    shown = act(project, model_server, "tests", "cart.py:4")
+    model_server.load([scenario("tests", ["Create the new test file tests/test_cart.py"], [create], chat_diff)])
+    shown = act(project, model_server, "tests", "cart.py:4", "--api", api)
     assert shown.returncode == 0, shown.stderr
+    assert model_server.requests()[-1]["endpoint"] == api
     assert shown.stdout.startswith("--- /dev/null\n+++ b/tests/test_cart.py\n@@ -0,0 +1,5 @@\n+from cart import total\n")
     assert not (project / "tests" / "test_cart.py").exists()
-    applied = act(project, model_server, "tests", "cart.py:4", "--apply")
+    applied = act(project, model_server, "tests", "cart.py:4", "--api", api, "--apply")
     assert applied.returncode == 0, applied.stderr
     assert (project / "tests" / "test_cart.py").read_text() == NEW_TESTS
     assert [p.name for p in (project / "tests").iterdir()] == ["test_cart.py"]  # no temporary left

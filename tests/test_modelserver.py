@@ -486,7 +486,12 @@ def test_fault_times_and_rendering():
     assert [bool(s.take_fault()) for _ in range(3)] == [True, True, False]
     patches = tuple(Patch(**p) for p in PATCHES)
     diff = render_patches(patches)
-    assert "--- /dev/null\n+++ b/src/new.py\n+print('hi')\n" in diff
-    assert "--- a/src/old.py\n+++ /dev/null\n" in diff
-    assert diff.startswith("```diff\n") and diff.endswith("```\n")
+    # a created file is a normal diff, with its hunk header; the update's V4A body as written
+    assert diff == (
+        "```diff\n"
+        "--- a/src/a.py\n+++ b/src/a.py\n@@ def f\n-    x = 1\n+    x = 2\n"
+        "--- /dev/null\n+++ b/src/new.py\n@@ -0,0 +1,1 @@\n+print('hi')\n"
+        "--- a/src/old.py\n+++ /dev/null\n"
+        "```\n"
+    )
     assert chat_text("x", "override", patches) == "override"

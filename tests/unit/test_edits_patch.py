@@ -208,3 +208,46 @@ def test_create_file_diff_with_unified_headers_keeps_only_the_content():
     assert parse_v4a(op).content == "import a\nassert a\n"
     plain = PatchOperation("create_file", "notes.md", "+++ title +++\n+body\n")
     assert parse_v4a(plain).content == "++ title +++\nbody\n"  # its "+" is the diff marker
+
+
+# A new file given without a "@@" line (models write it so): accepted when the old side is
+# /dev/null and the lines are additions; anything else in it is refused, never half-read.
+def test_unified_new_file_without_hunk_header_is_a_create():
+    answer = (
+        "Added the tests.\n\n```diff\n--- /dev/null\n+++ b/tests/test_x.py\n"
+        "+import pytest\n+\n+\n+def test_x():\n+    assert True\n```\n"
+    )
+    [patch] = parse_patches(answer)
+    assert (patch.path, patch.kind) == ("tests/test_x.py", "create")
+    assert patch.content == "import pytest\n\n\ndef test_x():\n    assert True\n"
+
+
+def test_unified_new_file_without_hunk_header_then_more_files():
+    patches = parse_patches(
+        "--- /dev/null\n+++ b/a.py\n+a = 1\n\n+b = 2\n"
+        "--- /dev/null\n+++ b/c.py\n+c = 3\n"
+        "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+        "--- a/old.py\n+++ /dev/null\n"
+    )
+    assert [(p.path, p.kind, p.content) for p in patches] == [
+        ("a.py", "create", "a = 1\n\nb = 2\n"),  # the blank line lost its "+": still a blank line
+        ("c.py", "create", "c = 3\n"),
+        ("x.py", "update", ""),
+        ("old.py", "delete", ""),  # a deletion needs no hunk
+    ]
+    assert patches[2].hunks[0].new_lines == ["x = 2"]
+
+
+def test_unified_new_file_without_hunk_header_ends_at_prose():
+    [patch] = parse_patches("--- /dev/null\n+++ b/n.py\n+n = 1\n\nThat is the new file.\n")
+    assert patch.content == "n = 1\n"
+
+
+def test_unified_new_file_without_hunk_header_with_a_context_line_is_refused():
+    with pytest.raises(PatchError, match=r"the diff creating n\.py has no @@ hunk header and a line that is not an addition \(' m = 2'\)"):
+        parse_patches("--- /dev/null\n+++ b/n.py\n+n = 1\n m = 2\n+o = 3\n")
+
+
+def test_create_file_operation_with_headers_but_no_hunk_header():
+    op = PatchOperation("create_file", "tests/test_a.py", "--- /dev/null\n+++ b/tests/test_a.py\n+import a\n+assert a\n")
+    assert parse_v4a(op).content == "import a\nassert a\n"

@@ -129,8 +129,8 @@ def _added_content(lines: list[str]) -> str:
     head = 0
     while head < len(lines) and re.match(r"(--- |\+\+\+ |@@ -0(,0)? \+1(,\d+)? @@)", lines[head]):
         head += 1
-    if head and not re.match(r"@@ ", lines[head - 1]):
-        head = 0  # "+++" without a hunk header after it is content, not a header
+    if head and not re.match(r"@@ ", lines[head - 1]) and not (head >= 2 and lines[0].startswith("--- ")):
+        head = 0  # a lone "+++" line is content ("++" written with its marker), not a header
     lines = lines[head:]
     body = [l[1:] if l.startswith("+") else l for l in lines if l.strip() != _EOF_MARKER]
     while body and body[-1] == "":
@@ -226,7 +226,9 @@ def _parse_lenient(lines: list[str], default_path: str | None) -> list[FilePatch
     seen_header = default_path is not None
 
     def flush_file() -> None:
-        if seen_header and (hunks or rename):
+        # A deletion ("+++ /dev/null") needs no hunk: models often write only its headers.
+        deleted = new_path is not None and old_path is not None and _clean_path(new_path) is None
+        if seen_header and (hunks or rename or deleted):
             files.append(_file_patch(old_path, new_path, hunks, rename))
 
     i, n = 0, len(lines)
@@ -247,6 +249,11 @@ def _parse_lenient(lines: list[str], default_path: str | None) -> list[FilePatch
             seen_header = True
             old_path, new_path = line[4:], lines[i + 1][4:]
             i += 2
+            if _clean_path(old_path) is None and i < n and lines[i].startswith("+"):
+                # A new file written without a hunk header, as models do: its lines are the file.
+                name = _clean_path(new_path) or "the new file"
+                hunk, i = _read_new_file(lines, i, name[2:] if name.startswith(("a/", "b/")) else name)
+                hunks.append(hunk)
             continue
         if line.startswith("rename from "):
             old_path, rename = "a/" + line[len("rename from "):], True
@@ -310,6 +317,36 @@ def _read_hunk(lines: list[str], i: int) -> tuple[Hunk, int]:
     hunk = Hunk(tuple(ops), old_start, old_count,
                 old_no_eol=old_no_eol, new_no_eol=new_no_eol)
     return hunk, j
+
+
+def _read_new_file(lines: list[str], i: int, path: str) -> tuple[Hunk, int]:
+    """The body of a created file whose diff has no ``@@`` line: ``+`` lines, with blank
+    lines between them read as blank lines of the file. Anything else inside it (a context or
+    removed line) means the diff is not what it seems: refused rather than half-read."""
+    ops: list[tuple[str, str]] = []
+    j, n = i, len(lines)
+    while j < n:
+        line = lines[j]
+        if line.startswith("+"):
+            ops.append(("+", line[1:]))
+            j += 1
+            continue
+        k = j
+        while k < n and not lines[k].strip():
+            k += 1
+        if k > j and k < n and lines[k].startswith("+"):
+            ops.extend(("+", "") for _ in range(k - j))  # blank lines whose "+" was dropped
+            j = k
+            continue
+        next_file = line.startswith("--- ") and j + 1 < n and lines[j + 1].startswith("+++ ")
+        if line[:1] in (" ", "-") and line.strip() and not next_file:
+            raise PatchError(
+                f"the diff creating {path} has no @@ hunk header and a line that is not an "
+                f"addition ({line[:40]!r}); nothing was applied",
+                path=path,
+            )
+        break
+    return Hunk(tuple(ops), 0, 0), j
 
 
 def _is_file_header(lines: list[str], i: int) -> bool:

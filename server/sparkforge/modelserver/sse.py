@@ -196,8 +196,9 @@ def render_patches(patches: tuple[Patch, ...]) -> str:
     """apply_patch operations as a unified diff in a ```diff fence (the Chat Completions form).
 
     Chat Completions has no apply_patch tool, so backends answer edits as unified diff text.
-    The diff bodies are passed through as written in the scenario; only the file headers
-    (``--- a/PATH`` / ``+++ b/PATH``, /dev/null for created and deleted files) are added.
+    The diff bodies are passed through as written in the scenario; the file headers
+    (``--- a/PATH`` / ``+++ b/PATH``, /dev/null for created and deleted files) are added, and
+    a created file's ``@@ -0,0 +1,N @@`` line (its V4A body is the file's lines, each ``+``).
     """
     if not patches:
         return ""
@@ -206,6 +207,9 @@ def render_patches(patches: tuple[Patch, ...]) -> str:
         old = "/dev/null" if p.type == "create_file" else f"a/{p.path}"
         new = "/dev/null" if p.type == "delete_file" else f"b/{p.path}"
         diff = p.diff if p.diff.endswith("\n") or not p.diff else p.diff + "\n"
+        lines = diff.splitlines()
+        if p.type == "create_file" and lines and lines[0].startswith("+") and not lines[0].startswith("+++ "):
+            diff = f"@@ -0,0 +1,{len(lines)} @@\n{diff}"
         chunks.append(f"--- {old}\n+++ {new}\n{diff}")
     return "```diff\n" + "".join(chunks) + "```\n"
 
