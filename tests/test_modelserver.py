@@ -237,6 +237,20 @@ def test_errors_are_openai_shaped(ms):
     assert ms.stats()["requests_total"] == 0  # rejected requests never reach a "model"
 
 
+def test_require_key_accepts_only_that_key(model_server_factory):
+    srv = model_server_factory("--require-key", "sk-needed-0123456789")
+    status, err = raw(srv, "GET", "/v1/models", None, {"Authorization": "Bearer sparkforge-local"})
+    assert status == 401 and err["error"]["code"] == "invalid_api_key"
+    assert err["error"]["message"].startswith("Incorrect API key provided")
+    status, err = raw(srv, "GET", "/v1/models")  # no Authorization header at all
+    assert status == 401 and err["error"]["message"].startswith("You didn't provide an API key")
+    status, listing = raw(srv, "GET", "/v1/models", None, {"Authorization": "Bearer sk-needed-0123456789"})
+    assert status == 200 and FAST in [m["id"] for m in listing["data"]]
+    body = json.dumps({"model": FAST, "input": "hi"}).encode()
+    status, _ = raw(srv, "POST", "/v1/responses", body, {"Authorization": "Bearer wrong"})
+    assert status == 401 and srv.stats()["requests_total"] == 0
+
+
 async def test_request_log_limit_and_reset(ms, client):
     for word in ("one", "two", "three"):
         await client.responses.create(model=FAST, input=word)

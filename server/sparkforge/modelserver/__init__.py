@@ -56,6 +56,7 @@ class ServerConfig:
     fast_ttft_ms: float = 20.0
     deep_ttft_ms: float = 300.0
     port_file: str | None = None
+    require_key: str | None = None  # None: any key is accepted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deep model time to first token in ms (default %(default)s)")
     parser.add_argument("--port-file", metavar="PATH",
                         help="write the bound port to PATH once listening")
+    parser.add_argument("--require-key", metavar="KEY",
+                        help="accept only this API key (401 otherwise), like a server that needs one")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -84,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         host=args.host, port=args.port, scenario_files=list(args.scenario or []),
         fast_model=args.fast_model, fast_tps=args.fast_tps, deep_tps=args.deep_tps,
         fast_ttft_ms=args.fast_ttft_ms, deep_ttft_ms=args.deep_ttft_ms,
-        port_file=args.port_file,
+        port_file=args.port_file, require_key=args.require_key,
     )
 
 
@@ -106,7 +109,7 @@ async def start_server(config: ServerConfig) -> tuple[web.AppRunner, int]:
     store = build_store(config)
     # Load the tokenizer now (about 0.3 s) rather than inside the first request's timing.
     encoding()
-    runner = make_runner(make_app(store))
+    runner = make_runner(make_app(store, config.require_key))
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
     try:

@@ -23,6 +23,7 @@ from . import sse
 from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, rewrite_region
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
+REQUIRED_KEY: web.AppKey["str | None"] = web.AppKey("sparkforge_modelserver_required_key")
 REQUEST_LOG_MAX = 200
 _MID_STREAM = ("stall_during", "drop", "malformed")
 
@@ -83,13 +84,21 @@ async def openai_errors(
 
 def _authorized(request: web.Request) -> bool:
     auth = request.headers.get("Authorization", "")
-    return auth.startswith("Bearer ") and len(auth) > len("Bearer ")
+    if not (auth.startswith("Bearer ") and len(auth) > len("Bearer ")):
+        return False
+    required = request.app.get(REQUIRED_KEY)
+    return required is None or auth[len("Bearer "):] == required
 
 
-def _unauthorized() -> web.Response:
+def _unauthorized(request: web.Request) -> web.Response:
+    if request.app.get(REQUIRED_KEY) is not None and request.headers.get("Authorization"):
+        return error_response(
+            401, "Incorrect API key provided (this sparkforge model server was started with "
+            "--require-key).", "invalid_request_error", "invalid_api_key")
     return error_response(
         401, "You didn't provide an API key. Send it as 'Authorization: Bearer KEY' "
-        "(any key is accepted by the sparkforge model server).",
+        "(any key is accepted by the sparkforge model server, unless it was started with "
+        "--require-key).",
         "invalid_request_error", "invalid_api_key")
 
 
@@ -208,7 +217,7 @@ async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
     t0 = asyncio.get_running_loop().time()
     state = request.app[STATE_KEY]
     if not _authorized(request):
-        return _unauthorized()
+        return _unauthorized(request)
     body = await _read_body(request)
     if isinstance(body, web.Response):
         return body
@@ -268,7 +277,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 async def models(request: web.Request) -> web.StreamResponse:
     if not _authorized(request):
-        return _unauthorized()
+        return _unauthorized(request)
     names = request.app[STATE_KEY].store.model_names()
     data = [{"id": n, "object": "model", "created": 0, "owned_by": "sparkforge"} for n in names]
     return web.json_response({"object": "list", "data": data})
@@ -314,9 +323,11 @@ async def load_scenarios(request: web.Request) -> web.StreamResponse:
                               "runtime_scenarios": len(state.store.runtime_scenarios)})
 
 
-def make_app(store: ScenarioStore) -> web.Application:
+def make_app(store: ScenarioStore, required_key: str | None = None) -> web.Application:
+    """``required_key``: accept only that API key (a server that needs one); None: any key."""
     app = web.Application(middlewares=[openai_errors], client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = ServerState(store)
+    app[REQUIRED_KEY] = required_key
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
