@@ -51,6 +51,21 @@ async def test_chat_streams_and_switches_models_mid_conversation(client: Languag
     assert roles == ["user", "assistant", "user"]  # the deep model's turn carried over to the fast one
 
 
+async def test_chat_reset_forgets_the_conversation(client: LanguageClient, workspace, model_server):
+    model_server.load([{"name": "any", "output": "An answer."}])
+    await request(client, "sparkforge/chat", {"conversationId": "c9", "message": "first question"})
+    await request(client, "sparkforge/chat", {"conversationId": "c9", "message": "second question"})
+    kept = model_server.requests()[-1]["body"]["input"]
+    assert [m["role"] for m in kept] == ["user", "assistant", "user"]  # remembered until reset
+
+    client.protocol.notify("sparkforge/chatReset", {"conversationId": "c9"})
+    await request(client, "sparkforge/chat", {"conversationId": "c9", "message": "third question"})
+    sent = model_server.requests()[-1]
+    assert [m["role"] for m in sent["body"]["input"]] == ["user"]
+    assert "third question" in sent["prompt"]
+    assert "first question" not in sent["prompt"] and "An answer." not in sent["prompt"]
+
+
 async def test_cancelling_a_chat_closes_the_model_stream(client: LanguageClient, workspace, model_server):
     model_server.load([{"name": "long", "input_contains": ["essay"], "output": "word " * 3000}])
     pending = Pending(client, "sparkforge/chat", {"conversationId": "c2", "message": "write an essay"})
