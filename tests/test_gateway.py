@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import time
 
@@ -125,9 +126,9 @@ async def test_429_without_retries_left_is_a_clear_error(fresh):
     with pytest.raises(RateLimitError) as info:
         await gw.complete("deep", instructions="", input="busy")
     msg = str(info.value)
-    assert "the deep model is rate-limited (429)" in msg and "7" in msg
-    assert info.value.retry_after == 7
-    assert gw.status()["deep"]["lastError"] == msg
+    assert msg == "the deep model (gpt-5.3-codex) is rate-limited (HTTP 429), resuming in 7 s"
+    assert info.value.retry_after == 7 and not info.value.refused
+    assert gw.status()["deep"]["paused"]["reason"] == "rateLimit"
     await gw.aclose()
 
 
@@ -166,7 +167,7 @@ async def test_stall_before_first_token_times_out(fresh):
     s = make_settings(fresh.base_url)
     s.fast.timeouts.first_token = 0.3
     gw = ModelGateway(s)
-    with pytest.raises(ModelTimeoutError, match="sent nothing within 0.3 s.*firstToken"):
+    with pytest.raises(ModelTimeoutError, match=r"sent nothing in \d+\.\d s \(1 try of 0\.3 s\); .*raise sparkforge\.fast\.timeouts\.firstToken$"):
         await gw.complete("fast", instructions="", input="stall")
     await gw.aclose()
 
@@ -205,4 +206,145 @@ async def test_key_never_appears_in_errors(fresh, monkeypatch):
         await gw.complete("fast", instructions="", input="boom")
     assert secret not in str(info.value)
     assert secret not in repr(gw.status())
+    await gw.aclose()
+
+
+# -- deadlines that hold, whatever the retries --------------------------------------------------
+STALL = {"name": "stall", "input_contains": ["stall"], "output": "late", "fault": {"kind": "stall_before", "stall_ms": 60000}}
+
+
+async def test_a_stalled_first_token_is_retried_within_one_deadline_that_the_error_states(fresh):
+    fresh.load([STALL])
+    s = make_settings(fresh.base_url, retries=5)
+    s.deep.timeouts.first_token = 1.0
+    s.deep.timeouts.first_token_deadline = 2.6  # two tries of 1 s fit; a third cannot start
+    gw = ModelGateway(s)
+    started = time.monotonic()
+    with pytest.raises(ModelTimeoutError) as info:
+        await gw.complete("deep", instructions="", input="stall")
+    waited = time.monotonic() - started
+    message = str(info.value)
+    found = re.fullmatch(
+        r"the deep model \(gpt-5\.3-codex\) sent nothing in (\d+\.\d) s \((\d+) tries, limit 2\.6 s\); "
+        r"try again or raise sparkforge\.deep\.timeouts\.firstTokenDeadline", message)
+    assert found, message
+    assert int(found[2]) == fresh.stats()["requests_total"] == 2  # as many tries as reached the model
+    assert float(found[1]) <= round(waited, 1) + 0.05  # no more than the caller waited
+    assert float(found[1]) <= 2.6 + 0.5  # the deadline held (slack for a loaded machine)
+    assert await wait_until(lambda: fresh.stats()["open_streams"] == 0)
+    assert fresh.stats()["streams_abandoned"] == 2
+    await gw.aclose()
+
+
+async def test_a_caller_that_may_not_retry_makes_one_try_of_first_token(fresh):
+    fresh.load([STALL])
+    s = make_settings(fresh.base_url, retries=2)  # ghost text never retries, whatever this says
+    s.fast.timeouts.first_token = 0.5
+    gw = ModelGateway(s)
+    with pytest.raises(ModelTimeoutError, match=r"sent nothing in \d+\.\d s \(1 try of 0\.5 s\); .*timeouts\.firstToken$"):
+        await gw.complete("fast", instructions="", input="stall", retry=False)
+    assert fresh.stats()["requests_total"] == 1
+    await gw.aclose()
+
+
+async def test_a_stall_that_clears_is_answered_on_the_next_try(fresh):
+    fresh.load([{**STALL, "fault": {**STALL["fault"], "times": 1}}])
+    s = make_settings(fresh.base_url, retries=2)
+    s.deep.timeouts.first_token = 0.5
+    gw = ModelGateway(s)
+    answer = await gw.complete("deep", instructions="", input="stall")
+    assert answer.text == "late"
+    assert fresh.stats()["requests_total"] == 2
+    assert gw.status()["deep"]["lastError"] is None and gw.status()["deep"]["requests"] == 2
+    await gw.aclose()
+
+
+# -- rate limits and outages as state -----------------------------------------------------------
+class HealthLog:
+    """What the gateway's health listener heard, and a way to wait for the next resumption."""
+
+    def __init__(self, gw: ModelGateway) -> None:
+        self.events: list[tuple[str, str | None]] = []
+        self.resumed = asyncio.Event()
+        gw.on_health = self
+
+    def __call__(self, role, pause) -> None:
+        self.events.append((role, None if pause is None else pause.reason))
+        if pause is None:
+            self.resumed.set()
+
+    async def resumption(self) -> None:
+        await asyncio.wait_for(self.resumed.wait(), 10)
+        self.resumed.clear()
+
+
+async def test_a_429_pauses_the_role_until_retry_after_and_one_request_probes_after(fresh):
+    fresh.load([{"name": "busy", "input_contains": ["busy"], "output": "x", "fault": {"kind": "429", "retry_after": 1}}])
+    gw = ModelGateway(make_settings(fresh.base_url, retries=0))
+    log = HealthLog(gw)
+    with pytest.raises(RateLimitError) as first:
+        await gw.complete("deep", instructions="", input="busy")
+    assert not first.value.refused and fresh.stats()["requests_total"] == 1
+    status = gw.status()["deep"]
+    assert status["paused"]["reason"] == "rateLimit"
+    assert status["paused"]["message"] == "deep model rate-limited, resuming in 1 s"
+    assert log.events == [("deep", "rate_limit")]
+    for _ in range(5):  # refused at once: nothing reaches the model while paused
+        with pytest.raises(RateLimitError, match=r"rate-limited \(HTTP 429\), resuming in 1 s$") as again:
+            await gw.complete("deep", instructions="", input="busy")
+        assert again.value.refused
+    assert fresh.stats()["requests_total"] == 1
+    fresh.load([{"name": "hi", "input_contains": ["hi"], "output": "hello"}])
+    assert (await gw.complete("fast", instructions="", input="hi")).text == "hello"  # the other role is not paused
+
+    await log.resumption()
+    assert log.events[-1] == ("deep", None) and gw.status()["deep"]["paused"] is None
+    assert gw.status()["deep"]["lastError"] is None
+    fresh.load([{"name": "busy", "input_contains": ["busy"], "output": "x", "fault": {"kind": "429", "retry_after": 1}}])
+    # after the pause three callers at once: one probe reaches the model, the others wait for
+    # its answer (a 429 again) and are refused without a request of their own
+    results = await asyncio.gather(*(gw.complete("deep", instructions="", input="busy") for _ in range(3)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, RateLimitError) for r in results)
+    assert sorted(r.refused for r in results) == [False, True, True]
+    assert fresh.stats()["requests"]["responses"] == {"gpt-5.3-codex": 2, "gpt-5.3-codex-spark": 1}
+    await log.resumption()
+    fresh.load([{"name": "ok", "input_contains": ["busy"], "output": "back"}])
+    assert (await gw.complete("deep", instructions="", input="busy")).text == "back"  # resumed by itself
+    await gw.aclose()
+
+
+async def test_a_429_whose_wait_fits_the_deadline_is_waited_out_by_a_caller_that_may_retry(fresh):
+    fresh.load([{"name": "busy", "input_contains": ["busy"], "output": "done", "fault": {"kind": "429", "retry_after": 0.5, "times": 1}}])
+    gw = ModelGateway(make_settings(fresh.base_url, retries=1))
+    assert (await gw.complete("deep", instructions="", input="busy")).text == "done"
+    assert fresh.stats()["requests_total"] == 2
+    await gw.aclose()
+
+
+async def test_repeated_5xx_pause_the_role_with_a_backoff(fresh):
+    fresh.load([{"name": "boom", "input_contains": ["boom"], "output": "x", "fault": {"kind": "500"}}])
+    gw = ModelGateway(make_settings(fresh.base_url, retries=2))
+    log = HealthLog(gw)
+    with pytest.raises(ModelUnavailableError) as info:
+        await gw.complete("deep", instructions="", input="boom")
+    assert str(info.value).startswith("the deep model is failing (HTTP 500), retrying in 30 s: the deep model failed with HTTP 500")
+    assert fresh.stats()["requests_total"] == 3  # three tries in a row, then the pause
+    assert gw.status()["deep"]["paused"]["message"] == "deep model failing (HTTP 500), retrying in 30 s"
+    assert log.events == [("deep", "unavailable")]
+    with pytest.raises(ModelUnavailableError, match="retrying in 30 s") as again:
+        await gw.complete("deep", instructions="", input="boom")
+    assert again.value.refused and fresh.stats()["requests_total"] == 3
+    await gw.aclose()
+
+
+async def test_an_unreachable_model_is_paused_and_says_so():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gw = ModelGateway(make_settings(f"http://127.0.0.1:{port}/v1", retries=2))
+    with pytest.raises(ModelUnavailableError) as info:
+        await gw.complete("deep", instructions="", input="x")
+    assert str(info.value).startswith(f"the deep model is unreachable, retrying in 30 s: cannot reach the deep model at http://127.0.0.1:{port}/v1")
+    assert gw.status()["deep"]["paused"]["message"] == "deep model unreachable, retrying in 30 s"
     await gw.aclose()

@@ -24,9 +24,13 @@ class Timeouts:
     connect: float = 5.0
     """Seconds to open the connection."""
     first_token: float = 20.0
-    """Seconds from the request to the first streamed token."""
+    """Seconds one try waits for the model's first token (and for any pause mid-answer).
+    Ghost text and next edits make one try: this is their deadline."""
     total: float = 120.0
     """Seconds for the whole answer."""
+    first_token_deadline: float = 25.0
+    """Seconds actions, chat and fast apply wait for the first token, whatever the retries:
+    no try starts after it, and the last try is cut at it."""
 
 
 @dataclass
@@ -48,7 +52,7 @@ def _fast_default() -> RoleConfig:
     return RoleConfig(
         model="gpt-5.3-codex-spark",
         max_output_tokens=512,
-        timeouts=Timeouts(connect=3.0, first_token=5.0, total=20.0),
+        timeouts=Timeouts(connect=3.0, first_token=5.0, total=20.0, first_token_deadline=12.0),
     )
 
 

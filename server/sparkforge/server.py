@@ -29,11 +29,12 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from sparkforge import __version__
-from sparkforge.config import Settings, SettingsLayers, parse_settings, section_of, settings_from_env
+from sparkforge.config import Role, Settings, SettingsLayers, parse_settings, section_of, settings_from_env
 from sparkforge.errors import EXPECTED, InvalidParams, UnknownDocumentError
 from sparkforge.documents import DocumentState
 from sparkforge.workspace_edit import EditSupport
 from sparkforge.models.gateway import ModelGateway
+from sparkforge.models.health import Pause
 from sparkforge.privacy import ExclusionPolicy
 from sparkforge.textpos import UTF16, LineIndex, PositionError
 
@@ -105,6 +106,7 @@ class SparkforgeServer(LanguageServer):
         super().__init__("sparkforge", __version__, protocol_cls=SparkforgeProtocol)
         self.settings: Settings = settings_from_env()
         self.gateway = ModelGateway(self.settings)
+        self.gateway.on_health = self._health_changed
         self.exclusions = ExclusionPolicy(None, self.settings.exclude)
         self.layers = SettingsLayers()
         # Per workspace folder whose own answer differs: its exclusions (the one setting
@@ -358,6 +360,15 @@ class SparkforgeServer(LanguageServer):
         for extra in self.dispatch("status"):
             payload.update(extra)
         return payload
+
+    def _health_changed(self, role: Role, pause: Pause | None) -> None:
+        """A model was paused (rate limit, outage) or may be used again: one line in the log,
+        and the status, whose ``paused`` and ``lastError`` say which and for how long."""
+        if pause is not None:
+            self.log(f"sparkforge: {self.gateway.status()[role]['lastError']}", types.MessageType.Warning)
+        else:
+            self.log(f"sparkforge: the {role} model may be used again")
+        self.send_status()
 
     def send_status(self) -> None:
         if self.protocol.writer is not None:

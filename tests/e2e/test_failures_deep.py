@@ -70,6 +70,16 @@ async def stream_closed(model_server) -> bool:
     return await wait_until(lambda: model_server.stats()["open_streams"] == 0)
 
 
+async def model_resumed(client: LanguageClient, role: str) -> None:
+    """Wait until ``role`` is no longer paused: a 429 pauses it for its Retry-After, and
+    nothing is sent to it meanwhile."""
+    for _ in range(3000):
+        if (await request(client, "sparkforge/getStatus", {}))[role]["paused"] is None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the {role} model is still paused")
+
+
 async def still_resolves(client: LanguageClient, model_server, doc: Doc) -> None:
     """The server keeps answering: the same action, asked again of a healthy model, works."""
     model_server.load([deep("healthy", ["Document function total"], output="Added a docstring.",
@@ -177,7 +187,7 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
     "no first token in time": {
         "timeouts": {"firstToken": 0.4},
         "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "stall_before", "stall_ms": 1500}},
-        "says": [f"({DEEP}) sent nothing within 0.4 s", "raise sparkforge.deep.timeouts.firstToken"],
+        "says": [f"({DEEP}) sent nothing in ", "(1 try of 0.4 s)", "raise sparkforge.deep.timeouts.firstToken"],
         "model_error": True,
     },
     "a stall mid-answer": {
@@ -188,9 +198,10 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
         "model_error": True,
     },
     "rate-limited": {
-        "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "429", "retry_after": 2}},
-        "says": [f"{DEEP} is rate-limited (HTTP 429)", "wait 2 s and try again"],
+        "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "429", "retry_after": 1}},
+        "says": [f"{DEEP} is rate-limited (HTTP 429), resuming in 1 s; try again then"],
         "model_error": True,
+        "pauses": True,  # the deep model: nothing is sent to it for a second
     },
     "a dropped connection": {
         "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "drop", "after_tokens": 3}},
@@ -225,6 +236,8 @@ async def test_a_bad_model_answer_is_a_clear_error_with_no_edit(client: Language
     assert action_progress(client)[-1].message == "failed"
     assert await stream_closed(model_server)
     assert client.applied == []  # type: ignore[attr-defined]  # no edit reached the editor
+    if bad.get("pauses"):
+        await model_resumed(client, "deep")
     await still_resolves(client, model_server, doc)
 
 
@@ -418,14 +431,15 @@ async def test_run_action_never_applies_a_failed_edit(plain_client: LanguageClie
     assert await wait_until(lambda: any(
         m.type == types.MessageType.Error and "cannot locate hunk 1 of report.py" in m.message for m in client.messages))
 
-    model_server.load([deep("busy", ["Document function total"], patches=[DOC_PATCH], fault={"kind": "429", "retry_after": 2})])
+    model_server.load([deep("busy", ["Document function total"], patches=[DOC_PATCH], fault={"kind": "429", "retry_after": 1})])
     reply = await run("document")
     assert reply["applied"] is False
-    assert "rate-limited" in reply["error"] and "wait 2 s" in reply["error"] and f"fast model ({FAST})" in reply["error"]
+    assert "rate-limited" in reply["error"] and "resuming in 1 s" in reply["error"] and f"fast model ({FAST})" in reply["error"]
     assert await wait_until(lambda: any("rate-limited" in m.message for m in client.messages))
 
     assert client.applied == []  # type: ignore[attr-defined]  # workspace/applyEdit was never called
     assert await stream_closed(model_server)
+    await model_resumed(client, "deep")
     model_server.load([deep("healthy", ["Document function total"], patches=[DOC_PATCH])])
     assert await run("document") == {"applied": True}
     (applied,) = client.applied  # type: ignore[attr-defined]
@@ -458,7 +472,7 @@ async def test_chat_failures_are_clear_and_the_conversation_stays_usable(client:
     model_server.load([
         {"name": "final", "input_contains": ["and now?"], "output": "All good."},
         {"name": "slow", "input_contains": ["slow question"], "output": long, "fault": {"kind": "stall_before", "stall_ms": 1500}},
-        {"name": "busy", "input_contains": ["busy question"], "output": long, "fault": {"kind": "429", "retry_after": 2}},
+        {"name": "busy", "input_contains": ["busy question"], "output": long, "fault": {"kind": "429", "retry_after": 1}},
         {"name": "drop", "input_contains": ["dropped question"], "output": long, "fault": {"kind": "drop", "after_tokens": 3}},
         {"name": "hello", "input_contains": ["hello"], "output": "hi"},
     ])
@@ -466,8 +480,8 @@ async def test_chat_failures_are_clear_and_the_conversation_stays_usable(client:
     assert (await ask("hello"))["text"] == "hi"
 
     failures = {  # the question: what the error says, and what the status bar then shows
-        "slow question": ([f"({DEEP}) sent nothing within 0.4 s", "raise sparkforge.deep.timeouts.firstToken"], "sent nothing"),
-        "busy question": ([f"{DEEP} is rate-limited (HTTP 429)", "wait 2 s and try again"], "rate-limited"),
+        "slow question": ([f"({DEEP}) sent nothing in ", "(1 try of 0.4 s)", "raise sparkforge.deep.timeouts.firstToken"], "sent nothing"),
+        "busy question": ([f"{DEEP} is rate-limited (HTTP 429), resuming in 1 s"], "rate-limited"),
         "dropped question": (["dropped mid-answer", "try again"], "dropped mid-answer"),
     }
     for question, (says, status) in failures.items():
@@ -480,6 +494,7 @@ async def test_chat_failures_are_clear_and_the_conversation_stays_usable(client:
         assert f"switch this chat to the fast model ({FAST})" in message
         assert await stream_closed(model_server)
         assert await wait_until(lambda: status in (client.status_updates[-1]["deep"]["lastError"] or ""))
+        await model_resumed(client, "deep")  # the 429 paused it: nothing is sent until then
 
     final = await ask("and now?")
     assert final["text"] == "All good."
@@ -497,9 +512,10 @@ async def test_chat_apply_refuses_what_it_cannot_apply_whole(client: LanguageCli
         assert err.code == REQUEST_FAILED
         return message_of(err)
 
-    model_server.load([{"name": "busy", "model": FAST, "output": CART, "fault": {"kind": "429", "retry_after": 2}}])
+    model_server.load([{"name": "busy", "model": FAST, "output": CART, "fault": {"kind": "429", "retry_after": 1}}])
     message = await apply_fails(block)
-    assert f"{FAST} is rate-limited (HTTP 429)" in message and "wait 2 s" in message and "nothing was applied" in message
+    assert f"{FAST} is rate-limited (HTTP 429), resuming in 1 s" in message and "nothing was applied" in message
+    await model_resumed(client, "fast")
 
     for garbage in ("I'm sorry, I can't merge this code into the file.\nPlease do it by hand.\n", ""):
         model_server.load([{"name": "garbage", "model": FAST, "output": garbage}])

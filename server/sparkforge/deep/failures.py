@@ -3,7 +3,7 @@
 The gateway's ``ModelError`` says what happened to which role; the caller knows the model's
 name and the concrete way out (the other model and the setting that routes to it), so the
 gateway's generic "switch to the other model" is dropped here in favour of the caller's, and
-a rate limit is said plainly with the wait the server asked for.
+a rate limit is said plainly with the time left until the model is asked again.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ _GENERIC_WAY_OUT = re.compile(r"[;,]?\s*(?:or\s+)?switch (?:this action |this ch
 def model_failure(exc: ModelError, model: str) -> str:
     """What went wrong with ``model`` and what to do, without a final period."""
     if isinstance(exc, RateLimitError):
-        wait = f"wait {exc.retry_after:g} s and try again" if exc.retry_after else "wait a minute and try again"
-        return f"{model} is rate-limited (HTTP 429): {wait}"
+        if exc.retry_after:  # the role is paused that long: nothing is sent to it meanwhile
+            return f"{model} is rate-limited (HTTP 429), resuming in {exc.retry_after:g} s; try again then"
+        return f"{model} is rate-limited (HTTP 429): wait a minute and try again"
     text = " ".join(str(exc).split())
     text = _GENERIC_WAY_OUT.sub("", text)
     return text.rstrip(" .;,") or f"{model} failed"

@@ -175,15 +175,20 @@ class Suggestions:
 
     def model_failed(self, exc: Exception) -> None:
         """A prediction failed: log it, update the status, and tell the user once per kind of
-        problem that needs them (a key, a URL), not for passing trouble like a 429."""
+        problem that needs them (a key, a URL), not for passing trouble like a 429. While the
+        fast model is paused (rate limit, outage) nothing more is said: the server logged the
+        pause and sent it in the status when it began, and does again when it ends."""
         from sparkforge.models.gateway import AuthError, MissingKeyError, ModelUnavailableError
 
         kind = type(exc).__name__
-        self.server.log(f"ghost text: {exc}", types.MessageType.Warning)
+        quiet = getattr(exc, "refused", False) or self.server.gateway.paused("fast") is not None
+        if not quiet:
+            self.server.log(f"ghost text: {exc}", types.MessageType.Warning)
         if isinstance(exc, (AuthError, MissingKeyError, ModelUnavailableError)) and kind not in self.told:
             self.told.add(kind)
             self.server.show(str(exc), types.MessageType.Warning)
-        self.server.send_status()
+        if not quiet:
+            self.server.send_status()
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -1,8 +1,12 @@
 """One gateway to both models: an ``openai.AsyncOpenAI`` per role, streaming into ModelEvents.
 
-The SDK gives us auth, retries (429, 5xx and connection errors, exponential backoff,
-``Retry-After`` honoured) and typed errors. Retries can only happen before the response body
-starts, so never after the first token. We read the stream through the SDK's raw-response
+The SDK gives us auth and typed errors; retries are ours, so that each request keeps one
+deadline whatever happens: a caller that may retry (actions, chat, fast apply) gets up to
+``maxRetries`` more tries while no event has reached it, within
+``timeouts.firstTokenDeadline``; a caller that may not (ghost text, next edits) gets one try
+of ``timeouts.firstToken``. A 429, or tries that cannot reach the model several times in a
+row, pause the role (``health``): no request is sent until the pause ends, and a status
+listener hears when it starts and ends. We read the stream through the SDK's raw-response
 path and parse SSE lines ourselves: on a 2-core machine the typed-event path parses about
 6,000 deltas/s and this one above 20,000, and the fast model streams over 1,000 tokens/s.
 
@@ -17,7 +21,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -31,6 +35,7 @@ except ImportError:  # pragma: no cover
 
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
+from sparkforge.models.health import Pause, RoleHealth
 
 # USD per million tokens (input, output); a model not listed has no cost shown.
 PRICES: dict[str, tuple[float, float]] = {
@@ -47,6 +52,12 @@ PRICES: dict[str, tuple[float, float]] = {
 }
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+MIN_TRY_S = 1.0
+"""No try starts with less time than this (or than ``firstToken``, if shorter) left."""
+BACKOFF_S = 0.5
+"""The wait before retrying a 5xx or a failed connection; doubles with each try."""
+RESUME_MARGIN_S = 0.01
+"""Timers may fire a little early: wake this much after a pause ends, not just before."""
 
 
 class ModelError(Exception):
@@ -54,10 +65,15 @@ class ModelError(Exception):
 
     kind = "error"
 
-    def __init__(self, role: Role, message: str, *, retry_after: float | None = None):
+    def __init__(self, role: Role, message: str, *, retry_after: float | None = None, refused: bool = False):
         super().__init__(message)
         self.role = role
         self.retry_after = retry_after
+        self.refused = refused
+        """Nothing was sent: the role is paused (see ``health``)."""
+        self.transient = False
+        """A 429, 5xx, failed connection or missing first token: worth another try, and a
+        sign of the role's health."""
 
 
 class MissingKeyError(ModelError):
@@ -106,6 +122,10 @@ class RoleState:
     last_error: str | None = None
     last_latency_ms: float | None = None
     """Time to first event of the last successful request."""
+    health: RoleHealth = field(default_factory=RoleHealth)
+    probe_done: asyncio.Event | None = None
+    """Set when the probe in flight after a pause has its outcome."""
+    resume_timer: asyncio.TimerHandle | None = None
 
 
 @dataclass
@@ -137,6 +157,8 @@ class ModelGateway:
 
     def __init__(self, settings: Settings):
         self._roles: dict[Role, RoleState] = {}
+        self.on_health: Callable[[Role, Pause | None], None] | None = None
+        """Called when a role is paused (with the pause) and when it may be used again."""
         self.configure(settings)
 
     # -- configuration -------------------------------------------------------------------
@@ -150,6 +172,8 @@ class ModelGateway:
             state = RoleState(config=cfg, client=self._make_client(role, cfg))
             if old is not None:
                 state.usage = old.usage
+                if old.resume_timer is not None:  # another endpoint or key: a fresh start
+                    old.resume_timer.cancel()
             self._roles[role] = state
 
     def _make_client(self, role: Role, cfg: RoleConfig) -> openai.AsyncOpenAI | None:
@@ -161,7 +185,7 @@ class ModelGateway:
         return openai.AsyncOpenAI(
             api_key=key,
             base_url=cfg.base_url,
-            max_retries=cfg.max_retries,
+            max_retries=0,  # ours: see stream()
             timeout=_timeout(cfg),
         )
 
@@ -171,16 +195,38 @@ class ModelGateway:
     def state(self, role: Role) -> RoleState:
         return self._roles[role]
 
+    def paused(self, role: Role) -> Pause | None:
+        """The pause ``role`` is under now, if any."""
+        return self._roles[role].health.paused(_now())
+
+    def refusal(self, role: Role) -> ModelError | None:
+        """The error a request for ``role`` that may not wait would get now, if any: the role
+        is paused, or a probe after its pause has not answered yet. (Ghost text asks first,
+        to answer at once without building a prompt.)"""
+        health = self._roles[role].health
+        now = _now()
+        if health.verdict(now) in ("go", "probe"):
+            return None
+        assert health.pause is not None
+        return self._pause_error(role, health.pause, now)
+
     def status(self) -> dict[str, Any]:
-        """Each role's model, readiness and last error, for ``sparkforge/status``."""
+        """Each role's model, readiness, pause and last error, for ``sparkforge/status``."""
         out: dict[str, Any] = {}
+        now = _now()
         for role, st in self._roles.items():
+            pause = st.health.paused(now)
             out[role] = {
                 "model": st.config.model,
                 "baseUrl": st.config.base_url,
                 "api": st.config.api,
                 "ready": st.client is not None,
-                "lastError": st.last_error
+                "paused": None if pause is None else {
+                    "reason": "rateLimit" if pause.reason == "rate_limit" else "unavailable",
+                    "message": f"{role} model {pause.text(now)}",
+                    "resumesInMs": round((pause.until - now) * 1000),
+                },
+                "lastError": (self._pause_error(role, pause, now).args[0] if pause else st.last_error)
                 or (None if st.client is not None else self._missing_key(role).args[0]),
                 "lastLatencyMs": st.last_latency_ms,
                 "requests": st.usage.requests,
@@ -206,32 +252,135 @@ class ModelGateway:
         input: str | list[dict[str, Any]],
         tools: list[dict[str, Any]] | None = None,
         max_output_tokens: int | None = None,
+        retry: bool = True,
     ) -> AsyncIterator[ModelEvent]:
-        """Stream one request's events. Raise ModelError subclasses with actionable text."""
+        """Stream one request's events. Raise ModelError subclasses with actionable text.
+
+        With ``retry`` a try that fails before its first event (no first token in time, a
+        5xx, a failed connection, a 429 whose wait fits) is retried, up to ``maxRetries``
+        times, while ``timeouts.firstTokenDeadline`` allows; without it there is one try,
+        given up after ``timeouts.firstToken``. Nothing is retried once an event has been
+        yielded. A paused role refuses at once (a retrying caller waits for a probe's
+        outcome instead, within its deadline)."""
         state = self._roles[role]
         if state.client is None:
             err = self._missing_key(role)
             state.last_error = str(err)
             raise err
         cfg = state.config
-        max_out = max_output_tokens or cfg.max_output_tokens
-        started = time.perf_counter()
-        first = True
+        t = cfg.timeouts
+        started = _now()
+        limit = t.first_token_deadline
+        deadline = started + limit
+        max_tries = cfg.max_retries + 1 if retry else 1
+        floor = min(MIN_TRY_S, t.first_token)
+        tries = 0
+        cut = False  # the deadline, not the tries allowed, ended the waiting
+        while True:
+            probe = await self._admit(role, deadline if retry else None)
+            tries += 1
+            try_started = _now()
+            first_by = try_started + t.first_token
+            if retry and deadline < first_by:
+                first_by, cut = deadline, True
+            seen = False
+            attempt = self._one_try(role, probe, first_by, started, instructions, input, tools,
+                                    max_output_tokens or cfg.max_output_tokens)
+            try:
+                # aclosing: a consumer that stops reading closes the HTTP response now
+                async with contextlib.aclosing(attempt):
+                    async for event in attempt:
+                        seen = True
+                        yield event
+            except ModelError as exc:
+                if seen or not exc.transient:
+                    state.last_error = str(exc)
+                    raise
+                now = _now()
+                pause = self._record_failure(role, probe, exc, now)
+                if pause is not None and pause.reason == "rate_limit":
+                    wait = pause.until - now
+                else:
+                    wait = 0.0 if isinstance(exc, ModelTimeoutError) else BACKOFF_S * 2 ** (tries - 1)
+                if pause is not None and (pause.reason != "rate_limit" or not retry):
+                    raise self._pause_error(role, pause, now, refused=False) from exc
+                if tries < max_tries and now + wait + floor <= deadline:
+                    if wait > 0:
+                        await asyncio.sleep(wait + RESUME_MARGIN_S)
+                    continue
+                cut = cut or tries < max_tries
+                if pause is not None:
+                    err: ModelError = self._pause_error(role, pause, _now(), refused=False)
+                elif isinstance(exc, ModelTimeoutError):
+                    err = self._stalled(role, _now() - started, tries, limit if cut else None)
+                else:
+                    err = self._translate(role, exc.__cause__ or exc, first_token_seen=False, tries=tries)
+                    err.transient = True
+                state.last_error = str(err)
+                raise err from exc
+            else:
+                state.last_error = None
+                return
+
+    async def _admit(self, role: Role, deadline: float | None) -> bool:
+        """Wait for the role to take a try; True if the try is the probe after a pause.
+        Raise the pause's error if it is paused (or, with no ``deadline`` to wait within,
+        while another request probes)."""
+        state = self._roles[role]
+        while True:
+            now = _now()
+            verdict = state.health.admit(now)
+            if verdict == "go":
+                return False
+            if verdict == "probe":
+                state.probe_done = asyncio.Event()
+                return True
+            pause = state.health.paused(now) or state.health.pause
+            if verdict == "paused" or deadline is None or state.probe_done is None:
+                assert pause is not None
+                raise self._pause_error(role, pause, now, refused=True)
+            try:
+                await asyncio.wait_for(state.probe_done.wait(), max(deadline - now, 0.0))
+            except asyncio.TimeoutError:
+                assert pause is not None
+                raise self._pause_error(role, pause, _now(), refused=True) from None
+
+    async def _one_try(
+        self,
+        role: Role,
+        probe: bool,
+        first_by: float,
+        started: float,
+        instructions: str,
+        input: str | list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        max_out: int,
+    ) -> AsyncIterator[ModelEvent]:
+        """One HTTP request and its events; no first event by ``first_by`` is a timeout."""
+        state = self._roles[role]
+        cfg = state.config
         state.usage.requests += 1
+        waited = first_by - _now()
+        watchdog = _Watchdog(first_by)
+        first = True
+        outcome = False  # the health has heard how this try went
         try:
             # The total deadline is checked per line (asyncio.timeout needs Python 3.11).
             deadline = started + cfg.timeouts.total
             ctx, parse = self._request(state, instructions, input, tools, max_out)
             async with ctx as response:
+                outcome = True
+                self._reached(role, probe)
                 async for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
-                    if time.perf_counter() > deadline:
+                    if _now() > deadline:
                         raise TimeoutError
                     for event in parse(line[5:].strip()):
                         if first:
                             first = False
-                            state.last_latency_ms = (time.perf_counter() - started) * 1000
+                            watchdog.disarm()
+                            state.last_latency_ms = (_now() - started) * 1000
                         if isinstance(event, Usage):
                             self._count(state, event)
                         yield event
@@ -241,18 +390,107 @@ class ModelGateway:
                         f"{role_name(role)} ended its answer early (no completion event); "
                         "try again",
                     )
-        except ModelError as exc:
-            state.last_error = str(exc)
+        except ModelError:
             raise
-        except (asyncio.CancelledError, GeneratorExit):
+        except asyncio.CancelledError as exc:
+            watchdog.disarm()
+            if first and watchdog.absorb():
+                outcome = True  # the caller records it, as a failure
+                stalled = ModelTimeoutError(
+                    role, f"{role_name(role)} ({cfg.model}) sent nothing within {waited:.1f} s"
+                )
+                stalled.transient = True
+                raise stalled from exc
+            raise
+        except GeneratorExit:
             raise
         except Exception as exc:  # map SDK and transport errors to one message each
             err = self._translate(role, exc, first_token_seen=not first)
-            state.last_error = str(err)
+            if not outcome:
+                outcome = True
+                err.transient = _transient(exc)
+                if not err.transient:  # the model answered (401, 404, ...): it is reachable
+                    self._reached(role, probe)
+                # else the caller records it
             raise err from exc
-        else:
-            state.last_error = None
+        finally:
+            watchdog.disarm()
+            if not outcome:  # cancelled before the model answered
+                state.health.released(probe)
+                self._probe_settled(role, probe)
 
+    def _reached(self, role: Role, probe: bool) -> None:
+        state = self._roles[role]
+        state.health.reached(probe)
+        self._probe_settled(role, probe)
+
+    def _probe_settled(self, role: Role, probe: bool) -> None:
+        state = self._roles[role]
+        if probe and state.probe_done is not None:
+            state.probe_done.set()
+            state.probe_done = None
+
+    def _record_failure(self, role: Role, probe: bool, exc: ModelError, now: float) -> Pause | None:
+        """Tell the health how a try failed before its first event; the pause it started."""
+        state = self._roles[role]
+        if isinstance(exc, RateLimitError):
+            pause: Pause | None = state.health.rate_limited(probe, exc.retry_after, str(exc), now)
+        else:
+            pause = state.health.failed(probe, _what_failed(exc), str(exc), now)
+        self._probe_settled(role, probe)
+        if pause is not None:
+            self._announce(role, pause)
+        return pause
+
+    def _announce(self, role: Role, pause: Pause) -> None:
+        """A pause started (or grew): tell the listener, and again when it ends."""
+        state = self._roles[role]
+        state.last_error = self._pause_error(role, pause, _now()).args[0]
+        if state.resume_timer is not None:
+            state.resume_timer.cancel()
+        state.resume_timer = _call_after(pause, self._resume_due, role, state)
+        if self.on_health is not None:
+            self.on_health(role, pause)
+
+    def _resume_due(self, role: Role, state: RoleState) -> None:
+        if self._roles.get(role) is not state:
+            return  # the role was reconfigured meanwhile
+        state.resume_timer = None
+        now = _now()
+        if (pause := state.health.paused(now)) is not None:  # it grew meanwhile
+            state.resume_timer = _call_after(pause, self._resume_due, role, state)
+            return
+        state.last_error = None
+        if self.on_health is not None:
+            self.on_health(role, None)
+
+    def _pause_error(self, role: Role, pause: Pause, now: float, *, refused: bool = True) -> ModelError:
+        cfg = self._roles[role].config
+        who = role_name(role)
+        wait = pause.seconds_left(now)
+        if pause.reason == "rate_limit":
+            return RateLimitError(
+                role, f"{who} ({cfg.model}) is rate-limited (HTTP 429), resuming in {wait} s",
+                retry_after=float(wait), refused=refused,
+            )
+        return ModelUnavailableError(
+            role, f"{who} is {pause.text(now)}: {pause.cause}", retry_after=float(wait), refused=refused
+        )
+
+    def _stalled(self, role: Role, elapsed: float, tries: int, limit: float | None) -> ModelTimeoutError:
+        """No first token: how long, how many tries, and the setting that bounded it (the
+        total deadline if it cut the waiting short, else each try's first-token timeout)."""
+        cfg = self._roles[role].config
+        word = "try" if tries == 1 else "tries"
+        if limit is not None:
+            bound, setting = f"{tries} {word}, limit {limit:g} s", "firstTokenDeadline"
+        else:
+            bound, setting = f"{tries} {word} of {cfg.timeouts.first_token:g} s", "firstToken"
+        return ModelTimeoutError(
+            role,
+            f"{role_name(role)} ({cfg.model}) sent nothing in {elapsed:.1f} s ({bound}); "
+            f"try again or raise sparkforge.{role}.timeouts.{setting}",
+        )
 
     def _request(
         self,
@@ -294,6 +532,7 @@ class ModelGateway:
         return ctx, _ChatParser()
 
     async def complete(self, role: Role, **kwargs: Any) -> Answer:
+        """The whole answer of ``stream(role, **kwargs)``."""
         text: list[str] = []
         patches: list[PatchOperation] = []
         usage: Usage | None = None
@@ -318,8 +557,9 @@ class ModelGateway:
             cost = (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
             totals.cost_usd = (totals.cost_usd or 0.0) + cost
 
-    def _translate(self, role: Role, exc: Exception, *, first_token_seen: bool) -> ModelError:
+    def _translate(self, role: Role, exc: BaseException, *, first_token_seen: bool, tries: int = 1) -> ModelError:
         cfg = self._roles[role].config
+        retries = tries - 1
         who = role_name(role)
         setting = f"sparkforge.{role}"
         if isinstance(exc, TimeoutError):
@@ -362,7 +602,7 @@ class ModelGateway:
             after = f" (the server asks to wait {retry} s)" if retry else ""
             return RateLimitError(
                 role,
-                f"{who} is rate-limited (429){_after_retries(cfg.max_retries)}{after}; "
+                f"{who} is rate-limited (429){_after_retries(retries)}{after}; "
                 "wait a moment and try again, or switch to the other model",
                 retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
             )
@@ -375,7 +615,7 @@ class ModelGateway:
         if isinstance(exc, openai.APIStatusError):
             return ModelUnavailableError(
                 role,
-                f"{who} failed with HTTP {exc.status_code}{_after_retries(cfg.max_retries)}: "
+                f"{who} failed with HTTP {exc.status_code}{_after_retries(retries)}: "
                 f"{_short(exc.message).rstrip('.')}; try again later or switch to the other model",
             )
         if isinstance(exc, openai.APIConnectionError) and not first_token_seen:
@@ -402,6 +642,60 @@ class ModelGateway:
             if state.client is not None:
                 with contextlib.suppress(Exception):
                     await state.client.close()
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _call_after(pause: Pause, callback: Callable[..., None], *args: Any) -> asyncio.TimerHandle:
+    """Run ``callback(*args)`` once ``pause`` has ended."""
+    delay = max(pause.until - _now(), 0.0) + RESUME_MARGIN_S
+    return asyncio.get_running_loop().call_later(delay, callback, *args)
+
+
+class _Watchdog:
+    """Cancels the current task at ``when`` (``_now()`` time) unless disarmed first: a
+    deadline for the first event that holds whatever the transport is waiting on. ``absorb``
+    tells a cancellation it caused from one that came from outside."""
+
+    def __init__(self, when: float) -> None:
+        self._task = asyncio.current_task()
+        self.fired = False
+        self._handle = asyncio.get_running_loop().call_later(max(when - _now(), 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def disarm(self) -> None:
+        self._handle.cancel()
+
+    def absorb(self) -> bool:
+        """After a CancelledError: True if it was ours alone (it is then withdrawn)."""
+        if not self.fired or self._task is None:
+            return False
+        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
+        return uncancel is None or uncancel() == 0
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure worth another try, that also says the role is unwell: a 429, a 5xx, a
+    timeout, a connection that failed or was refused."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500 or exc.status_code in (408, 409)
+    return isinstance(exc, (openai.APIConnectionError, httpx.TransportError, ConnectionError, socket.gaierror))
+
+
+def _what_failed(exc: ModelError) -> str:
+    """How an outage reads: "unreachable", "not answering" or "failing (HTTP 503)"."""
+    if isinstance(exc, ModelTimeoutError):
+        return "not answering"
+    cause = exc.__cause__
+    if isinstance(cause, openai.APIStatusError):
+        return f"failing (HTTP {cause.status_code})"
+    return "unreachable"
 
 
 def _after_retries(n: int) -> str:

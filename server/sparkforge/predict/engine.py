@@ -208,6 +208,8 @@ class PredictionEngine:
         context: ContextSource,
         debounce: bool,
     ) -> PredictionResult | None:
+        if (refused := self.gateway.refusal("fast")) is not None:
+            raise refused  # rate-limited or down: answer at once, with no prompt and no request
         if self._closing:
             # Let stale streams finish closing first: they cost money until they do, and
             # their unwinding would otherwise queue behind this prediction's prompt building.
@@ -247,6 +249,7 @@ class PredictionEngine:
             instructions=redact(prompt.instructions),
             input=model_input,
             max_output_tokens=self.settings.max_output_tokens,
+            retry=False,  # one try of timeouts.firstToken: the next keystroke will not wait
         )
         async with contextlib.aclosing(stream):
             async for event in stream:
