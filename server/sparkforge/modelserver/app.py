@@ -42,6 +42,7 @@ class ServerState:
         self.streams_abandoned = 0
         self.streams_dropped = 0
         self.tokens_streamed = 0
+        self.tokens_abandoned = 0
         self.faults: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self.store.reset_hits()
@@ -57,6 +58,7 @@ class ServerState:
             "streams_abandoned": self.streams_abandoned,
             "streams_dropped": self.streams_dropped,
             "tokens_streamed": self.tokens_streamed,
+            "tokens_abandoned": self.tokens_abandoned,
             "faults_injected": dict(self.faults),
         }
 
@@ -118,8 +120,9 @@ async def _read_body(request: web.Request) -> dict[str, Any] | web.Response:
 
 
 async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[bytes],
-                start: float, tps: float, fault: Fault | None) -> bool:
-    """Write ``slots`` on schedule; return False if a drop fault closed the connection."""
+                start: float, tps: float, fault: Fault | None, written: list[int]) -> bool:
+    """Write ``slots`` on schedule, counting them in ``written[0]`` as they go; return False
+    if a drop fault closed the connection."""
     loop = asyncio.get_running_loop()
     n, sent = len(slots), 0
     trigger = min(fault.after_tokens, n) if fault and fault.kind in _MID_STREAM else None
@@ -135,6 +138,7 @@ async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[byte
         if due > sent:
             chunk = b"".join(slots[sent:due])
             request.app[STATE_KEY].tokens_streamed += due - sent
+            written[0] += due - sent
             sent = due
             if chunk:  # patch-token slots are time only
                 await resp.write(chunk)
@@ -162,6 +166,7 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
                   timing: Timing, fault: Fault | None, t0: float) -> web.StreamResponse:
     state.open_streams += 1
     outcome = "abandoned"  # anything but a clean finish or our own drop is the client leaving
+    written = [0]  # tokens sent on this stream
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                        "Cache-Control": "no-cache"})
     try:
@@ -171,7 +176,7 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
             start += fault.stall_ms / 1000
         await resp.prepare(request)
         await resp.write(plan.head)
-        if not await _pace(request, resp, plan.slots, start, timing.tokens_per_s, fault):
+        if not await _pace(request, resp, plan.slots, start, timing.tokens_per_s, fault, written):
             outcome = "dropped"
             return resp
         await resp.write(plan.tail)
@@ -189,6 +194,7 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
             state.streams_dropped += 1
         else:
             state.streams_abandoned += 1
+            state.tokens_abandoned += written[0]
 
 
 async def _answer_once(request: web.Request, plan: sse.StreamPlan, timing: Timing,
