@@ -64,11 +64,21 @@ export interface AcceptParams extends FeedbackParams {
 
 // -- status ---------------------------------------------------------------------------------
 
+/** A role paused after a 429 or an outage: nothing is sent to its model until it ends. */
+export interface RolePause {
+  reason: 'rateLimit' | 'unavailable';
+  /** "fast model rate-limited, resuming in 4 s", as of the notification. */
+  message: string;
+  resumesInMs: number;
+}
+
 export interface RoleStatus {
   model: string;
   api?: string;
   ready: boolean;
+  /** Also says so while the role is paused (with the cause). */
   lastError?: string | null;
+  paused?: RolePause | null;
   lastLatencyMs?: number | null;
   requests?: number;
   inputTokens?: number;
