@@ -14,6 +14,8 @@ import functools
 import re
 from pathlib import Path, PurePosixPath
 
+from sparkforge.secretscan import key_blocks, secret_spans
+
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".env",
     ".env.*",
@@ -35,33 +37,77 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 
 IGNORE_FILE = ".sparkforgeignore"
 
-# Strings that look like keys or tokens. Each keeps a short prefix so the model still sees
-# that a key was there; the secret part becomes [REDACTED].
-_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(sk-(?:proj-|ant-|live-|test-)?)[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"),
-    re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}"),
-    re.compile(r"\b(xox[abposr]-)[A-Za-z0-9\-]{10,}"),
-    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),
-    re.compile(r"\b(AIza)[A-Za-z0-9_\-]{30,}"),
-    re.compile(r"\b(glpat-)[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"\b(eyJ)[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-    re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"),
-    # key = "value" assignments whose name says secret
-    re.compile(
-        r"""(?i)((?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key|private[_-]?key)"""
-        r"""[A-Za-z0-9_]*["']?\s*[:=]\s*["'])(?![^"'\s]*\[REDACTED\])[^"'\s]{8,}(?=["'])"""
-    ),
-)
-_QUICK = re.compile(
-    r"sk-|gh[pousr]_|github_pat_|xox|AKIA|ASIA|AIza|glpat-|eyJ|PRIVATE KEY|(?i:key|secret|token|passw)"
-)
-REDACTED = "[REDACTED]"
+REDACTED = "[REDACTED"  # every marker starts with it: [REDACTED-1], [REDACTED-2], …
+_SPECIAL = re.compile(r"<\|[a-z_]+\|>")  # the prompts' own markers (<|user_cursor_is_here|>)
+
+
+class Redaction:
+    """The redaction of one prompt, which may be built from several texts.
+
+    Each distinct secret becomes one numbered marker, ``[REDACTED-1]``, ``[REDACTED-2]``…, the
+    same wherever it occurs in the prompt; what is around it (a key's kind prefix such as
+    ``sk_live_``, the name it is assigned to) stays, so the model still sees that a key was
+    there. ``pairs`` are the (marker, secret) pairs that put the secrets back: a marker names
+    one secret only, so a model that moves, copies or drops a line cannot put one secret
+    where another was.
+    """
+
+    def __init__(self) -> None:
+        self._markers: dict[str, str] = {}
+        self.pairs: list[tuple[str, str]] = []
+
+    def marker(self, secret: str) -> str:
+        if (known := self._markers.get(secret)) is not None:
+            return known
+        marker = f"{REDACTED}-{len(self._markers) + 1}]"
+        self._markers[secret] = marker
+        self.pairs.append((marker, secret))
+        return marker
+
+    def __call__(self, text: str) -> str:
+        """``text`` with every secret replaced by its marker."""
+        if not text:
+            return text
+        blocks = key_blocks(text)
+        if blocks:  # the one kind of secret that spans lines
+            parts, last = [], 0
+            for start, end in blocks:
+                parts.append(self._lines(text[last:start]))
+                parts.append(self.marker(text[start:end]))
+                last = end
+            parts.append(self._lines(text[last:]))
+            return "".join(parts)
+        return self._lines(text)
+
+    def _lines(self, text: str) -> str:
+        lines = text.split("\n")
+        changed = False
+        for i, line in enumerate(lines):
+            spans = _line_spans(line)
+            if spans:
+                lines[i] = self._replace(line, spans)
+                changed = True
+        return "\n".join(lines) if changed else text
+
+    def _replace(self, line: str, spans: tuple[tuple[int, int], ...]) -> str:
+        out, last = [], 0
+        for start, end in spans:
+            secret = line[start:end]
+            kept = "".join(_SPECIAL.findall(secret))  # the cursor stays in the prompt
+            out.append(line[last:start])
+            out.append(self.marker(_SPECIAL.sub("", secret) if kept else secret) + kept)
+            last = end
+        out.append(line[last:])
+        return "".join(out)
+
+    def restore(self, text: str) -> str:
+        """``text`` with every marker of this redaction replaced by its secret."""
+        return unredact(text, self.pairs)
 
 
 def redact(text: str) -> str:
-    """``text`` with key- and token-like strings replaced by [REDACTED]."""
-    return redact_reversibly(text)[0]
+    """``text`` with key- and token-like strings replaced by numbered [REDACTED-n] markers."""
+    return Redaction()(text)
 
 
 def _matches(rel: PurePosixPath, pattern: str) -> bool:
@@ -145,48 +191,38 @@ class ExclusionPolicy:
 
 
 def redact_reversibly(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """``redact(text)`` and the (redacted, original) pairs to put the secrets back.
+    """``redact(text)`` and the (marker, secret) pairs to put the secrets back.
 
     The fast model rewrites the region it was shown; where that region held a secret, its
-    rewrite holds the redacted form, which must not become an edit that deletes the secret.
-    Runs on every prediction: lines are redacted one by one through a cache, since from one
-    keystroke to the next all lines of a prompt but one are the same.
+    rewrite holds the marker, which must not become an edit that deletes the secret.
     """
-    if not text or _QUICK.search(text) is None:
-        return text, []
-    if "PRIVATE KEY-----" in text:  # the one pattern that spans lines
-        return _redact_text(text)
-    out: list[str] = []
-    pairs: list[tuple[str, str]] = []
-    for line in text.split("\n"):
-        redacted, line_pairs = _redact_line(line)
-        out.append(redacted)
-        pairs.extend(line_pairs)
-    return "\n".join(out), pairs
+    redaction = Redaction()
+    return redaction(text), redaction.pairs
 
 
-@functools.lru_cache(maxsize=8192)
-def _redact_line(line: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    if _QUICK.search(line) is None:
-        return line, ()
-    redacted, pairs = _redact_text(line)
-    return redacted, tuple(pairs)
-
-
-def _redact_text(text: str) -> tuple[str, list[tuple[str, str]]]:
-    pairs: list[tuple[str, str]] = []
-
-    def sub(m: re.Match[str]) -> str:
-        replacement = m.group(1) + REDACTED
-        pairs.append((replacement, m.group(0)))
-        return replacement
-
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(sub, text)
-    return text, pairs
+@functools.lru_cache(maxsize=16384)
+def _line_spans(line: str) -> tuple[tuple[int, int], ...]:
+    """The secret spans of one line, cached: from one keystroke to the next, all lines of a
+    prompt but one are the same. The prompts' own markers are seen through, so a cursor
+    inside a secret does not hide it."""
+    if "<|" not in line:
+        return secret_spans(line)
+    plain, where = [], []
+    last = 0
+    for m in _SPECIAL.finditer(line):
+        plain.append(line[last:m.start()])
+        where.extend(range(last, m.start()))
+        last = m.end()
+    plain.append(line[last:])
+    where.extend(range(last, len(line)))
+    where.append(len(line))
+    return tuple((where[s], where[e - 1] + 1) for s, e in secret_spans("".join(plain)))
 
 
 def unredact(text: str, pairs: list[tuple[str, str]]) -> str:
-    for replacement, original in pairs:
-        text = text.replace(replacement, original, 1)
+    """``text`` with each marker in ``pairs`` (wherever the model put it) back to its secret."""
+    if REDACTED not in text:
+        return text
+    for marker, secret in pairs:
+        text = text.replace(marker, secret)
     return text

@@ -212,14 +212,14 @@ async def test_excluded_and_env_files_never_reach_the_model(client: LanguageClie
 async def test_key_like_strings_are_redacted_from_the_prompt(client: LanguageClient, workspace, model_server):
     key = "sk-proj-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"
     text = f'import client\n\nAPI_KEY = "{key}"\nconn = client.connect(API_KEY)\nconn.se\n'
-    model_server.load([rewrite("key", ["conn.se<|user_cursor_is_here|>"], '\nAPI_KEY = "sk-proj-[REDACTED]"\nconn = client.connect(API_KEY)\nconn.send()\n')])
+    model_server.load([rewrite("key", ["conn.se<|user_cursor_is_here|>"], '\nAPI_KEY = "sk-proj-[REDACTED-1]"\nconn = client.connect(API_KEY)\nconn.send()\n')])
     doc = Doc(client, workspace / "use_key.py", text)
     pos = doc.position_after("conn.se")
     text_out, _ = ghost_of(await client.text_document_inline_completion_async(inline(doc.uri, pos)))
     assert text_out == "nd()"
     prompt = model_server.requests()[-1]["prompt"]
     assert key not in prompt and "Zx9Qw8Er7Ty6" not in prompt
-    assert "sk-proj-[REDACTED]" in prompt
+    assert 'API_KEY = "sk-proj-[REDACTED-1]"' in prompt
     # the redacted key in the model's rewrite did not become an edit that deletes the key
     nxt = await request(client, "sparkforge/nextEdit", {"textDocument": {"uri": doc.uri}, "position": {"line": pos.line, "character": pos.character}})
     assert nxt is None

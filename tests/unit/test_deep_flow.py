@@ -42,7 +42,7 @@ def scenario(patches: list[dict] | None = None, output: str = "") -> dict:
 async def test_the_plan_is_against_the_snapshot_and_secrets_come_back(settings, model_server, tmp_path: Path):
     (tmp_path / "app.py").write_text("something else on disk\n")  # the open document wins
     patch = {"type": "update_file", "path": "app.py", "diff":
-             '@@\n API_KEY = "sk-proj-[REDACTED]"\n+TIMEOUT = 5\n'}
+             '@@\n API_KEY = "sk-proj-[REDACTED-1]"\n+TIMEOUT = 5\n'}
     model_server.load([scenario([patch], "Added a timeout.")])
     result = await run_for(settings, tmp_path, "refactor").run()
     assert SECRET not in model_server.requests()[-1]["prompt"]

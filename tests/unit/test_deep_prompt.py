@@ -58,8 +58,22 @@ def test_chat_asks_for_a_unified_diff_and_explain_for_prose():
 
 def test_secrets_are_redacted_and_remembered():
     p = build_prompt(action(), api="responses", budget=24000)
-    assert "Zx9Qw8Er7Ty6" not in p.input and 'API_KEY = "sk-proj-[REDACTED]"' in p.input
-    assert ("sk-proj-[REDACTED]", "sk-proj-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz") in p.secrets
+    assert "Zx9Qw8Er7Ty6" not in p.input and 'API_KEY = "sk-proj-[REDACTED-1]"' in p.input
+    # the pair restores the key itself; its kind prefix stays in the text
+    assert p.secrets == [("[REDACTED-1]", "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz")]
+
+
+def test_a_secret_has_one_marker_in_every_section():
+    settings = RelatedFile(
+        "shop/settings.py",
+        'API_KEY = "sk-proj-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"\nDB_PASSWORD = "Quartz-7419xkQ"\n',
+        "uses API_KEY",
+    )
+    p = build_prompt(action("refactor", related=[settings]), api="responses", budget=24000)
+    assert p.input.count('API_KEY = "sk-proj-[REDACTED-1]"') == 2
+    assert 'DB_PASSWORD = "[REDACTED-2]"' in p.input
+    assert "Quartz-7419xkQ" not in p.input
+    assert p.secrets == [("[REDACTED-1]", "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"), ("[REDACTED-2]", "Quartz-7419xkQ")]
 
 
 def test_refactor_fix_and_tests_tasks():

@@ -6,8 +6,9 @@ in order of priority: the task, the target's text, the diagnostic (Fix), the enc
 the file around the target, then related files (for Generate tests: the existing test file,
 conftest.py, another test of the project for its style). Everything is counted with
 ``count_tokens`` against ``sparkforge.actions.promptTokens``; what does not fit is cut, the
-target never. All text is redacted (``redact_reversibly``: the pairs let the flow put a secret
-back where the model copied its redacted form into a patch's context). LF line endings only.
+target never. All text is redacted with one ``Redaction`` (a secret has the same numbered marker
+in every section; the pairs let the flow put a secret back where the model copied its marker
+into a patch). LF line endings only.
 
 Every fixed string the model reads is a constant here. Change PROMPT_VERSION with any of them.
 """
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field
 from sparkforge.deep.targets import Target, whole_lines
 from sparkforge.deep.testing import TestLayout
 from sparkforge.models.tokens import count_tokens, truncate_head
-from sparkforge.privacy import redact_reversibly
+from sparkforge.privacy import Redaction
 from sparkforge.predict.text import CHARS_PER_TOKEN_MAX, split_lines, to_lf
 
-PROMPT_VERSION = "sf-action-1"
+PROMPT_VERSION = "sf-action-2"
 
 ACTION_VERBS = {
     "refactor": "Refactor",
@@ -41,7 +42,8 @@ on one part of a file (the target), the file around it, and related files.
 formatting and comments.
 - Follow the conventions of the surrounding code: naming, indentation, quotes, documentation style.
 - Paths are relative to the workspace root. Never touch a file outside it.
-- [REDACTED] marks where a secret was removed from the code you see: leave those lines alone."""
+- [REDACTED-1], [REDACTED-2]… mark where secrets were removed from the code you see: leave those \
+lines alone, and copy a marker exactly wherever the secret it stands for belongs."""
 
 PATCH_TOOL = """\
 Make your edits with the apply_patch tool: update_file for an existing file, with context lines \
@@ -127,7 +129,7 @@ class DeepPrompt:
     tokens: int
     included: list[str] = field(default_factory=list)  # paths shown, in order
     truncated: bool = False
-    secrets: list[tuple[str, str]] = field(default_factory=list)  # (redacted, original)
+    secrets: list[tuple[str, str]] = field(default_factory=list)  # (marker, secret)
     version: str = PROMPT_VERSION
 
 
@@ -215,12 +217,10 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
 
 def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepPrompt:
     """One try at the prompt: the fixed part must fit ``budget``, the rest gets ``room``."""
-    secrets: list[tuple[str, str]] = []
+    redaction = Redaction()
 
     def clean(text: str) -> str:
-        text, pairs = redact_reversibly(to_lf(text))
-        secrets.extend(pairs)
-        return text
+        return redaction(to_lf(text))
 
     f, t = action.file, action.target
     lines, _ = split_lines(f.text)
@@ -289,7 +289,7 @@ def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepP
         included.append(rel.path)
         remaining -= cost
     text = "\n".join(body)
-    return DeepPrompt(instructions, text, room - remaining, included, truncated, secrets)
+    return DeepPrompt(instructions, text, room - remaining, included, truncated, redaction.pairs)
 
 
 def _excerpt(lines: list[str], first: int, last: int, budget: int) -> tuple[int, int, str, int]:

@@ -267,7 +267,7 @@ class PredictionEngine:
                     if (h.start_line, h.start_char) != cursor or h.end_line != h.start_line
                     or h.end_char != h.start_char
                 ]
-                if secrets:  # the secret's line would read as an edit to [REDACTED]
+                if secrets:  # the secret's line would read as an edit to [REDACTED-n]
                     final = [h for h in final if REDACTED not in h.new_text]
                 if final and flight is not None:
                     flight.final.extend(final)
@@ -279,8 +279,10 @@ class PredictionEngine:
         answer = "".join(raw)
         if secrets:
             answer = unredact(answer, secrets)
-        # a cut-off answer would read as deleting the rest of the region
-        rewrite = clean_rewrite(answer, prompt) if finish != "length" else None
+        # A cut-off answer would read as deleting the rest of the region, and a marker the
+        # model garbled (so that it could not be put back) as replacing a secret with it.
+        garbled = REDACTED in answer and REDACTED not in prompt.region_text
+        rewrite = clean_rewrite(answer, prompt) if finish != "length" and not garbled else None
         prediction = classify(prompt, rewrite)
         marks["classified"] = time.perf_counter()
         return PredictionResult(
