@@ -10,6 +10,9 @@ Runs, in one process tree and one run, against `sparkforge model-server` (fast m
   b. a typing replay of real source files (the standard library's), character by character at
      human speeds with pauses, with the adaptive debounce: model requests and streamed tokens
      per 100 keystrokes, and the share of pauses over 300 ms that end with a suggestion shown;
+     again with a fast typist's rhythm (mean gap 60 ms, wide spread) and a slow one's, each
+     reporting requests and abandoned-stream tokens per 100 keystrokes; and once under a
+     constant 429 (Retry-After 5 s): requests per window, and how soon ghost text answers;
   c. time from a newer keystroke to the close of the stale stream;
   d. server CPU time per keystroke and peak RSS, with 200 documents open;
   e. the highest token rate one stream sustains before the server falls behind.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import statistics
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from lsprotocol import types
@@ -227,6 +232,38 @@ async def part_a(ms: ModelServer, n: int) -> dict:
     return {"floor": floor_rtt, "added": added, "rtt": rtts, "model": models}
 
 
+@dataclass(frozen=True)
+class Rhythm:
+    """How a typist's keystrokes are spaced: a lognormal gap between the keys of a line
+    (``mu``, ``sigma`` of the gap in seconds), a pause after some words, a pause at the end
+    of each line. Seeded: every run types the same."""
+
+    name: str
+    mu: float
+    sigma: float
+    word_pause_p: float
+    word_pause: tuple[float, float]
+    line_pause: tuple[float, float]
+
+    def key_gap(self, rng: random.Random, ch: str) -> tuple[float, bool]:
+        """The wait after typing ``ch``, and whether it is a pause after a word."""
+        gap = rng.lognormvariate(self.mu, self.sigma)
+        if ch == " " and rng.random() < self.word_pause_p:
+            return rng.uniform(*self.word_pause), True
+        return gap, False
+
+    def line_gap(self, rng: random.Random) -> float:
+        return rng.uniform(*self.line_pause)
+
+
+# The lognormal's mean is exp(mu + sigma**2 / 2): about 106 ms, 60 ms and 250 ms between keys.
+TYPICAL = Rhythm("typical: about 110 ms between keys", -2.3, 0.35, 0.15, (0.35, 1.2), (0.4, 1.5))
+FAST_TYPIST = Rhythm("fast typist: mean 60 ms, wide spread", math.log(0.060) - 0.8**2 / 2, 0.8,
+                     0.08, (0.3, 0.9), (0.3, 1.0))
+SLOW_TYPIST = Rhythm("slow typist: mean 250 ms, wide spread", math.log(0.250) - 0.7**2 / 2, 0.7,
+                     0.25, (0.5, 2.0), (0.6, 2.5))
+
+
 def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -243,14 +280,17 @@ def proc_rss_mb(pid: int) -> float:
     return proc_peak_rss_mb(pid, "VmRSS")
 
 
-async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
-    """Typing replay with the adaptive debounce, 200 documents open."""
+async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, seed: int = 7,
+                  documents: int = 200, fault: dict | None = None) -> dict:
+    """Typing replay with the adaptive debounce, ``documents`` documents open, at ``rhythm``;
+    ``fault`` is injected into every model request (a constant 429, say)."""
     rng = random.Random(seed)
-    ms.load([{"name": "rewrite", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa"}])
+    scenario = {"name": "rewrite", "model": "gpt-5.3-codex-spark", "rewrite_insert": "  # noqa"}
+    ms.load([dict(scenario, fault=fault) if fault else scenario])
     ed = await Editor.start(*sparkforge_cmd(), settings=settings_for(ms.base_url, None))
     files = source_files()
     texts = [f.read_text() for f in files]
-    for i in range(200):
+    for i in range(documents):
         ed.open(f"file:///bench/doc{i}/{files[i % len(files)].name}", texts[i % len(texts)])
     await ed.status()
     await asyncio.sleep(1.0)  # the tokenizer finishes loading in the background
@@ -264,16 +304,20 @@ async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
     line += 1
     ms.reset()
     cpu0 = proc_cpu_seconds(ed.pid)
+    started = time.perf_counter()
     pending = None
     shown_at_pause = []
     last_result = {"shown": False}
     typed = 0
     src_i = 0
     char = 0
+    gaps: list[float] = []  # seconds between keystrokes within a line, pauses aside
+    answered: list[float] = []  # ms from an inline request to its answer (cancelled ones aside)
 
-    async def ask(future):
+    async def ask(future, sent: float):
         try:
             r = await future
+            answered.append((time.perf_counter() - sent) * 1000)
             if r and (r.get("items") if isinstance(r, dict) else getattr(r, "items", None)):
                 last_result["shown"] = True
         except Exception:
@@ -290,11 +334,10 @@ async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
                 pending[1]()  # VS Code cancels the previous inline request on each keystroke
             last_result["shown"] = False
             future, cancel = ed.inline_raw(uri, pos)
-            pending = (asyncio.ensure_future(ask(future)), cancel)
-            # human typing: about 110 ms between keys, with longer pauses after words and lines
-            gap = rng.lognormvariate(-2.3, 0.35)
-            if ch == " " and rng.random() < 0.15:
-                gap = rng.uniform(0.35, 1.2)
+            pending = (asyncio.ensure_future(ask(future, time.perf_counter())), cancel)
+            gap, word_pause = rhythm.key_gap(rng, ch)  # human typing, longer pauses after some words
+            if not word_pause:
+                gaps.append(gap)
             await asyncio.sleep(gap)
             if gap > 0.3:
                 shown_at_pause.append(last_result["shown"])
@@ -308,14 +351,16 @@ async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
             pending[1]()
         last_result["shown"] = False
         future, cancel = ed.inline_raw(uri, types.Position(line=line, character=0))
-        pending = (asyncio.ensure_future(ask(future)), cancel)
-        gap = rng.uniform(0.4, 1.5)  # the end of a line: a pause
+        pending = (asyncio.ensure_future(ask(future, time.perf_counter())), cancel)
+        gap = rhythm.line_gap(rng)  # the end of a line: a pause
         await asyncio.sleep(gap)
         shown_at_pause.append(last_result["shown"])
     if pending is not None:
         await asyncio.wait([pending[0]], timeout=5)
     cpu = proc_cpu_seconds(ed.pid) - cpu0
+    duration = time.perf_counter() - started
     stats = ms.stats()
+    log = ms.requests(limit=200)
     status = await ed.status()
     rss_end = proc_rss_mb(ed.pid)
     rss_peak = proc_peak_rss_mb(ed.pid)
@@ -325,6 +370,12 @@ async def part_bd(ms: ModelServer, keystrokes: int, seed: int = 7) -> dict:
         "requests": stats["requests_total"],
         "tokens": stats["tokens_streamed"],
         "abandoned": stats["streams_abandoned"],
+        "tokens_abandoned": stats["tokens_abandoned"],
+        "arrivals": [r["received_monotonic"] for r in log] if len(log) < 200 else None,
+        "gaps": gaps,
+        "answered_ms": answered,
+        "rhythm": rhythm.name,
+        "duration_s": duration,
         "pauses": len(shown_at_pause),
         "pauses_shown": sum(shown_at_pause),
         "cpu_ms_per_key": cpu * 1000 / typed,
@@ -413,6 +464,8 @@ async def main_async(args) -> None:
         c = await part_c(ms, max(10, args.samples // 4))
         e = await part_e(ms, [5000, 10000, 20000, 40000, 80000])
         bd = await part_bd(ms, args.keystrokes)
+        rhythms = [bd] + [await part_bd(ms, args.keystrokes, r, seed=11) for r in (FAST_TYPIST, SLOW_TYPIST)]
+        limited = await part_bd(ms, args.keystrokes // 2, documents=1, fault={"kind": "429", "retry_after": RETRY_AFTER_S})
     finally:
         ms.close()
     floor50, floor99 = pct(a["floor"], 0.5), pct(a["floor"], 0.99)
@@ -442,10 +495,43 @@ async def main_async(args) -> None:
     print(f"| RSS with 200 documents open, after the replay (MB) | {bd['rss_open_mb']:.0f}, {bd['rss_end_mb']:.0f} | <= 150 |")
     print(f"| peak RSS of the process (MB; the tokenizer's load is the peak) | {bd['rss_peak_mb']:.0f} | |")
     print()
+    print("| typing rhythm (replay as above) | keystrokes | gap between keys, pauses aside: mean / p10 / p90 (ms) "
+          "| model requests per 100 keystrokes | abandoned streams | abandoned-stream tokens per 100 keystrokes "
+          "| streamed tokens per 100 keystrokes | pauses > 300 ms ending with a suggestion shown |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rhythms:
+        k = r["keystrokes"]
+        gaps = [g * 1000 for g in r["gaps"]]
+        print(f"| {r['rhythm']} | {k} | {statistics.mean(gaps):.0f} / {pct(gaps, .1):.0f} / {pct(gaps, .9):.0f} "
+              f"| {100 * r['requests'] / k:.1f} | {r['abandoned']} | {100 * r['tokens_abandoned'] / k:.0f} "
+              f"| {100 * r['tokens'] / k:.0f} | {r['pauses_shown']}/{r['pauses']} |")
+    print()
+    k = limited["keystrokes"]
+    print(f"| typing under a constant 429 (Retry-After {RETRY_AFTER_S} s; typical rhythm, 1 document open) | value | target |")
+    print("| --- | --- | --- |")
+    print(f"| keystrokes, over (s) | {k}, {limited['duration_s']:.0f} | |")
+    print(f"| model requests per 100 keystrokes | {100 * limited['requests'] / k:.1f} | |")
+    print(f"| most requests reaching the model within any {RETRY_AFTER_S} s | {most_within(limited['arrivals'], RETRY_AFTER_S)} | 1 |")
+    answered = limited["answered_ms"]
+    print(f"| ghost text answer time, p50 / p99 (ms, n={len(answered)}) | {pct(answered, .5):.1f} / {pct(answered, .99):.1f} | "
+          f"far below {RETRY_AFTER_S * 1000} |")
+    print(f"| suggestions shown | {limited['pauses_shown']} | 0 |")
+    print()
     print("| one stream at (tok/s) | tokens | stream time (ms) | result after stream end (median ms) |")
     print("| --- | --- | --- | --- |")
     for row in e:
         print(f"| {row['rate']} | {row['tokens']} | {row['stream_ms']:.0f} | {row['lag_ms']:.1f} |")
+
+
+RETRY_AFTER_S = 5
+
+
+def most_within(arrivals: list[float] | None, window: float) -> int | str:
+    """The most requests that arrived within ``window`` seconds of each other."""
+    if arrivals is None:
+        return "(more than the request log keeps)"
+    times = sorted(arrivals)
+    return max((sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times)), default=0)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ the plan as a unified diff, writing it only with --apply, failing with a reason 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,63 @@ def test_settings_file_routes_the_action(project: Path, model_server):
     assert shown.returncode == 0, shown.stderr
     assert "Document with gpt-5.3-codex-spark" in shown.stderr
     assert model_server.requests()[-1]["model"] == "gpt-5.3-codex-spark"
+
+
+# -- advice when a model cannot be used: names what the user set, offers only a working way out --
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def act_with(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``sparkforge act`` with no key and only the SPARKFORGE_* variables given."""
+    clean = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY" and not k.startswith("SPARKFORGE_")}
+    return subprocess.run([sys.executable, "-m", "sparkforge", "act", *args], cwd=project, env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+FAILED = f"sparkforge act: Document with {DEEP} failed, nothing was applied: "
+
+
+def test_no_key_for_either_model_suggests_no_route(project: Path):
+    out = act_with(project, {}, "document", "cart.py:6")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.endswith(FAILED + "no API key for the deep model: set OPENAI_API_KEY or sparkforge.deep.apiKeyEnv.\n")
+    assert "route this action" not in out.stderr  # the fast model has no key either
+
+
+def test_an_unreachable_base_url_from_the_environment_is_named_as_such(project: Path, model_server):
+    url = closed_port_url()
+    alone = act_with(project, {"SPARKFORGE_DEEP_BASE_URL": url}, "document", "cart.py:6")
+    assert alone.returncode == 1
+    assert f"cannot reach the deep model at {url}" in alone.stderr
+    assert "check SPARKFORGE_DEEP_BASE_URL." in alone.stderr and "sparkforge.deep.baseUrl" not in alone.stderr
+    assert "route this action" not in alone.stderr  # the fast model (OpenAI) has no key here
+
+    # with a fast model that works, it is the way out
+    helped = act_with(project, {"SPARKFORGE_DEEP_BASE_URL": url, "SPARKFORGE_FAST_BASE_URL": model_server.base_url},
+                      "document", "cart.py:6")
+    assert helped.returncode == 1
+    assert "check SPARKFORGE_DEEP_BASE_URL." in helped.stderr
+    assert helped.stderr.endswith(
+        f'Or route this action to the fast model (gpt-5.3-codex-spark): sparkforge.actions.routing = {{"document": "fast"}}\n')
+    assert model_server.stats()["requests_total"] == 0  # the advice costs no request
+
+
+def test_one_unreachable_server_for_both_models_suggests_no_route(project: Path):
+    url = closed_port_url()
+    out = act_with(project, {}, "document", "cart.py:6", "--base-url", url)
+    assert out.returncode == 1
+    assert f"cannot reach the deep model at {url}" in out.stderr and "check --base-url." in out.stderr
+    assert "route this action" not in out.stderr
+
+
+def test_a_local_server_that_needs_a_key(project: Path, model_server_factory):
+    needy = model_server_factory("--require-key", "sk-local-proxy-0123456789abcdef")
+    out = act_with(project, {}, "document", "cart.py:6", "--base-url", needy.base_url)
+    assert out.returncode == 1
+    assert out.stderr.endswith(
+        FAILED + f"{needy.base_url} needs an API key and none is set (it answered 401): put the key in "
+        "OPENAI_API_KEY, or name the variable that holds it in sparkforge.deep.apiKeyEnv.\n")

@@ -84,8 +84,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
         cfg = settings.role(role)  # type: ignore[arg-type]
         if args.base_url:
             cfg.base_url = args.base_url
+            settings.origins[f"{role}.baseUrl"] = "--base-url"
         if args.api:
             cfg.api = args.api
+            settings.origins[f"{role}.api"] = "--api"
     return settings
 
 

@@ -1,4 +1,4 @@
-"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act.
+"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act, and ``--version``.
 
 Each subcommand's module is imported only when that subcommand runs, so ``sparkforge lsp``
 starts without loading the model server's HTTP stack.
@@ -43,6 +43,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print sparkforge's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import sparkforge
+
+        print(f"sparkforge {sparkforge.__version__}")
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -50,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         description="An AI pair programmer as a language server: a fast model while you type, "
         "a deep model on request.",
     )
+    parser.add_argument("-V", "--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module_name, help_text) in COMMANDS.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -97,9 +98,27 @@ class Settings:
     next_edit: NextEditConfig = field(default_factory=NextEditConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     log_level: Literal["error", "warning", "info", "debug"] = "info"
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False, metadata={"setting": False})
+    """Not a setting: values the user gave some other way, by setting path (``"deep.baseUrl"``)
+    -> what they set (``"SPARKFORGE_DEEP_BASE_URL"``, ``"--base-url"``). Advice names that."""
 
     def role(self, role: Role) -> RoleConfig:
         return self.fast if role == "fast" else self.deep
+
+    def name_of(self, path: str) -> str:
+        """What the user set for ``path`` (``"deep.baseUrl"``): the environment variable or
+        command-line option it came from, else the setting ``sparkforge.deep.baseUrl``."""
+        return self.origins.get(path, f"sparkforge.{path}")
+
+    def named(self, text: str) -> str:
+        """``text`` with every ``sparkforge.ROLE.KEY`` it names replaced by what the user
+        actually set for it (messages name settings; the user may have used the environment)."""
+        if not self.origins:
+            return text
+        return _SETTING_RE.sub(lambda m: self.name_of(m[1]), text)
+
+
+_SETTING_RE = re.compile(r"\bsparkforge\.((?:fast|deep)\.[A-Za-z]+(?:\.[A-Za-z]+)*)")
 
 
 def _camel(name: str) -> str:
@@ -163,9 +182,9 @@ def _merge(obj: Any, raw: Any, path: str, problems: list[str]) -> None:
         problems.append(f"{path} must be an object, not {raw!r}")
         return
     hints = _types_of(type(obj))
-    names = {_camel(f.name): f.name for f in dataclasses.fields(obj)}
+    names = {_camel(f.name): f.name for f in dataclasses.fields(obj) if f.metadata.get("setting", True)}
     for key, value in raw.items():
-        name = names.get(key) or (key if key in hints else None)
+        name = names.get(key) or (key if key in names.values() else None)
         where = f"{path}.{key}"
         if name is None:
             problems.append(f"{where} is not a sparkforge setting (ignored)")
@@ -221,21 +240,27 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
 
 
 def settings_from_env(settings: Settings | None = None) -> Settings:
-    """Overlay SPARKFORGE_* environment variables (used by the CLI, the demo and doctor)."""
+    """Overlay SPARKFORGE_* environment variables (used by the CLI, the demo and doctor);
+    ``settings.origins`` records each one used, so advice names the variable."""
     settings = settings or Settings()
     for role in ROLES:
         cfg = settings.role(role)
-        prefix = f"SPARKFORGE_{role.upper()}_"
-        if v := os.environ.get(prefix + "BASE_URL"):
-            cfg.base_url = v
-        if v := os.environ.get(prefix + "MODEL"):
-            cfg.model = v
-        if v := os.environ.get(prefix + "API"):
-            if v in ("responses", "chat"):
-                cfg.api = v  # type: ignore[assignment]
-        if v := os.environ.get(prefix + "API_KEY_ENV"):
-            cfg.api_key_env = v
+        for suffix, key in ENV_KEYS.items():
+            name = f"SPARKFORGE_{role.upper()}_{suffix}"
+            value = os.environ.get(name)
+            if not value or (key == "api" and value not in ("responses", "chat")):
+                continue
+            setattr(cfg, _snake(key), value)
+            settings.origins[f"{role}.{key}"] = name
     return settings
+
+
+# SPARKFORGE_{FAST,DEEP}_<suffix> -> the role's setting it stands for.
+ENV_KEYS = {"BASE_URL": "baseUrl", "MODEL": "model", "API": "api", "API_KEY_ENV": "apiKeyEnv"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), name)
 
 
 def mask_secret(value: str | None) -> str:

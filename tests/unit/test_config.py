@@ -76,3 +76,31 @@ def test_settings_layers_merge_and_a_folder_never_sets_where_code_goes():
     assert layers.folder("file:///a") is None  # the same as the workspace: nothing of its own
     assert layers.folder("file:///b") == {
         "deep": {"baseUrl": "http://127.0.0.1:1/v1", "model": "m2"}, "exclude": ["drafts/**"]}
+
+
+def test_environment_values_are_recorded_so_advice_names_the_variable(monkeypatch):
+    from sparkforge.config import settings_from_env
+
+    for name in ("SPARKFORGE_FAST_BASE_URL", "SPARKFORGE_FAST_MODEL", "SPARKFORGE_DEEP_MODEL", "SPARKFORGE_DEEP_API_KEY_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARKFORGE_DEEP_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SPARKFORGE_DEEP_API", "chat")
+    monkeypatch.setenv("SPARKFORGE_FAST_API", "grpc")  # not an API sparkforge speaks: ignored
+    monkeypatch.setenv("SPARKFORGE_FAST_API_KEY_ENV", "")  # empty: as if unset
+    settings = settings_from_env()
+    assert (settings.deep.base_url, settings.deep.api, settings.fast.api) == ("http://127.0.0.1:9/v1", "chat", "responses")
+    assert settings.origins == {"deep.baseUrl": "SPARKFORGE_DEEP_BASE_URL", "deep.api": "SPARKFORGE_DEEP_API"}
+    assert settings.named(
+        "cannot reach the deep model; check sparkforge.deep.baseUrl. Or sparkforge.deep.api, "
+        "sparkforge.fast.baseUrl, sparkforge.deep.apiKeyEnv or sparkforge.deep.timeouts.firstToken"
+    ) == (
+        "cannot reach the deep model; check SPARKFORGE_DEEP_BASE_URL. Or SPARKFORGE_DEEP_API, "
+        "sparkforge.fast.baseUrl, sparkforge.deep.apiKeyEnv or sparkforge.deep.timeouts.firstToken"
+    )
+    assert Settings().named("check sparkforge.deep.baseUrl") == "check sparkforge.deep.baseUrl"
+
+
+def test_origins_are_not_a_setting():
+    settings, problems = parse_settings({"origins": {"deep.baseUrl": "--base-url"}, "fast": {"model": "m"}})
+    assert settings.origins == {} and settings.fast.model == "m"
+    assert problems == ["sparkforge.origins is not a sparkforge setting (ignored)"]

@@ -27,7 +27,7 @@ from sparkforge.deep.prompt import (
     SourceFile,
     build_prompt,
 )
-from sparkforge.deep.failures import model_failure
+from sparkforge.deep.failures import model_failure, other_role_helps
 from sparkforge.deep.targets import Target, enclosing_scope
 from sparkforge.deep.testing import TestLayout, find_test_layout
 from sparkforge.edits import EditPlan, PatchApplier, PatchError, SourceText, parse_patches
@@ -244,10 +244,14 @@ class ActionRun:
                     on_tokens(tokens)
         except ModelError as exc:
             other = Router.other(self.role)
+            way_out = (
+                f" Or route this action to the {other} model ({self.router.model(other)}): "
+                f'sparkforge.actions.routing = {{"{kind}": "{other}"}}'
+                if other_role_helps(exc, self.settings, other) else ""
+            )
             raise ActionError(
                 f"{self.verb} with {self.model} failed, nothing was applied: "
-                f"{model_failure(exc, self.model)}. Or route this action to the {other} model "
-                f'({self.router.model(other)}): sparkforge.actions.routing = {{"{kind}": "{other}"}}',
+                f"{model_failure(exc, self.model, self.settings)}.{way_out}",
                 "model",
             ) from exc
         model_ms = (time.perf_counter() - started) * 1000

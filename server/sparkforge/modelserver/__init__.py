@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -135,8 +136,10 @@ async def _serve(config: ServerConfig) -> int:
         print(f"sparkforge model-server: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"sparkforge model-server: cannot listen on {config.host}:{config.port}: "
-              f"{exc.strerror}", file=sys.stderr)
+        # asyncio's strerror restates the address; the errno's own text says it once
+        reason = os.strerror(exc.errno).lower() if exc.errno else (exc.strerror or str(exc))
+        print(f"sparkforge model-server: cannot listen on {config.host}:{config.port}: {reason}",
+              file=sys.stderr)
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
