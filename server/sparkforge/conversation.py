@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sparkforge.models.tokens import count_tokens, truncate_head
-from sparkforge.privacy import redact
+from sparkforge.privacy import Redaction
 
 CHAT_INSTRUCTIONS = """\
 You are sparkforge, a pair programmer inside the user's code editor.
@@ -62,13 +62,16 @@ class Conversation:
         return list(reversed(out))
 
 
-def seeded_turns(history: list[tuple[str, str, str | None]], per_message: int, budget: int) -> list[Turn]:
+def seeded_turns(
+    history: list[tuple[str, str, str | None]], per_message: int, budget: int, redaction: Redaction | None = None
+) -> list[Turn]:
     """Turns from the client's copy of a conversation this server does not know (it restarted).
 
-    ``history`` is (role, text, model), oldest first. Each text is redacted and cut to
-    ``per_message`` tokens; the newest turns that fit in ``budget`` are kept, so a long
-    history costs no more than the prompt can hold.
+    ``history`` is (role, text, model), oldest first. Each text is redacted (with chat's
+    ``redaction``) and cut to ``per_message`` tokens; the newest turns that fit in ``budget``
+    are kept, so a long history costs no more than the prompt can hold.
     """
+    redact = redaction or Redaction()
     turns: list[Turn] = []
     used = 0
     for role, text, model in reversed(history):
@@ -85,6 +88,9 @@ class ConversationStore:
     def __init__(self, limit: int = 50) -> None:
         self.limit = limit
         self._items: dict[str, Conversation] = {}
+        # One numbering for all of chat: a secret has the same marker in every turn, and
+        # chatApply can put back the secrets behind the markers of an answer's code.
+        self.redaction = Redaction()
 
     def __contains__(self, conversation_id: str) -> bool:
         return conversation_id in self._items
@@ -108,8 +114,10 @@ class ContextPiece:
     language: str = ""
 
 
-def user_turn(message: str, context: list[ContextPiece], budget: int) -> str:
-    """The user's message with the editor's context, each piece redacted and within budget."""
+def user_turn(message: str, context: list[ContextPiece], budget: int, redaction: Redaction | None = None) -> str:
+    """The user's message with the editor's context, each piece redacted (with chat's
+    ``redaction``) and within budget."""
+    redact = redaction or Redaction()
     parts: list[str] = []
     left = budget - count_tokens(message)
     for piece in context:

@@ -39,6 +39,7 @@ IGNORE_FILE = ".sparkforgeignore"
 
 REDACTED = "[REDACTED"  # every marker starts with it: [REDACTED-1], [REDACTED-2], …
 _SPECIAL = re.compile(r"<\|[a-z_]+\|>")  # the prompts' own markers (<|user_cursor_is_here|>)
+_MARKER = re.compile(r"\[REDACTED-\d+\]")
 
 
 class Redaction:
@@ -100,9 +101,11 @@ class Redaction:
         out.append(line[last:])
         return "".join(out)
 
-    def restore(self, text: str) -> str:
-        """``text`` with every marker of this redaction replaced by its secret."""
-        return unredact(text, self.pairs)
+    def restore(self, text: str, within: str | None = None) -> str:
+        """``text`` with every marker of this redaction replaced by its secret; with ``within``,
+        only the secrets that ``within`` holds (a chat answer's code put back into one file)."""
+        pairs = self.pairs if within is None else [(m, s) for m, s in self.pairs if s in within]
+        return unredact(text, pairs)
 
 
 def redact(text: str) -> str:
@@ -217,6 +220,13 @@ def _line_spans(line: str) -> tuple[tuple[int, int], ...]:
     where.extend(range(last, len(line)))
     where.append(len(line))
     return tuple((where[s], where[e - 1] + 1) for s, e in secret_spans("".join(plain)))
+
+
+def stray_markers(text: str, before: str) -> list[str]:
+    """The markers in ``text`` that ``before`` does not hold: secrets an answer could not get back."""
+    if REDACTED not in text:
+        return []
+    return [m for m in dict.fromkeys(_MARKER.findall(text)) if m not in before]
 
 
 def unredact(text: str, pairs: list[tuple[str, str]]) -> str:

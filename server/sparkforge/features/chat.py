@@ -39,7 +39,7 @@ from sparkforge.edits import EditPlan, render_diff, FileEdit, PatchApplier, Patc
 from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
 from sparkforge.models.tokens import count_tokens
-from sparkforge.privacy import redact_reversibly, unredact
+from sparkforge.privacy import Redaction, stray_markers
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -116,9 +116,9 @@ def setup(server: "SparkforgeServer") -> None:
             )
         pieces, withheld = context_pieces(_get(params, "context"))
         # After a restart the client's copy of the conversation is the only one left.
-        seed = None if conversation_id in store else seeded_turns(_history(_get(params, "history")), MESSAGE_TOKENS, HISTORY_TOKENS)
+        seed = None if conversation_id in store else seeded_turns(_history(_get(params, "history")), MESSAGE_TOKENS, HISTORY_TOKENS, store.redaction)
         conv = store.get(conversation_id, seed)
-        question = Turn("user", user_turn(message, pieces, CONTEXT_TOKENS))
+        question = Turn("user", user_turn(message, pieces, CONTEXT_TOKENS, store.redaction))
         conv.turns.append(question)
         cfg = ls.settings.role(role)
         text: list[str] = []
@@ -211,7 +211,8 @@ def setup(server: "SparkforgeServer") -> None:
         rel = ls.relative_path(uri)
         original = doc.source
         snapshot = SourceText(original, doc.version)
-        code = strip_fence(code)
+        # The answer's markers stand for secrets chat redacted: those of this file go back in.
+        code = store.redaction.restore(strip_fence(code), within=original)
         if is_unified_diff(code):
             applier = PatchApplier(root, lambda p: snapshot if p == rel else _read(ls, p))
             try:
@@ -232,12 +233,12 @@ def setup(server: "SparkforgeServer") -> None:
                     f"merged in (at most {APPLY_MAX_TOKENS}); nothing was applied. Ask for the change as "
                     "a unified diff (applied without a model), or copy the code in by hand"
                 )
-            sent, secrets = redact_reversibly(original)
+            merge = Redaction()  # the file and the block share markers, which the merge copies
             try:
                 answer = await ls.gateway.complete(
                     role,
                     instructions=APPLY_INSTRUCTIONS,
-                    input=apply_prompt(rel, sent, code),
+                    input=apply_prompt(rel, merge(original), merge(code)),
                     max_output_tokens=count_tokens(original) * 2 + 1024,
                 )
             except ModelError as exc:
@@ -250,7 +251,7 @@ def setup(server: "SparkforgeServer") -> None:
                     f"sparkforge: {model} stopped at its output limit before the end of {rel}; "
                     f"nothing was applied. {BY_HAND}"
                 )
-            updated = merged_text(unredact(answer.text, secrets), original)
+            updated = merged_text(merge.restore(answer.text), original)
             if (problem := merge_problem(original, code, updated)) is not None:
                 raise RequestFailed(
                     f"sparkforge: {model}'s merge of the code into {rel} looks wrong ({problem}); "
@@ -260,6 +261,12 @@ def setup(server: "SparkforgeServer") -> None:
                 raise RequestFailed("sparkforge: the code block changes nothing in this file")
             change = whole_text_change(original, updated)
             plan = EditPlan([FileEdit(rel, "update", [change], updated, base_version=doc.version)])
+        for fe in plan.files:
+            if stray := stray_markers(fe.new_text, original):
+                raise RequestFailed(
+                    f"sparkforge: the code holds {stray[0]}, a secret that sparkforge cannot put back "
+                    f"into {fe.path}; nothing was applied. Copy the code in by hand and fill in the secret"
+                )
         sources = {fe.path: (snapshot if fe.path == rel else _read(ls, fe.path) or SourceText("")) for fe in plan.files}
         try:
             edit = workspace_edit(
