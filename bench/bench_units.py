@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import platform
 import statistics
 import sys
@@ -23,6 +24,7 @@ from sparkforge.edits import apply_hunks, parse_unified_diff  # noqa: E402
 from sparkforge.predict.history import EditHistory  # noqa: E402
 from sparkforge.predict.prompt import REGION_END, REGION_START, PromptSettings, build_prompt  # noqa: E402
 from sparkforge.predict.streaming import StreamingRewriteParser  # noqa: E402
+from sparkforge.privacy import _line_spans, redact_reversibly  # noqa: E402
 
 
 def streaming_parser() -> Callable[[], None]:
@@ -80,10 +82,51 @@ def history_keystrokes() -> Callable[[], None]:
     return run
 
 
+def _prompt_lines() -> list[str]:
+    """A typical 400-line fast-model prompt: code from the standard library, with a few secrets."""
+    import sysconfig
+    source = Path(sysconfig.get_paths()["stdlib"], "difflib.py").read_text().split("\n")[:396]
+    return source[:100] + [
+        'API_KEY = "sk-proj-Xz3nkS1X67KqeR4Sp1vE8nSEEiuojVFarGmFgJZaPOxXv8uz"',
+        'DATABASE_URL = "postgres://app:Quartz-7419xkQ@db.internal:5432/shop"',
+        'token = os.environ.get("SERVICE_TOKEN", "Cinder_8842TmzW")',
+        'value = "q8Zr3vN1xK7pL2mW9tY4bC6dF0gH5jS8"',
+    ] + source[100:]
+
+
+def redaction_per_keystroke() -> Callable[[], None]:
+    """100 keystrokes on a 400-line prompt: each changes one line into one never seen before
+    (a per-line cache miss), as typing does; the other 399 lines are the same."""
+    lines = _prompt_lines()
+    typed = "        result = self.compute_ratio_for(candidate, threshold=0.75)"
+    keystrokes = itertools.count()
+
+    def run() -> None:
+        for _ in range(100):
+            n = next(keystrokes)
+            lines[300] = f"{typed[: 8 + n % (len(typed) - 8)]}  # {n}"
+            _, pairs = redact_reversibly("\n".join(lines))
+            assert len(pairs) == 4
+    return run
+
+
+def redaction_cold() -> Callable[[], None]:
+    """The same 400-line prompt with the per-line cache emptied: the first prompt of a file."""
+    text = "\n".join(_prompt_lines())
+
+    def run() -> None:
+        _line_spans.cache_clear()
+        _, pairs = redact_reversibly(text)
+        assert len(pairs) == 4
+    return run
+
+
 CASES = [
     ("streaming parser, 14,000 one-character deltas, 80 hunks", streaming_parser, 1500.0),
     ("apply_hunks, 20 hunks on 10,000 lines (numbers off by 7)", twenty_hunks, 20.0),
     ("edit history, 200 keystrokes in a 10,000-line file", history_keystrokes, 1000.0),
+    ("redaction, 100 keystrokes on a 400-line prompt (one new line each)", redaction_per_keystroke, 30.0),
+    ("redaction, a 400-line prompt with an empty cache", redaction_cold, 20.0),
 ]
 
 
