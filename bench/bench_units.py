@@ -24,7 +24,7 @@ from sparkforge.edits import apply_hunks, parse_unified_diff  # noqa: E402
 from sparkforge.predict.history import EditHistory  # noqa: E402
 from sparkforge.predict.prompt import REGION_END, REGION_START, PromptSettings, build_prompt  # noqa: E402
 from sparkforge.predict.streaming import StreamingRewriteParser  # noqa: E402
-from sparkforge.privacy import _line_spans, redact_reversibly  # noqa: E402
+from sparkforge.privacy import _cached_line_spans, redact_reversibly  # noqa: E402
 
 
 def streaming_parser() -> Callable[[], None]:
@@ -115,9 +115,18 @@ def redaction_cold() -> Callable[[], None]:
     text = "\n".join(_prompt_lines())
 
     def run() -> None:
-        _line_spans.cache_clear()
+        _cached_line_spans.cache_clear()
         _, pairs = redact_reversibly(text)
         assert len(pairs) == 4
+    return run
+
+
+def redaction_minified_line() -> Callable[[], None]:
+    """One 100 KB line of minified JavaScript full of keyword hints (never cached)."""
+    line = 'var a=function(b){return b.password=c.token||"x",b.apiKey=k};' * 1600
+
+    def run() -> None:
+        assert redact_reversibly(line)[0] == line
     return run
 
 
@@ -127,6 +136,7 @@ CASES = [
     ("edit history, 200 keystrokes in a 10,000-line file", history_keystrokes, 1000.0),
     ("redaction, 100 keystrokes on a 400-line prompt (one new line each)", redaction_per_keystroke, 30.0),
     ("redaction, a 400-line prompt with an empty cache", redaction_cold, 20.0),
+    ("redaction, one 100 KB minified line", redaction_minified_line, 500.0),
 ]
 
 

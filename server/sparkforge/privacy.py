@@ -83,8 +83,9 @@ class Redaction:
     def _lines(self, text: str) -> str:
         lines = text.split("\n")
         changed = False
+        cached, longest = _cached_line_spans, _CACHED_LINE_MAX  # the hot loop: one lookup a line
         for i, line in enumerate(lines):
-            spans = _line_spans(line)
+            spans = cached(line) if len(line) <= longest else _scan_line(line)
             if spans:
                 lines[i] = self._replace(line, spans)
                 changed = True
@@ -203,11 +204,18 @@ def redact_reversibly(text: str) -> tuple[str, list[tuple[str, str]]]:
     return redaction(text), redaction.pairs
 
 
+_CACHED_LINE_MAX = 2000  # a longer line (minified code) is scanned each time, not kept
+
+
 @functools.lru_cache(maxsize=16384)
-def _line_spans(line: str) -> tuple[tuple[int, int], ...]:
+def _cached_line_spans(line: str) -> tuple[tuple[int, int], ...]:
     """The secret spans of one line, cached: from one keystroke to the next, all lines of a
-    prompt but one are the same. The prompts' own markers are seen through, so a cursor
-    inside a secret does not hide it."""
+    prompt but one are the same."""
+    return _scan_line(line)
+
+
+def _scan_line(line: str) -> tuple[tuple[int, int], ...]:
+    """The prompts' own markers are seen through, so a cursor inside a secret does not hide it."""
     if "<|" not in line:
         return secret_spans(line)
     plain, where = [], []
