@@ -53,6 +53,15 @@ async def test_the_plan_is_against_the_snapshot_and_secrets_come_back(settings, 
     assert result.text == "Added a timeout." and result.role == "deep" and result.model == DEEP
 
 
+async def test_a_patch_that_would_replace_a_secret_with_a_marker_is_refused(settings, model_server, tmp_path: Path):
+    # the model garbled the marker's number: [REDACTED-2] stands for nothing it was shown
+    patch = {"type": "update_file", "path": "app.py", "diff":
+             '@@\n-API_KEY = "sk-proj-[REDACTED-1]"\n+API_KEY = "sk-proj-[REDACTED-2]"\n'}
+    model_server.load([scenario([patch], "Renamed.")])
+    with pytest.raises(ActionError, match=r"writes \[REDACTED-2\], a redacted secret sparkforge cannot put back into app.py; nothing was applied"):
+        await run_for(settings, tmp_path, "refactor").run()
+
+
 async def test_an_answer_without_a_patch_is_an_error(settings, model_server, tmp_path: Path):
     model_server.load([scenario(output="I would rename the function.")])
     with pytest.raises(ActionError, match='answered without an edit \\("I would rename the function."\\); nothing was applied'):

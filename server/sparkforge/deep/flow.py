@@ -36,6 +36,7 @@ from sparkforge.models.gateway import ModelError, ModelGateway
 from sparkforge.models.router import Router
 from sparkforge.models.tokens import count_tokens
 from sparkforge.predict.text import split_lines
+from sparkforge.privacy import stray_markers
 
 # Actions write whole functions and test files: a role's small inline limit would cut them.
 MIN_ACTION_OUTPUT_TOKENS = 4096
@@ -304,6 +305,14 @@ class ActionRun:
         for edit in plan.files:
             if (reason := self.workspace.excluded(edit.path)) is not None:
                 raise ActionError(f"refused: the patch edits {edit.path}, and {reason}; nothing was applied", "refused")
+            before = self.workspace.read(edit.path)
+            if stray := stray_markers(edit.new_text, before.text if before is not None else ""):
+                # a marker the model garbled or invented: applying it would replace a secret
+                raise ActionError(
+                    f"{self.verb}: {self.model}'s patch writes {stray[0]}, a redacted secret sparkforge "
+                    f"cannot put back into {edit.path}; nothing was applied. {AGAIN}",
+                    "patch",
+                )
         if not plan.files:
             raise ActionError(f"{self.model}'s patch changes nothing; there is nothing to apply", "no_edit")
         return plan
