@@ -40,6 +40,7 @@ IGNORE_FILE = ".sparkforgeignore"
 REDACTED = "[REDACTED"  # every marker starts with it: [REDACTED-1], [REDACTED-2], …
 _SPECIAL = re.compile(r"<\|[a-z_]+\|>")  # the prompts' own markers (<|user_cursor_is_here|>)
 _MARKER = re.compile(r"\[REDACTED-\d+\]")
+_MARKER_NUMBER = re.compile(r"\[REDACTED-(\d+)\]")
 
 
 class Redaction:
@@ -50,17 +51,29 @@ class Redaction:
     ``sk_live_``, the name it is assigned to) stays, so the model still sees that a key was
     there. ``pairs`` are the (marker, secret) pairs that put the secrets back: a marker names
     one secret only, so a model that moves, copies or drops a line cannot put one secret
-    where another was.
+    where another was. A marker already written in the text (a file that documents them,
+    like sparkforge's own tests) keeps its number for itself: new markers skip it, so
+    restoring never turns that literal text into a secret.
     """
 
     def __init__(self) -> None:
         self._markers: dict[str, str] = {}
+        self._taken: set[int] = set()
+        self._next = 1
         self.pairs: list[tuple[str, str]] = []
+
+    def reserve(self, text: str) -> None:
+        """Keep the numbers of the markers ``text`` already holds out of this redaction."""
+        if REDACTED in text:
+            self._taken.update(int(n) for n in _MARKER_NUMBER.findall(text))
 
     def marker(self, secret: str) -> str:
         if (known := self._markers.get(secret)) is not None:
             return known
-        marker = f"{REDACTED}-{len(self._markers) + 1}]"
+        while self._next in self._taken:
+            self._next += 1
+        marker = f"{REDACTED}-{self._next}]"
+        self._next += 1
         self._markers[secret] = marker
         self.pairs.append((marker, secret))
         return marker
@@ -69,6 +82,7 @@ class Redaction:
         """``text`` with every secret replaced by its marker."""
         if not text:
             return text
+        self.reserve(text)
         blocks = key_blocks(text)
         if blocks:  # the one kind of secret that spans lines
             parts, last = [], 0

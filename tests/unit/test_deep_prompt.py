@@ -76,6 +76,15 @@ def test_a_secret_has_one_marker_in_every_section():
     assert p.secrets == [("[REDACTED-1]", "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"), ("[REDACTED-2]", "Quartz-7419xkQ")]
 
 
+def test_markers_written_in_a_later_section_keep_their_numbers():
+    # the related file (a test of the redaction, say) holds a literal [REDACTED-1]
+    doc = RelatedFile("tests/test_keys.py", 'assert out == \'API_KEY = "sk-proj-[REDACTED-1]"\'\n', "tests")
+    p = build_prompt(action("refactor", related=[doc]), api="responses", budget=24000)
+    assert 'API_KEY = "sk-proj-[REDACTED-2]"' in p.input  # the file's own key
+    assert "sk-proj-[REDACTED-1]\"'" in p.input  # the literal, untouched
+    assert p.secrets == [("[REDACTED-2]", "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz")]
+
+
 def test_refactor_fix_and_tests_tasks():
     refactor = build_prompt(action("refactor", instruction="use sum()"), api="responses", budget=24000)
     assert "Refactor function total in shop/cart.py. The user's instruction: use sum()" in refactor.input

@@ -218,6 +218,8 @@ def build_prompt(action: ActionInput, *, api: str, budget: int) -> DeepPrompt:
 def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepPrompt:
     """One try at the prompt: the fixed part must fit ``budget``, the rest gets ``room``."""
     redaction = Redaction()
+    for source in (action.file.text, action.instruction or "", *(r.text for r in action.related)):
+        redaction.reserve(source)  # before any marker is given out (privacy.Redaction)
 
     def clean(text: str) -> str:
         return redaction(to_lf(text))
