@@ -42,6 +42,9 @@ class RoleConfig:
     api: Literal["responses", "chat"] = "responses"
     reasoning_effort: str | None = None
     max_output_tokens: int = 1024
+    max_input_tokens: int = 64000
+    """The most tokens one request to this model may carry (instructions and input): a
+    bigger one is refused before it is sent, naming this setting."""
     max_retries: int = 2
     timeouts: Timeouts = field(default_factory=Timeouts)
 
@@ -89,6 +92,16 @@ class ActionsConfig:
 
 
 @dataclass
+class ChatConfig:
+    message_tokens: int = 16000
+    """The longest chat message (what the user types or pastes; attached context has its own
+    budget)."""
+    apply_tokens: int = 16000
+    """Fast apply: the largest file a model rewrites with a code block merged in, and the
+    largest code block it merges (a unified diff is applied without a model, at any size)."""
+
+
+@dataclass
 class Settings:
     fast: RoleConfig = field(default_factory=_fast_default)
     deep: RoleConfig = field(default_factory=_deep_default)
@@ -97,6 +110,7 @@ class Settings:
     inline: InlineConfig = field(default_factory=InlineConfig)
     next_edit: NextEditConfig = field(default_factory=NextEditConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
     log_level: Literal["error", "warning", "info", "debug"] = "info"
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False, metadata={"setting": False})
     """Not a setting: values the user gave some other way, by setting path (``"deep.baseUrl"``)

@@ -10,8 +10,10 @@ import base64
 import functools
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import tiktoken
 
@@ -156,3 +158,85 @@ def split_tokens(text: str) -> list[str]:
     if pending:
         pieces.append(pending.decode("utf-8", errors="replace"))
     return pieces
+
+
+# -- budgets -------------------------------------------------------------------------------
+
+
+class OverBudget(ValueError):
+    """Text too large for where it was going; the message names the limit and the setting
+    that changes it. Raised before anything reaches a model."""
+
+    def __init__(self, message: str, tokens: int, limit: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tokens = tokens
+        self.limit = limit
+
+
+def count_up_to(text: str, limit: int) -> tuple[int, bool]:
+    """``(count_tokens(text), True)`` when ``text`` is at most ``limit`` tokens; otherwise
+    ``(n, exact)`` with ``n > limit``. A huge text is tokenized prefix by prefix, doubling,
+    only until a prefix is over the limit (``exact`` is then False and ``n`` a lower bound):
+    a 2 MB paste costs a few milliseconds, not a tokenizer pass over all of it.
+    """
+    if not text:
+        return 0, True
+    size = max(limit, 1) * 4  # characters: most text is 3-4 characters a token
+    while size < len(text):
+        # Cut after a line break where there is one: the prefix then splits into the same
+        # tokens as the start of the whole text, so its count is a lower bound.
+        cut = text.rfind("\n", size // 2, size) + 1 or size
+        n = len(encoding().encode_ordinary(text[:cut]))
+        if n > limit:
+            return n, False
+        size *= 2
+    return count_tokens(text), True
+
+
+def within_budget(text: str, limit: int, *, what: str, setting: str, advice: str = "") -> None:
+    """Nothing when ``text`` is at most ``limit`` tokens, else OverBudget.
+
+    The one check every model request goes through (fast apply, chat, actions, ghost text and
+    next edits): ``what`` is how the user knows the text ("the code block", "the request to
+    the fast model"), ``setting`` the setting that holds ``limit``, ``advice`` what to do.
+    """
+    if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
+        return  # a token is at least one byte: no need to count
+    tokens, exact = count_up_to(text, limit)
+    if tokens <= limit:
+        return
+    size = f"{tokens:,} tokens" if exact else f"more than {tokens:,} tokens ({len(text):,} characters)"
+    message = f"{what} is {size}, over the limit of {limit:,} ({setting})"
+    raise OverBudget(f"{message}; {advice}" if advice else message, tokens, limit)
+
+
+def request_text(instructions: str, input: str | Sequence[Mapping[str, Any]]) -> str:
+    """A model request as the model reads it, for counting: the instructions, then the input
+    (a string, or Responses/Chat messages whose content is text or a list of text parts)."""
+    if isinstance(input, str):
+        return f"{instructions}\n{input}"
+    parts = [instructions]
+    for message in input:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, Mapping))
+        for key in ("output", "arguments", "input"):  # tool calls and their outputs
+            if isinstance(message.get(key), str):
+                parts.append(message[key])
+    return "\n".join(parts)
+
+
+def request_budget(role: str, limit: int, instructions: str, input: str | Sequence[Mapping[str, Any]],
+                   advice: str = "") -> None:
+    """Nothing when one request to ``role``'s model (instructions and input) is at most
+    ``limit`` tokens, else OverBudget naming ``sparkforge.<role>.maxInputTokens``."""
+    within_budget(
+        request_text(instructions, input),
+        limit,
+        what=f"the request to the {role} model",
+        setting=f"sparkforge.{role}.maxInputTokens",
+        advice=advice or "nothing was sent; send less, or raise the setting",
+    )
