@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -23,7 +24,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.capabilities import get_capability
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
@@ -55,50 +57,135 @@ def _mask_env_secrets(text: str) -> str:
 
 
 class SparkforgeProtocol(LanguageServerProtocol):
-    """pygls drops a request whose params do not fit the method's type, and the client waits
-    forever; we answer it with InvalidParams instead. An expected refusal (``errors.EXPECTED``:
-    a stale edit, an unreachable model, a bad position) is answered and logged as one line,
-    where pygls would write a traceback to stderr, which editors log as an error."""
+    """What pygls does with bad input and finished requests, made quiet and answerable.
+
+    - A message whose params do not fit its method (a negative line, a string where a number
+      goes) is answered with InvalidParams naming the field; pygls 2 would log two tracebacks
+      and, for a request, leave the client waiting. Numbers, strings and booleans are taken
+      as sent, never converted (``"0"`` is not a line number).
+    - An expected refusal (``errors.EXPECTED``: a stale edit, an unreachable model, a bad
+      position) is answered and logged as one line, where pygls writes a traceback to stderr,
+      which editors log as an error; a malformed notification gets the same one line.
+    - Cancelling a request that already answered, or a progress that already ended, is the
+      usual case (the client cancels on every keystroke): nothing to do, nothing to log.
+    """
+
+    def __init__(self, server: Any, converter: Any) -> None:
+        super().__init__(server, converter)
+        for tp, ok, what in _STRICT:
+            self._converter.register_structure_hook(tp, _strict(tp, ok, what))
+
+    def _log_refusal(self, message: str, level: types.MessageType) -> None:
+        server = self._server
+        if isinstance(server, SparkforgeServer):
+            server.log(message, level)
+        else:
+            log.log(logging.INFO if level >= types.MessageType.Info else logging.WARNING, message)
 
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         if not future.cancelled() and isinstance(exc := future.exception(), EXPECTED):
             self._request_futures.pop(msg_id, None)
-            server = self._server
-            if isinstance(server, SparkforgeServer):  # logged first: it reaches the client first
-                server.log(exc.message, types.MessageType.Info)
+            self._log_refusal(exc.message, types.MessageType.Info)  # logged first: it reaches the client first
             self._send_response(msg_id, error=exc.to_response_error())
             return
         super()._send_handler_result(future, msg_id=msg_id)
 
+    def _check_handler_result(self, future: Any) -> None:
+        # A notification's handler failed: nobody waits for an answer, so the log is all.
+        if future.cancelled() or (exc := future.exception()) is None:
+            return
+        if isinstance(exc, EXPECTED):
+            self._log_refusal(exc.message, types.MessageType.Warning)
+            return
+        log.error("a notification handler failed", exc_info=exc)  # a bug: keep its traceback
+        super()._check_handler_result(future)
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
-        # A request that already answered is the usual case (the client cancels on every
-        # keystroke): nothing to do, nothing worth a warning.
         future = self._request_futures.pop(msg_id, None)
         if future is not None:
             future.cancel()
 
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
+        future = self.progress.tokens.get(params.token)
+        if future is not None:
+            future.cancel()
+
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" not in data or "method" not in data:
+            return super().structure_message(data)  # inner objects, and responses
+        method = data["method"]
+        is_request = "id" in data
+        default = JsonRPCRequestMessage if is_request else JsonRPCNotification
         try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if "id" in data and "method" in data:
-                error = JsonRpcInvalidParams(
-                    f"invalid params for {data.get('method')}: "
-                    f"{_why(exc) or 'they do not match the method'}"
-                )
-                self._send_response(data["id"], error=error.to_response_error())
-            raise
+            return self._converter.structure(data, self.get_message_type(method) or default)
+        except Exception as exc:
+            problem = f"invalid params for {method}: {_why(exc)}"
+            if is_request:
+                self._log_refusal(problem, types.MessageType.Info)
+                self._send_response(data["id"], error=JsonRpcInvalidParams(problem).to_response_error())
+            else:  # nobody to answer: the log is all
+                self._log_refusal(problem, types.MessageType.Warning)
+            return _REFUSED
+
+    def handle_message(self, message: Any) -> None:
+        if message is _REFUSED:
+            return  # answered (or, for a notification, logged) in structure_message
+        super().handle_message(message)
+
+
+_REFUSED = object()  # a message structure_message refused
+
+
+def _strict(base: type, ok: Any, what: str) -> Any:
+    def structure(value: Any, tp: Any) -> Any:
+        if not ok(value):
+            raise TypeError(f"expected {what}, not {json.dumps(value) if _jsonable(value) else type(value).__name__}")
+        # A subclass is an enum (DiagnosticSeverity is an int): made as cattrs would make it.
+        return value if tp is base else tp(value)
+
+    return structure
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, list, dict))
+
+
+# JSON scalars as LSP types them; cattrs would convert "3" to 3 and 1 to "1".
+_STRICT = (
+    (int, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    (str, lambda v: isinstance(v, str), "a string"),
+    (bool, lambda v: isinstance(v, bool), "true or false"),
+)
 
 
 def _why(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if cause is None:
-        return ""
-    notes = []
-    for sub in getattr(cause, "exceptions", ()) or ():
-        notes.extend(getattr(sub, "__notes__", []))
-        notes.append(f"{type(sub).__name__}: {sub}")
-    return "; ".join(notes[:4]) or str(cause)
+    """What did not fit, field by field: ``position.line: expected an integer, not "0"``, or
+    the validator's own words (``position: Position.line should be in range ..., but was -1``)."""
+    try:
+        from cattrs import transform_error
+
+        problems = transform_error(exc, format_exception=_describe)
+    except Exception:  # not a cattrs error: its own text
+        problems = [f"{type(exc).__name__}: {exc}"]
+    return "; ".join(_at(p) for p in problems[:4]) or str(exc)
+
+
+def _at(problem: str) -> str:
+    """``"invalid value @ $.params.position.line"`` -> ``"position.line: invalid value"``."""
+    what, sep, where = problem.rpartition(" @ $")
+    if not sep:
+        return problem
+    where = where.removeprefix(".params").lstrip(".")
+    return f"{where or 'params'}: {what}"
+
+
+def _describe(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, (TypeError, ValueError)) and str(exc):
+        return str(exc)
+    return f"invalid value ({type(exc).__name__})"
 
 
 class SparkforgeServer(LanguageServer):

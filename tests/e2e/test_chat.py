@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
 from lsphelp import Doc, Pending, plain, request, wait_until
@@ -165,7 +165,7 @@ async def test_a_new_server_continues_a_conversation_from_the_clients_history(cl
     sent = model_server.requests()[-1]
     assert "something else" not in sent["prompt"] and "Summing." in sent["prompt"]
 
-    with pytest.raises(JsonRpcException, match="history must be a list"):
+    with pytest.raises(JsonRpcInvalidParams, match=r"history\[0\]\.role must be 'user' or 'assistant', not \"system\""):
         await request(client, "sparkforge/chat", {"conversationId": "c6", "message": "hi", "history": [{"role": "system", "text": "obey"}]})
 
 

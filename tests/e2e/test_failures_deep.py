@@ -153,7 +153,7 @@ async def test_chat_with_bad_context_is_invalid_params_and_sends_nothing(client:
     err = await fails(request(client, "sparkforge/chatApply", {"uri": unknown, "code": "x = 1\n"}))
     assert err.code == INVALID_PARAMS and "unknown document" in message_of(err)
     err = await fails(request(client, "sparkforge/chatApply", {"uri": doc.uri}))
-    assert err.code == INVALID_PARAMS and "sparkforge/chatApply expects" in message_of(err)
+    assert err.code == INVALID_PARAMS and "sparkforge/chatApply: code is missing" in message_of(err)
     assert model_server.stats()["requests_total"] == 0
 
     # the failed questions left no trace: the conversation starts with the next one

@@ -34,7 +34,7 @@ from sparkforge.edits import EditPlan, PatchApplier, PatchError, SourceText, par
 from sparkforge.models.events import Finish, PatchOperation, TextDelta, Usage
 from sparkforge.models.gateway import ModelError, ModelGateway
 from sparkforge.models.router import Router
-from sparkforge.models.tokens import count_tokens
+from sparkforge.models.tokens import OverBudget, count_tokens, request_budget
 from sparkforge.predict.text import split_lines
 from sparkforge.privacy import stray_markers
 
@@ -176,9 +176,14 @@ class ActionRun:
             related=related,
         )
         try:
-            self.prompt = build_prompt(action, api=self.api, budget=self.settings.actions.prompt_tokens)
+            prompt = build_prompt(action, api=self.api, budget=self.settings.actions.prompt_tokens)
+            request_budget(self.role, self.settings.role(self.role).max_input_tokens, prompt.instructions,
+                           prompt.input, advice="nothing was sent; lower sparkforge.actions.promptTokens, or raise the setting")
         except PromptTooLarge as exc:
             raise ActionError(str(exc), "prompt") from exc
+        except OverBudget as exc:
+            raise ActionError(exc.message, "prompt") from exc
+        self.prompt = prompt
         self._prompt_ms = (time.perf_counter() - started) * 1000
         return self.prompt
 

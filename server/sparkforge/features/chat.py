@@ -14,9 +14,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types
-
-from sparkforge.errors import InvalidParams, RequestFailed
+from sparkforge.errors import RequestFailed
 from sparkforge.conversation import (
     APPLY_INSTRUCTIONS,
     CHAT_INSTRUCTIONS,
@@ -31,14 +29,14 @@ from sparkforge.conversation import (
     strip_fence,
     user_turn,
 )
-from sparkforge.features.params import get as _get
+from sparkforge.features.params import Params, shown
 from sparkforge.workspace_edit import workspace_edit
 from sparkforge.deep.failures import model_failure
 from sparkforge.deep.flow import ActionError
 from sparkforge.edits import EditPlan, render_diff, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
 from sparkforge.models.gateway import ModelError
-from sparkforge.models.tokens import count_tokens
+from sparkforge.models.tokens import OverBudget, count_tokens, request_budget, within_budget
 from sparkforge.privacy import Redaction, stray_markers
 
 if TYPE_CHECKING:
@@ -51,37 +49,51 @@ CHAT_APPLY = "sparkforge/chatApply"
 DELTA_INTERVAL_S = 0.02  # batch deltas: a 1,000 tok/s model would otherwise send 1,000 messages/s
 CONTEXT_TOKENS = 12000
 HISTORY_TOKENS = 24000
-MESSAGE_TOKENS = 16000  # what the user types or pastes; context has its own budget
-APPLY_MAX_TOKENS = 16000  # fast apply rewrites the whole file: beyond this it takes too long
 BY_HAND = "Try again, or copy the code in by hand"
+NOT_APPLIED = (
+    "Nothing was applied: ask for the change as a unified diff (applied without a model), "
+    "or copy the code in by hand"
+)
+ROLES = ("fast", "deep")
+CHAT_SHAPE = (
+    "{conversationId: string, message: string, requestId?: string, role?: 'fast'|'deep', "
+    "context?: {uri?: string, selection?: Range, includeFile?: boolean, files?: string[]}, "
+    "history?: {role: 'user'|'assistant', text: string, model?: string}[]}"
+)
+APPLY_SHAPE = "{uri: string, code: string, version?: integer, role?: 'fast'|'deep'}"
 
 
 def setup(server: "SparkforgeServer") -> None:
     store = ConversationStore()
 
-    def context_pieces(context: Any) -> tuple[list[ContextPiece], list[str]]:
+    def context_pieces(p: Params) -> tuple[list[ContextPiece], list[str]]:
         pieces: list[ContextPiece] = []
         withheld: list[str] = []
-        uri = _get(context, "uri")
-        if isinstance(uri, str):
+        p.object("context", required=False)
+        uri = p.str("context", "uri", required=False)
+        selection = p.range("context", "selection", required=False)
+        include_file = p.bool("context", "includeFile", required=False)
+        files = p.list("context", "files", required=False) or []
+        for i, rel in enumerate(files):
+            if not isinstance(rel, str):
+                raise p.error(f"context.files[{i}] must be a workspace-relative path, not {shown(rel)}")
+        if uri is not None:
             doc = server.document(uri)
             name = server.relative_path(uri)
             if (reason := server.exclusion_reason(uri)) is not None:
                 withheld.append(reason)
             else:
-                selection = _get(context, "selection")
                 if selection is not None:
-                    start, end = _position(selection, "start"), _position(selection, "end")
+                    start, end = selection.start, selection.end
                     a, b = server.offset(doc, start), server.offset(doc, end)
                     if b > a:
                         pieces.append(ContextPiece(f"Selection in {name}, lines {start.line + 1}-{end.line + 1}", doc.source[a:b], doc.language_id or ""))
-                if _get(context, "includeFile"):
+                if include_file:
                     pieces.append(ContextPiece(f"The file {name}", doc.source, doc.language_id or ""))
-        files = _get(context, "files") or []
-        if not isinstance(files, list):
-            raise InvalidParams("sparkforge/chat: context.files must be a list of workspace-relative paths")
+        elif selection is not None or include_file:
+            raise p.error("context.selection and context.includeFile need context.uri")
         for rel in files:
-            if not isinstance(rel, str) or server.root is None:
+            if server.root is None:
                 continue
             path = (server.root / rel).resolve()
             if server.root not in path.parents:
@@ -101,26 +113,33 @@ def setup(server: "SparkforgeServer") -> None:
 
     @server.feature(CHAT)
     async def chat(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
-        conversation_id = _get(params, "conversationId")
-        message = _get(params, "message")
-        role = _get(params, "role") or "deep"
-        request_id = _get(params, "requestId")
-        if not isinstance(conversation_id, str) or not isinstance(message, str) or role not in ("fast", "deep"):
-            raise InvalidParams(
-                "sparkforge/chat expects {conversationId: string, message: string, role?: 'fast'|'deep', context?}"
-            )
-        if len(message) > MESSAGE_TOKENS and (size := count_tokens(message)) > MESSAGE_TOKENS:
-            raise RequestFailed(
-                f"sparkforge: the message is {size} tokens, more than a chat message may be "
-                f"({MESSAGE_TOKENS}); shorten it, or attach the file as context instead of pasting it"
-            )
-        pieces, withheld = context_pieces(_get(params, "context"))
+        p = Params(CHAT, params, CHAT_SHAPE)
+        conversation_id = p.str("conversationId")
+        message = p.str("message")
+        role = p.one_of("role", choices=ROLES, default="deep")
+        request_id = p.str("requestId", required=False)
+        history = _history(p)
+        limits = ls.settings.chat
+        try:
+            within_budget(message, limits.message_tokens, what="sparkforge: the message",
+                          setting="sparkforge.chat.messageTokens",
+                          advice="shorten it, or attach the file as context instead of pasting it")
+        except OverBudget as exc:
+            raise RequestFailed(exc.message) from None
+        pieces, withheld = context_pieces(p)
         # After a restart the client's copy of the conversation is the only one left.
-        seed = None if conversation_id in store else seeded_turns(_history(_get(params, "history")), MESSAGE_TOKENS, HISTORY_TOKENS, store.redaction)
+        seed = None if conversation_id in store else seeded_turns(history, limits.message_tokens, HISTORY_TOKENS, store.redaction)
         conv = store.get(conversation_id, seed)
         question = Turn("user", user_turn(message, pieces, CONTEXT_TOKENS, store.redaction))
         conv.turns.append(question)
         cfg = ls.settings.role(role)
+        messages = conv.messages(HISTORY_TOKENS)
+        try:
+            request_budget(role, cfg.max_input_tokens, CHAT_INSTRUCTIONS, messages,
+                           advice="nothing was sent; attach less context, start a new chat, or raise the setting")
+        except OverBudget as exc:
+            conv.turns.remove(question)
+            raise RequestFailed(f"sparkforge: {exc.message}") from None
         text: list[str] = []
         pending: list[str] = []
         last_flush = time.perf_counter()
@@ -136,7 +155,7 @@ def setup(server: "SparkforgeServer") -> None:
                 pending.clear()
             last_flush = time.perf_counter()
 
-        stream = ls.gateway.stream(role, instructions=CHAT_INSTRUCTIONS, input=conv.messages(HISTORY_TOKENS))
+        stream = ls.gateway.stream(role, instructions=CHAT_INSTRUCTIONS, input=messages)
         try:
             async with contextlib.aclosing(stream):
                 async for event in stream:
@@ -179,20 +198,17 @@ def setup(server: "SparkforgeServer") -> None:
 
     @server.feature(CHAT_RESET)
     def chat_reset(ls: "SparkforgeServer", params: Any) -> None:
-        conversation_id = _get(params, "conversationId")
-        if isinstance(conversation_id, str):
-            store.reset(conversation_id)
+        store.reset(Params(CHAT_RESET, params, "{conversationId: string}").str("conversationId"))
 
     @server.feature(CHAT_APPLY)
     async def chat_apply(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
-        uri = _get(params, "uri")
-        code = _get(params, "code")
-        version = _get(params, "version")
-        role = _get(params, "role") or "fast"  # the deep model is the retry when the fast one's merge is refused
-        if not isinstance(uri, str) or not isinstance(code, str) or role not in ("fast", "deep"):
-            raise InvalidParams("sparkforge/chatApply expects {uri: string, code: string, version?: number, role?: 'fast'|'deep'}")
+        p = Params(CHAT_APPLY, params, APPLY_SHAPE)
+        uri = p.str("uri")
+        code = p.str("code")
+        version = p.int("version", required=False)
+        role = p.one_of("role", choices=ROLES, default="fast")  # deep: the retry when the fast model's merge is refused
         doc = ls.document(uri)
-        if isinstance(version, int) and doc.version is not None and version != doc.version:
+        if version is not None and doc.version is not None and version != doc.version:
             raise RequestFailed(
                 f"sparkforge: the document changed (version {doc.version}, the answer saw {version}); "
                 "nothing was applied"
@@ -226,19 +242,25 @@ def setup(server: "SparkforgeServer") -> None:
                         f"sparkforge: refused: the diff edits {fe.path}, and {reason}; nothing was applied"
                     )
         else:
-            model = ls.settings.role(role).model
-            if len(original) > APPLY_MAX_TOKENS and (size := count_tokens(original)) > APPLY_MAX_TOKENS:
-                raise RequestFailed(
-                    f"sparkforge: {rel} is {size} tokens, too large for {model} to rewrite with the code "
-                    f"merged in (at most {APPLY_MAX_TOKENS}); nothing was applied. Ask for the change as "
-                    "a unified diff (applied without a model), or copy the code in by hand"
-                )
-            merge = Redaction()  # the file and the block share markers, which the merge copies
+            cfg = ls.settings.role(role)
+            model = cfg.model
+            limit = ls.settings.chat.apply_tokens
+            try:
+                # The file, the code block, then the whole request: all before anything is sent.
+                within_budget(original, limit, what=rel, setting="sparkforge.chat.applyTokens",
+                              advice=f"too large for {model} to rewrite with the code merged in. {NOT_APPLIED}")
+                within_budget(code, limit, what="the code block", setting="sparkforge.chat.applyTokens",
+                              advice=f"too large to merge with {model}. {NOT_APPLIED}")
+                merge = Redaction()  # the file and the block share markers, which the merge copies
+                merge_input = apply_prompt(rel, merge(original), merge(code))
+                request_budget(role, cfg.max_input_tokens, APPLY_INSTRUCTIONS, merge_input, advice=NOT_APPLIED)
+            except OverBudget as exc:
+                raise RequestFailed(f"sparkforge: {exc.message}") from None
             try:
                 answer = await ls.gateway.complete(
                     role,
                     instructions=APPLY_INSTRUCTIONS,
-                    input=apply_prompt(rel, merge(original), merge(code)),
+                    input=merge_input,
                     max_output_tokens=count_tokens(original) * 2 + 1024,
                 )
             except ModelError as exc:
@@ -283,29 +305,12 @@ def setup(server: "SparkforgeServer") -> None:
         return {"edit": ls.protocol._converter.unstructure(edit), "diff": render_diff(plan, sources)}
 
 
-def _history(value: Any) -> list[tuple[str, str, str | None]]:
-    shape = "sparkforge/chat: history must be a list of {role: 'user'|'assistant', text: string, model?: string}"
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidParams(shape)
+def _history(p: Params) -> list[tuple[str, str, str | None]]:
     out: list[tuple[str, str, str | None]] = []
-    for entry in value:
-        role, text, model = _get(entry, "role"), _get(entry, "text"), _get(entry, "model")
-        if role not in ("user", "assistant") or not isinstance(text, str) or not (model is None or isinstance(model, str)):
-            raise InvalidParams(shape)
-        out.append((role, text, model))
+    for i, entry in enumerate(p.list("history", required=False) or []):
+        e = p.entry(entry, f"history[{i}]")
+        out.append((e.one_of("role", choices=("user", "assistant")), e.str("text"), e.str("model", required=False)))
     return out
-
-
-def _position(selection: Any, end: str) -> types.Position:
-    line, character = _get(selection, end, "line"), _get(selection, end, "character")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, character)):
-        raise InvalidParams(
-            f"sparkforge/chat: context.selection.{end} must be a position {{line, character}} of "
-            f"non-negative integers, not {{line: {line!r}, character: {character!r}}}"
-        )
-    return types.Position(line=line, character=character)
 
 
 def _nothing_applied(message: str) -> str:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from sparkforge.features.params import Params
+
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
 
@@ -88,6 +90,7 @@ def setup(server: "SparkforgeServer") -> None:
 
     @server.feature(GET_STATUS)
     def get_status(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
+        Params(GET_STATUS, params, "no params, or {}")
         return ls.status_payload()
 
     @server.feature(types.SHUTDOWN)

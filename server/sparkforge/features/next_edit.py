@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from sparkforge.errors import InvalidParams
-from sparkforge.features.params import get as _get
+from sparkforge.features.params import Params
 from sparkforge.features.suggestions import Suggestions, edits_text
 from sparkforge.models.gateway import ModelError
 from sparkforge.predict.diffing import RegionEdit
@@ -23,6 +22,10 @@ if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
 
 NEXT_EDIT = "sparkforge/nextEdit"
+SHAPE = (
+    "{textDocument: {uri: string, version?: integer}, position: {line, character}, "
+    "version?: integer, partialResultToken?: integer | string}"
+)
 
 
 def _wire_edit(index: LineIndex, edit: RegionEdit) -> dict[str, Any]:
@@ -38,22 +41,18 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
 
     @server.feature(NEXT_EDIT)
     async def next_edit(ls: "SparkforgeServer", params: Any) -> dict[str, Any] | None:
-        uri = _get(params, "textDocument", "uri")
-        line = _get(params, "position", "line")
-        character = _get(params, "position", "character")
-        if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int):
-            raise InvalidParams(
-                "sparkforge/nextEdit expects {textDocument: {uri}, position: {line, character}}"
-            )
-        version = _get(params, "version")
+        p = Params(NEXT_EDIT, params, SHAPE)
+        uri = p.str("textDocument", "uri")
+        position = p.position("position")
+        document_version = p.int("textDocument", "version", required=False)
+        version = p.int("version", required=False)
         if version is None:
-            version = _get(params, "textDocument", "version")
-        position = types.Position(line=line, character=character)
-        snap = sugg.snapshot(uri, position, version if isinstance(version, int) else None)
+            version = document_version
+        token = p.token("partialResultToken")
+        snap = sugg.snapshot(uri, position, version)
         if not ls.settings.next_edit.enabled or ls.exclusion_reason(uri) is not None:
             return None
         index = ls.lines(ls.document(uri))  # the snapshot's text: nothing awaited since
-        token = _get(params, "partialResultToken")
 
         def on_partial(edits: list[RegionEdit]) -> None:
             if token is not None:

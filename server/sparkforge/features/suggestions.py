@@ -16,10 +16,11 @@ from lsprotocol import types
 from sparkforge.errors import InvalidParams
 from sparkforge.config import Settings
 from sparkforge.documents import DocumentState
-from sparkforge.features.params import get as _get
+from sparkforge.features.params import Params, is_int, shown
 from sparkforge.predict.diffing import RegionEdit
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
 from sparkforge.predict.history import EditHistory
+from sparkforge.models.tokens import OverBudget
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -158,12 +159,16 @@ class Suggestions:
         return out
 
     async def predict(self, snap: Snapshot, *, debounce: bool, on_partial=None) -> PredictionResult | None:
-        return await self.engine.predict(
-            snap,
-            context=lambda budget: (self.history.render(max_tokens=budget), self.other_documents(snap.uri)),
-            debounce=debounce,
-            on_partial=on_partial,
-        )
+        try:
+            return await self.engine.predict(
+                snap,
+                context=lambda budget: (self.history.render(max_tokens=budget), self.other_documents(snap.uri)),
+                debounce=debounce,
+                on_partial=on_partial,
+            )
+        except OverBudget as exc:  # the settings leave no room: say so once, suggest nothing
+            self.model_failed(exc)
+            return None
 
     def is_rejected(self, uri: str, region_text: str, suggestion: str) -> bool:
         return signature(uri, region_text, suggestion) in self.feedback.rejected_signatures
@@ -184,7 +189,8 @@ class Suggestions:
         quiet = getattr(exc, "refused", False) or self.server.gateway.paused("fast") is not None
         if not quiet:
             self.server.log(f"ghost text: {exc}", types.MessageType.Warning)
-        if isinstance(exc, (AuthError, MissingKeyError, ModelUnavailableError)) and kind not in self.told:
+        needs_user = (AuthError, MissingKeyError, ModelUnavailableError, OverBudget)
+        if isinstance(exc, needs_user) and kind not in self.told:
             self.told.add(kind)
             self.server.show(str(exc), types.MessageType.Warning)
         if not quiet:
@@ -218,15 +224,9 @@ def setup(server: "SparkforgeServer") -> Suggestions:
     sugg = Suggestions(server)
     server.add_feature(sugg)
 
-    def feedback_id(params: Any) -> str:
-        result_id = _get(params, "id")
-        if not isinstance(result_id, str):
-            raise InvalidParams("expected {id: string}")
-        return result_id
-
     @server.feature(DID_SHOW)
     def did_show(ls: "SparkforgeServer", params: Any) -> None:
-        feedback_id(params)
+        Params(DID_SHOW, params, "{id: string}").str("id")
         sugg.feedback.shown += 1
 
     def accept(result_id: str, accepted_length: Any = None) -> None:
@@ -251,11 +251,12 @@ def setup(server: "SparkforgeServer") -> Suggestions:
 
     @server.feature(DID_ACCEPT)
     def did_accept(ls: "SparkforgeServer", params: Any) -> None:
-        accept(feedback_id(params), _get(params, "acceptedLength"))
+        p = Params(DID_ACCEPT, params, "{id: string, acceptedLength?: integer}")
+        accept(p.str("id"), p.int("acceptedLength", required=False, minimum=0))
 
     @server.feature(DID_REJECT)
     def did_reject(ls: "SparkforgeServer", params: Any) -> None:
-        result_id = feedback_id(params)
+        result_id = Params(DID_REJECT, params, "{id: string}").str("id")
         sugg.feedback.rejected += 1
         if (sig := sugg.feedback.offered.pop(result_id, None)) is not None:
             sugg.feedback.rejected_signatures.add(sig)
@@ -268,6 +269,13 @@ def setup(server: "SparkforgeServer") -> Suggestions:
     def accept_command(ls, *args):  # no annotations: pygls would resolve them
         # VS Code runs an inline completion item's command after the user accepts it.
         flat = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
-        if flat and isinstance(flat[0], str):
-            accept(flat[0], flat[1] if len(flat) > 1 else None)
+        length = flat[1] if len(flat) > 1 else None
+        if not flat or not isinstance(flat[0], str) or len(flat) > 2 or not (
+            length is None or (is_int(length) and length >= 0)
+        ):
+            raise InvalidParams(
+                f"{ACCEPT_COMMAND}: arguments must be [id: string, acceptedLength?: integer], "
+                f"not {shown(flat)}"
+            )
+        accept(flat[0], length)
     return sugg

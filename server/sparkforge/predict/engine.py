@@ -22,6 +22,7 @@ from typing import Any
 from sparkforge.config import InlineConfig
 from sparkforge.models.events import Finish, TextDelta
 from sparkforge.models.gateway import ModelGateway
+from sparkforge.models.tokens import request_budget
 from sparkforge.predict.debounce import AdaptiveDebounce
 from sparkforge.predict.diffing import Prediction, RegionEdit, classify
 from sparkforge.predict.postprocess import clean_rewrite
@@ -236,6 +237,11 @@ class PredictionEngine:
             return None  # a minified line: nothing sensible fits the fast prompt
         marks["prompt"] = time.perf_counter()
         model_input, secrets = redact_reversibly(prompt.input)
+        instructions = redact(prompt.instructions)
+        # Built within inline.promptTokens; checked like every request (OverBudget if the
+        # fast model's own limit is lower).
+        request_budget("fast", self.gateway.config("fast").max_input_tokens, instructions, model_input,
+                       advice="no suggestion was asked for; lower sparkforge.inline.promptTokens, or raise the setting")
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
         started = time.perf_counter()
@@ -246,7 +252,7 @@ class PredictionEngine:
         self.requests_made += 1
         stream = self.gateway.stream(
             "fast",
-            instructions=redact(prompt.instructions),
+            instructions=instructions,
             input=model_input,
             max_output_tokens=self.settings.max_output_tokens,
             retry=False,  # one try of timeouts.firstToken: the next keystroke will not wait

@@ -22,6 +22,7 @@ from lsprotocol import types
 
 from sparkforge.deep.targets import IndexLines, Target, find_definition, target_at
 from sparkforge.deep.testing import is_test_file
+from sparkforge.errors import InvalidParams
 from sparkforge.textpos import LineIndex
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> l
     index = ls.lines(doc)
     start = params.range.start
     end = params.range.end
+    if (end.line, end.character) < (start.line, start.character):
+        raise InvalidParams(
+            f"textDocument/codeAction: the range ends before it starts ({start.line}:{start.character} "
+            f"to {end.line}:{end.character})"
+        )
     # Strict conversion: a position that is not in the document is an InvalidParams error.
     s = (start.line, ls.offset(doc, start) - index.starts[start.line])
     e = (end.line, ls.offset(doc, end) - index.starts[end.line])

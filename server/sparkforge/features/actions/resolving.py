@@ -19,6 +19,7 @@ import re
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,10 @@ from pygls.exceptions import JsonRpcException
 from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun
 from sparkforge.deep.prompt import ACTION_VERBS, Diagnostic
 from sparkforge.deep.targets import Target
+from sparkforge.features.actions.listing import RUN_ACTION
 from sparkforge.edits import EditPlan, SourceText
 from sparkforge.errors import ContentModified, InvalidParams, RequestFailed
+from sparkforge.features.params import Params, get, is_object, plain, shown
 from sparkforge.workspace_edit import workspace_edit
 from sparkforge.textpos import PositionError
 
@@ -43,18 +46,15 @@ KEEP_EXPLANATIONS = 50
 SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _position(obj: Any) -> tuple[int, int]:
-    line, char = _get(obj, "line"), _get(obj, "character")
-    if not isinstance(line, int) or not isinstance(char, int):
-        raise InvalidParams("a code action's data.range must hold {line, character} positions")
-    return line, char
+DATA_SHAPE = (
+    "data: {kind: 'refactor'|'tests'|'document'|'fix'|'explain', uri: string, range: Range, "
+    "version: integer | null, target?: 'selection'|'function'|'class', name?: string, "
+    "instruction?: string, diagnostic?: Diagnostic}"
+)
 
 
 def _diagnostic(raw: Any) -> Diagnostic | None:
+    raw = plain(raw)
     if not isinstance(raw, dict) or not isinstance(raw.get("message"), str):
         return None
     rng = raw.get("range")
@@ -71,18 +71,52 @@ def _diagnostic(raw: Any) -> Diagnostic | None:
     )
 
 
-def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[str, str]]:
-    """An ActionRun for a code action's ``data``, on snapshots of the open documents."""
-    ls = feature.server
-    if not isinstance(data, dict) or data.get("kind") not in ACTION_VERBS or not isinstance(data.get("uri"), str):
+@dataclass(frozen=True)
+class ActionData:
+    """A code action's ``data``, checked field by field."""
+
+    kind: str
+    uri: str
+    range: types.Range
+    version: int | None
+    target: str
+    name: str | None
+    instruction: str | None
+    diagnostic: Diagnostic | None
+
+
+def read_data(method: str, data: Any) -> ActionData:
+    """A code action's ``data``; InvalidParams if it is not one of ours, or a field is missing
+    or mistyped (a version that is not an integer included: it is no version at all)."""
+    if not is_object(data) or get(data, "kind") not in ACTION_VERBS:
         raise InvalidParams(
-            "this is not a sparkforge code action: data must be {kind, uri, range, version}"
+            f"{method}: this is not a sparkforge code action: data.kind must be one of "
+            f"{', '.join(ACTION_VERBS)}, not {shown(get(data, 'kind') if is_object(data) else data)}; "
+            f"expected {DATA_SHAPE}"
         )
-    kind, uri = data["kind"], data["uri"]
+    p = Params(method, data, DATA_SHAPE, "data.")
+    uri = p.str("uri")
+    rng = p.range("range")
+    assert rng is not None
+    return ActionData(
+        kind=p.one_of("kind", choices=tuple(ACTION_VERBS)),
+        uri=uri,
+        range=rng,
+        version=p.int("version", required=False),
+        target=p.one_of("target", choices=("selection", "function", "class"), default="selection"),
+        name=p.str("name", required=False),
+        instruction=p.str("instruction", required=False),
+        diagnostic=_diagnostic(p.object("diagnostic", required=False)),
+    )
+
+
+def prepare_run(feature: "ActionsFeature", data: ActionData) -> tuple[ActionRun, dict[str, str]]:
+    """An ActionRun for a code action's (checked) ``data``, on snapshots of the open documents."""
+    ls = feature.server
+    kind, uri, version = data.kind, data.uri, data.version
     doc = ls.document(uri)
     if (reason := ls.exclusion_reason(uri)) is not None:
         raise RequestFailed(f"sparkforge: refused: {reason}")
-    version = data.get("version")
     if version is not None and doc.version is not None and version != doc.version:
         raise ContentModified(
             f"sparkforge: {uri} changed since the action was offered (version {version}, now "
@@ -92,22 +126,17 @@ def prepare_run(feature: "ActionsFeature", data: Any) -> tuple[ActionRun, dict[s
     if located is None:
         raise RequestFailed(f"sparkforge: {uri} is not a file on disk; save it first")
     root, rel = located
-    rng = data.get("range") or {}
-    (sl, sc), (el, ec) = _position(_get(rng, "start")), _position(_get(rng, "end"))
+    rng = data.range
+    (sl, sc), (el, ec) = (rng.start.line, rng.start.character), (rng.end.line, rng.end.character)
     index = ls.lines(doc)
     try:
         start = (sl, index.column(sl, sc))
         end = (el, index.column(el, ec))
     except PositionError as exc:
         raise InvalidParams(f"{uri}: data.range: {exc}") from None
-    if end < start:
-        raise InvalidParams(f"{uri}: data.range ends before it starts ({sl}:{sc} to {el}:{ec})")
-    target_kind = data.get("target") if data.get("target") in ("selection", "function", "class") else "selection"
-    name = data.get("name") if isinstance(data.get("name"), str) else None
-    target = Target(target_kind, *start, *end, name=name)
-    instruction = data.get("instruction") if isinstance(data.get("instruction"), str) else None
+    target = Target(data.target, *start, *end, name=data.name)
     workspace, uris = feature.workspace(root)
-    request = ActionRequest(kind, rel, doc.language_id or "", target, instruction, _diagnostic(data.get("diagnostic")))
+    request = ActionRequest(kind, rel, doc.language_id or "", target, data.instruction, data.diagnostic)
     try:
         run = ActionRun(ls.gateway, ls.settings, request, workspace)
         run.prepare()
@@ -245,9 +274,9 @@ def unexpected(feature: "ActionsFeature", verb: str, exc: Exception) -> RequestF
 
 
 async def resolve(feature: "ActionsFeature", action: types.CodeAction) -> types.CodeAction:
-    data = action.data
-    if isinstance(data, dict) and data.get("kind") == "explain":
-        return action  # a client-side command: nothing to compute
+    data = read_data("codeAction/resolve", action.data)
+    if data.kind == "explain":
+        return action  # a command, run with sparkforge.runAction: nothing to compute
     run, uris = prepare_run(feature, data)
     result = await run_with_progress(feature, run)
     action.edit = build_edit(feature, run, result, uris)
@@ -309,10 +338,15 @@ async def show_explanation(feature: "ActionsFeature", run: ActionRun, result: Ac
 async def run_command(feature: "ActionsFeature", args: tuple[Any, ...]) -> dict[str, Any]:
     """``sparkforge.runAction`` with ``[data]``: resolve, then apply with workspace/applyEdit."""
     ls = feature.server
-    data = args[0] if args else None
-    if isinstance(data, (list, tuple)) and len(data) == 1:
-        data = data[0]
-    verb = ACTION_VERBS.get(data.get("kind"), "action") if isinstance(data, dict) else "action"
+    raw = args[0] if len(args) == 1 else None
+    if isinstance(raw, (list, tuple)) and not is_object(raw) and len(raw) == 1:
+        raw = raw[0]
+    if not is_object(raw):
+        raise InvalidParams(f"{RUN_ACTION}: arguments must be [data] (a sparkforge code action's data), not {shown(list(args))}")
+    # Malformed data is the client's bug, answered as an error; what else goes wrong (a closed
+    # document, a model failure) is the user's to know, shown as a message as well as returned.
+    data = read_data(RUN_ACTION, raw)
+    verb = ACTION_VERBS[data.kind]
     try:
         run, uris = prepare_run(feature, data)
         result = await run_with_progress(feature, run)
