@@ -3,7 +3,7 @@
  * this module adds what VS Code's stable API leaves out: telling the server what was shown
  * (`sparkforge/didShow`: VS Code's `handleDidShowCompletionItem` is a proposed API, so an item
  * counts as shown when it is handed to VS Code for a request that was not cancelled) and what
- * was accepted (the item's `sparkforge.didAccept` command), plus a guess at whether ghost text
+ * was accepted (the item's `sparkforge.acceptSuggestion` command), plus a guess at whether ghost text
  * is on screen, so that next-edit suggestions do not draw over it.
  */
 
@@ -81,13 +81,13 @@ export class InlineCompletionFeedback implements vscode.Disposable {
   }
 
   private async registerAcceptCommand(client: LanguageClient): Promise<void> {
-    // A server that lists sparkforge.didAccept in executeCommandProvider gets it through
+    // A server that lists sparkforge.acceptSuggestion in executeCommandProvider gets it through
     // workspace/executeCommand (the language client registered it); otherwise it is ours.
     const commands = await vscode.commands.getCommands(true);
-    if (commands.includes(Command.didAccept) || client !== this.server?.running) {
+    if (commands.includes(Command.acceptSuggestion) || client !== this.server?.running) {
       return;
     }
-    this.acceptCommand = vscode.commands.registerCommand(Command.didAccept, (...args: unknown[]) => {
+    this.acceptCommand = vscode.commands.registerCommand(Command.acceptSuggestion, (...args: unknown[]) => {
       const feedback = feedbackOf(args);
       this.lastShown = undefined;
       if (feedback) {

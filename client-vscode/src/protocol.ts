@@ -243,8 +243,10 @@ export interface Notifications {
 
 /** VS Code commands named in the protocol. */
 export const Command = {
-  /** Carried by inline completion items; args `[id]` or `[{id, acceptedLength?}]`. */
-  didAccept: 'sparkforge.didAccept',
+  /** Carried by inline completion items; args `[id]` or `[{id, acceptedLength?}]`. A server
+   *  command (the server lists it in executeCommandProvider, so the language client forwards
+   *  it); the extension registers it itself only for a server that does not. */
+  acceptSuggestion: 'sparkforge.acceptSuggestion',
   /** The chat panel's Explain; args `[{uri, range}]`. Client-side: the Explain code action's
    *  `sparkforge.runAction` with `data.kind = "explain"` is routed here by the middleware. */
   explain: 'sparkforge.explain',
@@ -253,7 +255,7 @@ export const Command = {
   runAction: 'sparkforge.runAction',
 } as const;
 
-/** The feedback id in a `sparkforge.didAccept` command's arguments, in either shape. */
+/** The feedback id in a `sparkforge.acceptSuggestion` command's arguments, in either shape. */
 export function feedbackOf(args: readonly unknown[] | undefined): AcceptParams | undefined {
   const first = args?.[0];
   if (typeof first === 'string' && first) {
