@@ -43,6 +43,13 @@ def test_text_of_fewer_bytes_than_the_limit_always_fits():
         within_budget("a\n", 1, what="x", setting="s")
 
 
+def test_text_of_more_bytes_than_the_limit_is_counted_and_may_fit():
+    # 1,200 bytes, but about 200 tokens: " hello" and " world" are one token each
+    within_budget("hello world " * 100, 1000, what="x", setting="s")
+    with pytest.raises(OverBudget):
+        within_budget("hello world " * 100, 150, what="x", setting="s")
+
+
 def test_a_request_counts_its_instructions_and_every_message():
     messages = [
         {"role": "user", "content": "first"},
