@@ -30,6 +30,13 @@ class Doc:
                 )
             )
         )
+        opened = getattr(client, "opened_docs", None)
+        if opened is not None:  # a shared server closes what each test opened (e2e conftest)
+            opened.append(self)
+
+    def close(self) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=self.uri)))
 
     def _offset(self, line: int, char: int) -> int:
         from sparkforge.textpos import LineIndex

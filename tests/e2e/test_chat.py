@@ -9,13 +9,26 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, Pending, plain, request, wait_until
+from lsphelp import Doc, Pending, request, wait_until
+
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture
+def client(shared_client: LanguageClient) -> LanguageClient:
+    """One server for the module (tests/e2e/conftest.py): no test here changes its settings,
+    and each uses its own conversation ids."""
+    return shared_client
+
+
+@pytest.fixture
+def workspace(module_workspace):
+    return module_workspace
 
 
 def listen_deltas(client: LanguageClient) -> list[dict]:
-    deltas: list[dict] = []
-    client.feature("sparkforge/chatDelta")(lambda params: deltas.append(plain(params)))
-    return deltas
+    return client.chat_deltas  # type: ignore[attr-defined]  # recorded by the module's client
 
 
 CODE = "def total(items):\n    return sum(i.price for i in items)\n"

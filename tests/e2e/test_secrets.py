@@ -29,6 +29,20 @@ ENV_DEFAULT = "Cinder_8842TmzW"
 PASTED = "q8Zr3vN1xK7pL2mW9tY4bC6dF0gH5jS8"
 SEVEN = (AWS_SECRET, DB_PASSWORD, YAML_PASSWORD, URL_PASSWORD, STRIPE, ENV_DEFAULT, PASTED)
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture
+def client(shared_client: LanguageClient) -> LanguageClient:
+    """One server for the module (tests/e2e/conftest.py): no test here changes its settings."""
+    return shared_client
+
+
+@pytest.fixture
+def workspace(module_workspace):
+    return module_workspace
+
+
 SETTINGS = (
     "import os\n\n"
     f'DATABASE_URL = "postgresql://shop:{URL_PASSWORD}@db.internal:5432/shop"\n'
