@@ -156,7 +156,8 @@ def test_an_unreachable_base_url_from_the_environment_is_named_as_such(project: 
     url = closed_port_url()
     alone = act_with(project, {"SPARKFORGE_DEEP_BASE_URL": url}, "document", "cart.py:6")
     assert alone.returncode == 1
-    assert f"cannot reach the deep model at {url}" in alone.stderr
+    # the cause, with no "retrying in 30 s": the command exits, nothing will retry
+    assert f"nothing was applied: cannot reach the deep model at {url}" in alone.stderr
     assert "check SPARKFORGE_DEEP_BASE_URL." in alone.stderr and "sparkforge.deep.baseUrl" not in alone.stderr
     assert "route this action" not in alone.stderr  # the fast model (OpenAI) has no key here
 

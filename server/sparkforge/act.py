@@ -147,7 +147,7 @@ async def _act(args: argparse.Namespace) -> int:
 
     from sparkforge.models.gateway import ModelGateway
 
-    gateway = ModelGateway(settings)
+    gateway = ModelGateway(settings, one_shot=True)
     try:
         action = ActionRun(gateway, settings, request, workspace)
         action.prepare()

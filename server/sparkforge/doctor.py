@@ -69,7 +69,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
 
 
 async def check(settings: Settings) -> list[Check]:
-    gateway = ModelGateway(settings)
+    gateway = ModelGateway(settings, one_shot=True)
     results = []
     try:
         for role in ROLES:

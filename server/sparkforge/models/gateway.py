@@ -155,8 +155,11 @@ def role_name(role: Role) -> str:
 class ModelGateway:
     """Streams requests to the fast and deep models and counts what they cost."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, one_shot: bool = False):
         self._roles: dict[Role, RoleState] = {}
+        self.one_shot = one_shot
+        """A command that exits after its request (``sparkforge act``, ``doctor``): a failure's
+        message is its cause, with no "resuming in"/"retrying in" that no later request follows."""
         self.on_health: Callable[[Role, Pause | None], None] | None = None
         """Called when a role is paused (with the pause) and when it may be used again."""
         self.configure(settings)
@@ -468,6 +471,11 @@ class ModelGateway:
         cfg = self._roles[role].config
         who = role_name(role)
         wait = pause.seconds_left(now)
+        if self.one_shot and not refused:
+            if pause.reason == "rate_limit":
+                return RateLimitError(role, f"{who} ({cfg.model}) is rate-limited (HTTP 429); try again in {wait} s",
+                                      retry_after=float(wait))
+            return ModelUnavailableError(role, pause.cause, retry_after=float(wait))
         if pause.reason == "rate_limit":
             return RateLimitError(
                 role, f"{who} ({cfg.model}) is rate-limited (HTTP 429), resuming in {wait} s",
