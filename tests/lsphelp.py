@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from sparkforge.textpos import LineIndex
@@ -230,3 +232,14 @@ async def list_actions(client: LanguageClient, doc: Doc, start, end=None, **kw) 
 
 async def actions_at(client: LanguageClient, doc: Doc, start, end=None, **kw) -> dict[str, types.CodeAction]:
     return {a.data["kind"]: a for a in await list_actions(client, doc, start, end, **kw)}
+
+
+async def fails(coro) -> JsonRpcException:
+    """The error a request answers with (the test fails if it succeeds)."""
+    with pytest.raises(JsonRpcException) as err:
+        await coro
+    return err.value
+
+
+def message_of(exc: BaseException) -> str:
+    return str(getattr(exc, "message", exc))

@@ -24,29 +24,43 @@ def settings(model_server) -> dict[str, Any]:
     return lsp_settings(model_server.base_url)
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
-async def client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
-    model_server.reset(scenarios=True)
+def record(lsp_client: LanguageClient) -> None:
+    """Keep what the server sends: ``status_updates`` (sparkforge/status), ``applied``
+    (workspace/applyEdit, answered as applied) and ``chat_deltas`` (sparkforge/chatDelta)."""
     lsp_client.status_updates = []  # type: ignore[attr-defined]
     lsp_client.applied = []  # type: ignore[attr-defined]
+    lsp_client.chat_deltas = []  # type: ignore[attr-defined]
 
     @lsp_client.feature("sparkforge/status")
     def on_status(params: Any) -> None:
         lsp_client.status_updates.append(plain(params))  # type: ignore[attr-defined]
+
+    @lsp_client.feature("sparkforge/chatDelta")
+    def on_delta(params: Any) -> None:
+        lsp_client.chat_deltas.append(plain(params))  # type: ignore[attr-defined]
 
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         lsp_client.applied.append(params)  # type: ignore[attr-defined]
         return types.ApplyWorkspaceEditResult(applied=True)
 
+
+async def start_session(lsp_client: LanguageClient, root: Path, settings: dict[str, Any]) -> None:
     lsp_client.init_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
-            root_uri=workspace.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="project")],
             initialization_options=settings,
         )
     )
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient, model_server, workspace: Path, settings):
+    model_server.reset(scenarios=True)
+    record(lsp_client)
+    await start_session(lsp_client, workspace, settings)
     yield
     await lsp_client.shutdown_session()
 
@@ -102,32 +116,9 @@ def module_workspace(tmp_path_factory) -> Path:
 
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
 async def module_lsp(lsp_client: LanguageClient, model_server, module_workspace: Path):
-    lsp_client.status_updates = []  # type: ignore[attr-defined]
-    lsp_client.applied = []  # type: ignore[attr-defined]
-    lsp_client.chat_deltas = []  # type: ignore[attr-defined]
+    record(lsp_client)
     lsp_client.opened_docs = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature("sparkforge/status")
-    def on_status(params: Any) -> None:
-        lsp_client.status_updates.append(plain(params))  # type: ignore[attr-defined]
-
-    @lsp_client.feature("sparkforge/chatDelta")
-    def on_delta(params: Any) -> None:
-        lsp_client.chat_deltas.append(plain(params))  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        lsp_client.applied.append(params)  # type: ignore[attr-defined]
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    lsp_client.init_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=module_workspace.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=module_workspace.as_uri(), name="project")],
-            initialization_options=lsp_settings(model_server.base_url),
-        )
-    )
+    await start_session(lsp_client, module_workspace, lsp_settings(model_server.base_url))
     yield
     await lsp_client.shutdown_session()
 

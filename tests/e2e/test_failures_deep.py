@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, apply_edit, plain, raw_request, request, wait_until
+from lsphelp import Doc, apply_edit, fails, message_of, plain, raw_request, request, wait_until
 from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST, deep
 from sparkforge.models.tokens import count_tokens
 
@@ -48,16 +47,6 @@ async def actions_at(client: LanguageClient, doc: Doc, start, end=None) -> dict[
     raw = plain(await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, code_action_params(doc.uri, start, end)))
     actions = [client.protocol._converter.structure(a, types.CodeAction) for a in raw or []]
     return {a.data["kind"]: a for a in actions}
-
-
-async def fails(coro) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as err:
-        await coro
-    return err.value
-
-
-def message_of(exc: BaseException) -> str:
-    return str(getattr(exc, "message", exc))
 
 
 def action_progress(client: LanguageClient) -> list[Any]:

@@ -17,10 +17,9 @@ from typing import Any, Callable
 
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, actions_at, inline_params, lsp_settings, request, wait_until
+from lsphelp import Doc, actions_at, fails, inline_params, lsp_settings, message_of, request, wait_until
 from samples import CART, DEEP, DOC_PATCH, FAST, deep, rewrite
 
 REQUEST_FAILED = -32803
@@ -39,16 +38,6 @@ def settings(model_server) -> dict[str, Any]:
         fast={"maxRetries": 2, "timeouts": {"firstToken": 0.5}},
         deep={"maxRetries": 5, "timeouts": {"firstToken": 2.0, "firstTokenDeadline": 3.5}},
     )
-
-
-async def fails(coro) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as err:
-        await coro
-    return err.value
-
-
-def message_of(exc: BaseException) -> str:
-    return str(getattr(exc, "message", exc))
 
 
 async def status_where(client: LanguageClient, predicate: Callable[[dict], bool], after: int = 0) -> int:
