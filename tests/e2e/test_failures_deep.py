@@ -174,16 +174,16 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
         "model_error": True,
     },
     "no first token in time": {
-        "timeouts": {"firstToken": 0.4},
-        "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "stall_before", "stall_ms": 1500}},
-        "says": [f"({DEEP}) sent nothing in ", "(1 try of 0.4 s)", "raise sparkforge.deep.timeouts.firstToken"],
+        "timeouts": {"firstToken": 2.0},  # far above a loaded machine's answer, far below the stall
+        "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "stall_before", "stall_ms": 8000}},
+        "says": [f"({DEEP}) sent nothing in ", "(1 try of 2 s)", "raise sparkforge.deep.timeouts.firstToken"],
         "model_error": True,
     },
     "a stall mid-answer": {
-        "timeouts": {"firstToken": 0.4},
-        "scenario": {"output": CHATTY, "patches": [DOC_PATCH],
-                     "fault": {"kind": "stall_during", "after_tokens": 3, "stall_ms": 1500}},
-        "says": [f"({DEEP}) stalled mid-answer for over 0.4 s", "try again"],
+        "timeouts": {"firstToken": 2.0},
+        "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "ttft_ms": 0,
+                     "fault": {"kind": "stall_during", "after_tokens": 3, "stall_ms": 8000}},
+        "says": [f"({DEEP}) stalled mid-answer for over 2 s", "try again"],
         "model_error": True,
     },
     "rate-limited": {
@@ -456,20 +456,21 @@ async def test_run_action_refuses_an_edit_the_user_has_typed_over(plain_client: 
 
 # -- chat ---------------------------------------------------------------------------------------
 async def test_chat_failures_are_clear_and_the_conversation_stays_usable(client: LanguageClient, workspace, model_server, settings):
-    configure(client, settings, deep={"timeouts": {"firstToken": 0.4}})
+    # a first-token timeout far above what a loaded machine takes to answer, far below the stall
+    configure(client, settings, deep={"timeouts": {"firstToken": 2.0}})
     long = "Here is a long answer that takes a while to arrive, word by word. " * 3
     model_server.load([
-        {"name": "final", "input_contains": ["and now?"], "output": "All good."},
-        {"name": "slow", "input_contains": ["slow question"], "output": long, "fault": {"kind": "stall_before", "stall_ms": 1500}},
+        {"name": "final", "input_contains": ["and now?"], "output": "All good.", "ttft_ms": 0},
+        {"name": "slow", "input_contains": ["slow question"], "output": long, "fault": {"kind": "stall_before", "stall_ms": 8000}},
         {"name": "busy", "input_contains": ["busy question"], "output": long, "fault": {"kind": "429", "retry_after": 1}},
-        {"name": "drop", "input_contains": ["dropped question"], "output": long, "fault": {"kind": "drop", "after_tokens": 3}},
-        {"name": "hello", "input_contains": ["hello"], "output": "hi"},
+        {"name": "drop", "input_contains": ["dropped question"], "output": long, "ttft_ms": 0, "fault": {"kind": "drop", "after_tokens": 3}},
+        {"name": "hello", "input_contains": ["hello"], "output": "hi", "ttft_ms": 0},
     ])
     ask = lambda message: request(client, "sparkforge/chat", {"conversationId": "c", "role": "deep", "message": message})
     assert (await ask("hello"))["text"] == "hi"
 
     failures = {  # the question: what the error says, and what the status bar then shows
-        "slow question": ([f"({DEEP}) sent nothing in ", "(1 try of 0.4 s)", "raise sparkforge.deep.timeouts.firstToken"], "sent nothing"),
+        "slow question": ([f"({DEEP}) sent nothing in ", "(1 try of 2 s)", "raise sparkforge.deep.timeouts.firstToken"], "sent nothing"),
         "busy question": ([f"{DEEP} is rate-limited (HTTP 429), resuming in 1 s"], "rate-limited"),
         "dropped question": (["dropped mid-answer", "try again"], "dropped mid-answer"),
     }
