@@ -10,12 +10,14 @@ than one per token. The app must run with ``handler_cancellation=True`` (see
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from sparkforge.models.tokens import count_tokens
 
@@ -45,9 +47,11 @@ class ServerState:
         self.tokens_abandoned = 0
         self.faults: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
+        self.websocket_connections_opened = 0
         self.store.reset_hits()
         # open_streams is not reset: streams still running would drive it negative.
         self.open_streams = getattr(self, "open_streams", 0)
+        self.websocket_connections_open = getattr(self, "websocket_connections_open", 0)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -60,6 +64,8 @@ class ServerState:
             "tokens_streamed": self.tokens_streamed,
             "tokens_abandoned": self.tokens_abandoned,
             "faults_injected": dict(self.faults),
+            "websocket_connections_opened": self.websocket_connections_opened,
+            "websocket_connections_open": self.websocket_connections_open,
         }
 
 
@@ -110,19 +116,17 @@ async def _read_body(request: web.Request) -> dict[str, Any] | web.Response:
     except ValueError:
         return error_response(400, "The request body is not valid JSON.",
                               "invalid_request_error", "invalid_json")
-    if not isinstance(body, dict):
-        return error_response(400, "The request body must be a JSON object.",
-                              "invalid_request_error", "invalid_json")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return error_response(400, "Missing required parameter: 'model'.",
-                              "invalid_request_error", "missing_required_parameter")
+    if (refusal := check_body(body)) is not None:
+        return error_response(refusal.status, refusal.message, refusal.type, refusal.code)
     return body
 
 
-async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[bytes],
-                start: float, tps: float, fault: Fault | None, written: list[int]) -> bool:
+async def _pace(state: ServerState, write: Callable[[bytes], Awaitable[Any]],
+                drop: Callable[[], None], slots: list[bytes], start: float, tps: float,
+                fault: Fault | None, written: list[int]) -> bool:
     """Write ``slots`` on schedule, counting them in ``written[0]`` as they go; return False
-    if a drop fault closed the connection."""
+    if a drop fault closed the connection (``drop``). ``write`` takes SSE bytes (the
+    WebSocket transport sends each event in them as one message)."""
     loop = asyncio.get_running_loop()
     n, sent = len(slots), 0
     trigger = min(fault.after_tokens, n) if fault and fault.kind in _MID_STREAM else None
@@ -137,19 +141,18 @@ async def _pace(request: web.Request, resp: web.StreamResponse, slots: list[byte
             due = min(limit, math.floor((now - start) * tps) + 1)
         if due > sent:
             chunk = b"".join(slots[sent:due])
-            request.app[STATE_KEY].tokens_streamed += due - sent
+            state.tokens_streamed += due - sent
             written[0] += due - sent
             sent = due
             if chunk:  # patch-token slots are time only
-                await resp.write(chunk)
+                await write(chunk)
         if trigger is not None and sent >= trigger:
             assert fault is not None
             if fault.kind == "drop":
-                if request.transport is not None:
-                    request.transport.close()
+                drop()
                 return False
             if fault.kind == "malformed":
-                await resp.write(sse.MALFORMED_EVENT)
+                await write(sse.MALFORMED_EVENT)
             else:  # stall_during: hold, then resume on a schedule shifted by the stall
                 await asyncio.sleep(fault.stall_ms / 1000)
                 start += fault.stall_ms / 1000
@@ -176,7 +179,8 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
             start += fault.stall_ms / 1000
         await resp.prepare(request)
         await resp.write(plan.head)
-        if not await _pace(request, resp, plan.slots, start, timing.tokens_per_s, fault, written):
+        if not await _pace(state, resp.write, lambda: _close_transport(request), plan.slots,
+                           start, timing.tokens_per_s, fault, written):
             outcome = "dropped"
             return resp
         await resp.write(plan.tail)
@@ -195,6 +199,11 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
         else:
             state.streams_abandoned += 1
             state.tokens_abandoned += written[0]
+
+
+def _close_transport(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.close()
 
 
 async def _answer_once(request: web.Request, plan: sse.StreamPlan, timing: Timing,
@@ -219,25 +228,51 @@ async def _answer_once(request: web.Request, plan: sse.StreamPlan, timing: Timin
     return web.json_response(plan.final, dumps=sse.dumps)
 
 
-async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
-    t0 = asyncio.get_running_loop().time()
-    state = request.app[STATE_KEY]
-    if not _authorized(request):
-        return _unauthorized(request)
-    body = await _read_body(request)
-    if isinstance(body, web.Response):
-        return body
+@dataclass
+class Refusal:
+    """A request answered with an error instead of a stream (HTTP status or WebSocket
+    ``error`` event)."""
+
+    status: int
+    message: str
+    type: str
+    code: str | None
+    headers: dict[str, str] | None = None
+
+
+@dataclass
+class Job:
+    """An accepted request: its log entry, fault, planned answer and pacing."""
+
+    entry: dict[str, Any]
+    fault: Fault | None
+    plan: sse.StreamPlan
+    timing: Timing
+
+
+def check_body(body: Any) -> Refusal | None:
+    if not isinstance(body, dict):
+        return Refusal(400, "The request body must be a JSON object.",
+                       "invalid_request_error", "invalid_json")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return Refusal(400, "Missing required parameter: 'model'.",
+                       "invalid_request_error", "missing_required_parameter")
+    return None
+
+
+def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, stream: bool,
+           transport: str = "http") -> Job | Refusal:
+    """Match, log and count one request; plan its answer, or the fault's refusal."""
     model: str = body["model"]
     prompt = flatten_prompt(endpoint, body)
     scenario = state.store.match(endpoint, model, prompt)
     fault = scenario.take_fault()
-    stream = bool(body.get("stream"))
     state.requests[endpoint][model] += 1
     state.requests_total += 1
     entry = {
         "n": state.requests_total, "time": time.time(), "endpoint": endpoint, "model": model,
-        "stream": stream, "scenario": scenario.name, "fault": fault.kind if fault else None,
-        "prompt": prompt, "body": body,
+        "stream": stream, "transport": transport, "scenario": scenario.name,
+        "fault": fault.kind if fault else None, "prompt": prompt, "body": body,
         # when the request arrived and how long the answer took, on the monotonic clock that
         # every process on this machine shares: benchmarks subtract the model's own time
         "received_monotonic": t0, "duration_ms": None,
@@ -248,12 +283,11 @@ async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
     if fault and fault.kind == "429":
         secs = fault.retry_after
         header = str(int(secs)) if secs == int(secs) else f"{secs:g}"
-        return error_response(
-            429, f"Rate limit reached for {model}. Please try again in {header}s.",
-            "requests", "rate_limit_exceeded", headers={"Retry-After": header})
+        return Refusal(429, f"Rate limit reached for {model}. Please try again in {header}s.",
+                       "requests", "rate_limit_exceeded", {"Retry-After": header})
     if fault and fault.kind == "500":
-        return error_response(500, "The server had an error while processing your request.",
-                              "server_error", "server_error")
+        return Refusal(500, "The server had an error while processing your request.",
+                       "server_error", "server_error")
     input_tokens = count_tokens(prompt)
     output = scenario.output
     if scenario.rewrite_insert is not None:
@@ -264,13 +298,27 @@ async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         text = sse.chat_text(output, scenario.chat_output, scenario.patches)
         plan = sse.plan_chat(body, model, text, input_tokens, include_usage)
-    timing = state.store.timing(model, scenario)
+    return Job(entry, fault, plan, state.store.timing(model, scenario))
+
+
+async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:
+    t0 = asyncio.get_running_loop().time()
+    state = request.app[STATE_KEY]
+    if not _authorized(request):
+        return _unauthorized(request)
+    body = await _read_body(request)
+    if isinstance(body, web.Response):
+        return body
+    stream = bool(body.get("stream"))
+    job = accept(state, endpoint, body, t0, stream)
+    if isinstance(job, Refusal):
+        return error_response(job.status, job.message, job.type, job.code, headers=job.headers)
     try:
         if stream:
-            return await _stream(request, state, plan, timing, fault, t0)
-        return await _answer_once(request, plan, timing, fault, t0)
+            return await _stream(request, state, job.plan, job.timing, job.fault, t0)
+        return await _answer_once(request, job.plan, job.timing, job.fault, t0)
     finally:
-        entry["duration_ms"] = (asyncio.get_running_loop().time() - t0) * 1000
+        job.entry["duration_ms"] = (asyncio.get_running_loop().time() - t0) * 1000
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
@@ -329,12 +377,126 @@ async def load_scenarios(request: web.Request) -> web.StreamResponse:
                               "runtime_scenarios": len(state.store.runtime_scenarios)})
 
 
+# -- the Responses API's WebSocket mode ------------------------------------------------------
+# ``GET /v1/responses`` upgraded to a WebSocket (where ``client.responses.connect()`` goes):
+# each ``response.create`` message is one request, answered with the same events, pacing and
+# faults as a streamed POST, one JSON message per event. Requests on one socket are answered
+# one at a time, in order (the API's single lane); the protocol has no cancel message, so a
+# client stops a response by closing the socket, which counts it abandoned.
+
+WS_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+async def responses_socket(request: web.Request) -> web.StreamResponse:
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+    if not _authorized(request):
+        return _unauthorized(request)
+    state = request.app[STATE_KEY]
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE)
+    await ws.prepare(request)
+    state.websocket_connections_opened += 1
+    state.websocket_connections_open += 1
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
+    worker = asyncio.create_task(_socket_worker(request, ws, state, queue))
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                queue.put_nowait((loop.time(), msg.data))
+            else:
+                break
+    finally:
+        state.websocket_connections_open -= 1
+        worker.cancel()  # a response in flight is abandoned
+        await asyncio.gather(worker, return_exceptions=True)
+    return ws
+
+
+def _socket_error(refusal: Refusal) -> str:
+    error: dict[str, Any] = {"type": refusal.type, "code": refusal.code,
+                             "message": refusal.message, "param": None}
+    if refusal.headers:
+        error["headers"] = {k.lower(): v for k, v in refusal.headers.items()}
+    return sse.dumps({"type": "error", "status": refusal.status, "error": error})
+
+
+async def _socket_worker(request: web.Request, ws: web.WebSocketResponse, state: ServerState,
+                         queue: asyncio.Queue[tuple[float, str | bytes]]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        t0, data = await queue.get()
+        try:
+            event = json.loads(data)
+        except ValueError:
+            await ws.send_str(_socket_error(Refusal(
+                400, "The message is not valid JSON.", "invalid_request_error", "invalid_json")))
+            continue
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind != "response.create":
+            await ws.send_str(_socket_error(Refusal(
+                400, f"Unsupported event type {kind!r}: this server takes 'response.create'.",
+                "invalid_request_error", "unknown_event_type")))
+            continue
+        body = {k: v for k, v in event.items() if k != "type"}
+        refusal = check_body(body)
+        job = refusal or accept(state, "responses", body, t0, True, "websocket")
+        if isinstance(job, Refusal):
+            await ws.send_str(_socket_error(job))
+            continue
+        try:
+            if not await _stream_socket(request, ws, state, job, t0):
+                return  # the socket is gone
+        finally:
+            job.entry["duration_ms"] = (loop.time() - t0) * 1000
+
+
+async def _stream_socket(request: web.Request, ws: web.WebSocketResponse, state: ServerState,
+                         job: Job, t0: float) -> bool:
+    """One response's events as messages; False if the socket was dropped or closed."""
+
+    async def write(chunk: bytes) -> None:
+        for line in chunk.split(b"\n"):
+            if line.startswith(b"data: "):
+                await ws.send_str(line[6:].decode())
+
+    state.open_streams += 1
+    outcome = "abandoned"  # anything but a clean finish or our own drop is the client leaving
+    written = [0]
+    fault, timing = job.fault, job.timing
+    try:
+        start = t0 + timing.ttft_ms / 1000
+        if fault and fault.kind == "stall_before":
+            await asyncio.sleep(fault.stall_ms / 1000)
+            start += fault.stall_ms / 1000
+        await write(job.plan.head)
+        if not await _pace(state, write, lambda: _close_transport(request), job.plan.slots,
+                           start, timing.tokens_per_s, fault, written):
+            outcome = "dropped"
+            return False
+        await write(job.plan.tail)
+        outcome = "completed"
+        return True
+    except ConnectionError:
+        return False
+    finally:
+        state.open_streams -= 1
+        if outcome == "completed":
+            state.streams_completed += 1
+        elif outcome == "dropped":
+            state.streams_dropped += 1
+        else:
+            state.streams_abandoned += 1
+            state.tokens_abandoned += written[0]
+
+
 def make_app(store: ScenarioStore, required_key: str | None = None) -> web.Application:
     """``required_key``: accept only that API key (a server that needs one); None: any key."""
     app = web.Application(middlewares=[openai_errors], client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = ServerState(store)
     app[REQUIRED_KEY] = required_key
     app.router.add_post("/v1/responses", responses)
+    app.router.add_get("/v1/responses", responses_socket)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_stats", stats)
