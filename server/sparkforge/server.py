@@ -436,10 +436,11 @@ class SparkforgeServer(LanguageServer):
 
     def status_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = dict(self.gateway.status())
-        usage = {"inputTokens": 0, "outputTokens": 0, "costUsd": None}
+        usage = {"inputTokens": 0, "cachedInputTokens": 0, "outputTokens": 0, "costUsd": None}
         for role in ("fast", "deep"):
             st = payload[role]
             usage["inputTokens"] += st["inputTokens"]
+            usage["cachedInputTokens"] += st["cachedInputTokens"]
             usage["outputTokens"] += st["outputTokens"]
             if st["costUsd"] is not None:
                 usage["costUsd"] = (usage["costUsd"] or 0.0) + st["costUsd"]

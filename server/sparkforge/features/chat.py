@@ -192,6 +192,7 @@ def setup(server: "SparkforgeServer") -> None:
             "withheld": withheld,
             "usage": {
                 "inputTokens": usage.input_tokens if usage else None,
+                "cachedInputTokens": usage.cached_tokens if usage else None,
                 "outputTokens": usage.output_tokens if usage else None,
             },
         }

@@ -28,6 +28,7 @@ def setup(server: "SparkforgeServer") -> None:
         elif params.root_path:
             root = params.root_path
         ls.root = Path(root).resolve() if root else None
+        ls.gateway.cache_scope = str(ls.root or "")  # one prompt_cache_key per workspace and role
         ls.negotiated(params.capabilities)
         ls.apply_settings(params.initialization_options)
         # Load the tokenizer now (about 0.3 s, before the editor opens documents), not on the

@@ -25,10 +25,12 @@ class PatchOperation:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens the request used, as the API reported them."""
+    """Tokens the request used, as the API reported them. ``cached_tokens`` is the part of
+    ``input_tokens`` read from the API's prompt cache (billed at the cached price)."""
 
     input_tokens: int
     output_tokens: int
+    cached_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,19 +39,23 @@ from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
 from sparkforge.models.health import Pause, RoleHealth
 
-# USD per million tokens (input, output); a model not listed has no cost shown.
-PRICES: dict[str, tuple[float, float]] = {
-    "gpt-5.3-codex": (1.75, 14.0),
-    "gpt-5.2-codex": (1.75, 14.0),
-    "gpt-5.1-codex": (1.25, 10.0),
-    "gpt-5-codex": (1.25, 10.0),
-    "gpt-5.1-codex-mini": (0.25, 2.0),
-    "gpt-5": (1.25, 10.0),
-    "gpt-5-mini": (0.25, 2.0),
-    "gpt-4.1": (2.0, 8.0),
-    "gpt-4.1-mini": (0.4, 1.6),
-    "gpt-4o-mini": (0.15, 0.6),
+# USD per million tokens (input, cached input, output); a model not listed has no cost shown.
+# Cached input is what the API read from its prompt cache (``cached_tokens``): a tenth of the
+# input price for the GPT-5 family.
+PRICES: dict[str, tuple[float, float, float]] = {
+    "gpt-5.3-codex": (1.75, 0.175, 14.0),
+    "gpt-5.2-codex": (1.75, 0.175, 14.0),
+    "gpt-5.1-codex": (1.25, 0.125, 10.0),
+    "gpt-5-codex": (1.25, 0.125, 10.0),
+    "gpt-5.1-codex-mini": (0.25, 0.025, 2.0),
+    "gpt-5": (1.25, 0.125, 10.0),
+    "gpt-5-mini": (0.25, 0.025, 2.0),
+    "gpt-4.1": (2.0, 0.5, 8.0),
+    "gpt-4.1-mini": (0.4, 0.1, 1.6),
+    "gpt-4o-mini": (0.15, 0.075, 0.6),
 }
+
+log = logging.getLogger("sparkforge.models")
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 MIN_TRY_S = 1.0
@@ -110,6 +116,8 @@ class BadResponseError(ModelError):
 class UsageTotals:
     requests: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
+    """The part of ``input_tokens`` the API read from its prompt cache."""
     output_tokens: int = 0
     cost_usd: float | None = None
 
@@ -118,6 +126,7 @@ class UsageTotals:
 class RoleState:
     config: RoleConfig
     client: openai.AsyncOpenAI | None
+    role: Role = "fast"
     usage: UsageTotals = field(default_factory=UsageTotals)
     last_error: str | None = None
     last_latency_ms: float | None = None
@@ -162,6 +171,9 @@ class ModelGateway:
         message is its cause, with no "resuming in"/"retrying in" that no later request follows."""
         self.on_health: Callable[[Role, Pause | None], None] | None = None
         """Called when a role is paused (with the pause) and when it may be used again."""
+        self.cache_scope = ""
+        """The workspace (its root path) whose requests share a ``prompt_cache_key``; only a
+        hash of it is sent."""
         self.configure(settings)
 
     # -- configuration -------------------------------------------------------------------
@@ -172,7 +184,7 @@ class ModelGateway:
             old = self._roles.get(role)
             if old is not None and old.config == cfg and old.client is not None:
                 continue
-            state = RoleState(config=cfg, client=self._make_client(role, cfg))
+            state = RoleState(config=cfg, client=self._make_client(role, cfg), role=role)
             if old is not None:
                 state.usage = old.usage
                 if old.resume_timer is not None:  # another endpoint or key: a fresh start
@@ -234,6 +246,7 @@ class ModelGateway:
                 "lastLatencyMs": st.last_latency_ms,
                 "requests": st.usage.requests,
                 "inputTokens": st.usage.input_tokens,
+                "cachedInputTokens": st.usage.cached_input_tokens,
                 "outputTokens": st.usage.output_tokens,
                 "costUsd": st.usage.cost_usd,
             }
@@ -519,6 +532,7 @@ class ModelGateway:
                 "stream": True,
                 "max_output_tokens": max_out,
                 "store": False,
+                "prompt_cache_key": cache_key(self.cache_scope, state.role),
             }
             if tools:
                 body["tools"] = tools
@@ -536,6 +550,7 @@ class ModelGateway:
             stream=True,
             stream_options={"include_usage": True},
             max_tokens=max_out,
+            prompt_cache_key=cache_key(self.cache_scope, state.role),
         )
         return ctx, _ChatParser()
 
@@ -559,11 +574,14 @@ class ModelGateway:
     def _count(self, state: RoleState, usage: Usage) -> None:
         totals = state.usage
         totals.input_tokens += usage.input_tokens
+        totals.cached_input_tokens += usage.cached_tokens
         totals.output_tokens += usage.output_tokens
-        price = PRICES.get(state.config.model)
-        if price is not None:
-            cost = (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
+        cost = request_cost(state.config.model, usage)
+        if cost is not None:
             totals.cost_usd = (totals.cost_usd or 0.0) + cost
+        log.debug("%s: %d input tokens (%d cached), %d output tokens, cost %s",
+                  state.config.model, usage.input_tokens, usage.cached_tokens, usage.output_tokens,
+                  "unknown" if cost is None else f"${cost:.6f}")
 
     def _translate(self, role: Role, exc: BaseException, *, first_token_seen: bool, tries: int = 1) -> ModelError:
         cfg = self._roles[role].config
@@ -650,6 +668,35 @@ class ModelGateway:
             if state.client is not None:
                 with contextlib.suppress(Exception):
                     await state.client.close()
+
+
+def request_cost(model: str, usage: Usage) -> float | None:
+    """What one request cost in USD (cached input at its own price); None for an unknown model."""
+    price = PRICES.get(model)
+    if price is None:
+        return None
+    cached = min(usage.cached_tokens, usage.input_tokens)
+    return ((usage.input_tokens - cached) * price[0] + cached * price[1]
+            + usage.output_tokens * price[2]) / 1e6
+
+
+def cache_key(scope: str, role: Role) -> str:
+    """The ``prompt_cache_key`` of ``role``'s requests for a workspace: a short hash, so the
+    workspace's path never leaves the machine; requests sharing it are routed to the same
+    cache."""
+    digest = hashlib.sha256(f"{scope}\0{role}".encode()).hexdigest()[:16]
+    return f"sparkforge-{role}-{digest}"
+
+
+def _usage(usage: dict[str, Any], chat: bool) -> Usage:
+    """A usage object of either API (Responses or Chat Completions) as a ``Usage``."""
+    if chat:
+        details = usage.get("prompt_tokens_details") or {}
+        return Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                     details.get("cached_tokens") or 0)
+    details = usage.get("input_tokens_details") or {}
+    return Usage(usage.get("input_tokens", 0), usage.get("output_tokens", 0),
+                 details.get("cached_tokens") or 0)
 
 
 def _now() -> float:
@@ -763,7 +810,7 @@ class _ResponsesParser:
             resp = event["response"]
             out: list[ModelEvent] = []
             if usage := resp.get("usage"):
-                out.append(Usage(usage.get("input_tokens", 0), usage.get("output_tokens", 0)))
+                out.append(_usage(usage, chat=False))
             if kind == "response.incomplete":
                 reason = (resp.get("incomplete_details") or {}).get("reason", "length")
                 out.append(Finish("length" if reason == "max_output_tokens" else reason))
@@ -798,5 +845,5 @@ class _ChatParser:
             if choice.get("finish_reason"):
                 self._reason = choice["finish_reason"]
         if usage := chunk.get("usage"):
-            out.append(Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)))
+            out.append(_usage(usage, chat=True))
         return out

@@ -19,9 +19,8 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
-from sparkforge.models.tokens import count_tokens
-
 from . import sse
+from .cache import PromptCache
 from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, rewrite_region
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
@@ -35,6 +34,7 @@ class ServerState:
 
     def __init__(self, store: ScenarioStore) -> None:
         self.store = store
+        self.prompt_cache = PromptCache()
         self.reset()
 
     def reset(self) -> None:
@@ -45,6 +45,9 @@ class ServerState:
         self.streams_dropped = 0
         self.tokens_streamed = 0
         self.tokens_abandoned = 0
+        self.input_tokens = 0
+        self.cached_tokens = 0
+        self.prompt_cache.clear()
         self.faults: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self.websocket_connections_opened = 0
@@ -63,6 +66,8 @@ class ServerState:
             "streams_dropped": self.streams_dropped,
             "tokens_streamed": self.tokens_streamed,
             "tokens_abandoned": self.tokens_abandoned,
+            "input_tokens": self.input_tokens,
+            "cached_tokens": self.cached_tokens,
             "faults_injected": dict(self.faults),
             "websocket_connections_opened": self.websocket_connections_opened,
             "websocket_connections_open": self.websocket_connections_open,
@@ -288,16 +293,19 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     if fault and fault.kind == "500":
         return Refusal(500, "The server had an error while processing your request.",
                        "server_error", "server_error")
-    input_tokens = count_tokens(prompt)
+    input_tokens, cached = state.prompt_cache.lookup_and_store(model, body.get("prompt_cache_key"), prompt)
+    state.input_tokens += input_tokens
+    state.cached_tokens += cached
+    entry["input_tokens"], entry["cached_tokens"] = input_tokens, cached
     output = scenario.output
     if scenario.rewrite_insert is not None:
         output = rewrite_region(prompt, scenario.rewrite_insert) or output
     if endpoint == "responses":
-        plan = sse.plan_responses(body, model, output, scenario.patches, input_tokens)
+        plan = sse.plan_responses(body, model, output, scenario.patches, input_tokens, cached)
     else:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         text = sse.chat_text(output, scenario.chat_output, scenario.patches)
-        plan = sse.plan_chat(body, model, text, input_tokens, include_usage)
+        plan = sse.plan_chat(body, model, text, input_tokens, include_usage, cached)
     return Job(entry, fault, plan, state.store.timing(model, scenario))
 
 

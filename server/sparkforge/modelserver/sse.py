@@ -66,22 +66,22 @@ def patch_tokens(patches: tuple[Patch, ...]) -> int:
     return sum(count_tokens(p.path) + count_tokens(p.diff) for p in patches)
 
 
-def usage_responses(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def usage_responses(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input_tokens + output_tokens,
     }
 
 
-def usage_chat(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def usage_chat(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": input_tokens,
         "completion_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     }
 
@@ -135,13 +135,14 @@ def _patch_item(p: Patch, status: str, ids: tuple[str, str]) -> dict[str, Any]:
 
 
 def plan_responses(
-    body: dict[str, Any], model: str, text: str, patches: tuple[Patch, ...], input_tokens: int
+    body: dict[str, Any], model: str, text: str, patches: tuple[Patch, ...], input_tokens: int,
+    cached_tokens: int = 0,
 ) -> StreamPlan:
     """The full Responses event sequence for ``text`` followed by apply_patch calls."""
     rid, mid, created = new_id("resp_"), new_id("msg_"), int(time.time())
     pieces = split_tokens(text)
     n_patch = patch_tokens(patches)
-    usage = usage_responses(input_tokens, len(pieces) + n_patch)
+    usage = usage_responses(input_tokens, len(pieces) + n_patch, cached_tokens)
     # A patch-only answer has no message item, as a real tool-calling turn has none.
     with_message = bool(text) or not patches
     seq = 0
@@ -224,12 +225,13 @@ def chat_text(output: str, chat_output: str | None, patches: tuple[Patch, ...]) 
 
 
 def plan_chat(
-    body: dict[str, Any], model: str, text: str, input_tokens: int, include_usage: bool
+    body: dict[str, Any], model: str, text: str, input_tokens: int, include_usage: bool,
+    cached_tokens: int = 0,
 ) -> StreamPlan:
     """Chat Completions chunks: a role chunk, one content chunk per token, finish, usage, [DONE]."""
     cid, created = new_id("chatcmpl-"), int(time.time())
     pieces = split_tokens(text)
-    usage = usage_chat(input_tokens, len(pieces))
+    usage = usage_chat(input_tokens, len(pieces), cached_tokens)
     base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "system_fingerprint": None}
 
