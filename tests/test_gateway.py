@@ -161,11 +161,68 @@ async def test_dropped_connection_mid_stream(fresh, api):
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
-async def test_malformed_event(fresh, api):
+async def test_malformed_event_says_what_was_wrong(fresh, api):
     fresh.load([{"name": "bad", "input_contains": ["bad"], "output": "a b c d e f", "fault": {"kind": "malformed", "after_tokens": 2}}])
     gw = ModelGateway(make_settings(fresh.base_url, api))
-    with pytest.raises(BadResponseError, match="malformed event"):
+    with pytest.raises(BadResponseError) as caught:
         await gw.complete("fast", instructions="", input="bad")
+    # the event is broken, the setting is fine: no advice to change sparkforge.fast.api
+    assert str(caught.value) == "the fast model sent an event that is not JSON: '{not json'"
+    await gw.aclose()
+
+
+@pytest.mark.parametrize(("api", "says"), [
+    ("responses", "the fast model (BASE) answered with Chat Completions chunks, not Responses API "
+                  "events: set sparkforge.fast.api to 'chat'"),
+    ("chat", "the fast model (BASE) answered with Responses API events, not Chat Completions "
+             "chunks: set sparkforge.fast.api to 'responses'"),
+])
+async def test_the_other_apis_stream_names_the_api_setting(fresh, api, says):
+    fresh.load([{"name": "other", "input_contains": ["other"], "output": "a b c", "fault": {"kind": "other_api"}}])
+    gw = ModelGateway(make_settings(fresh.base_url, api))
+    with pytest.raises(BadResponseError) as caught:
+        await gw.complete("fast", instructions="", input="other")
+    assert str(caught.value) == says.replace("BASE", fresh.base_url)
+    await gw.aclose()
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_text_with_unicode_line_separators_arrives_whole(fresh, api):
+    # JSON may carry U+2028, U+2029 and U+0085 unescaped (the model server writes them raw):
+    # they end no SSE line
+    text = "a\u2028b\u2029c\x85d — é"
+    fresh.load([{"name": "seps", "input_contains": ["seps"], "output": text}])
+    gw = ModelGateway(make_settings(fresh.base_url, api))
+    answer = await gw.complete("fast", instructions="", input="seps")
+    assert answer.text == "a\u2028b\u2029c\x85d — é" and answer.finish == "stop"
+    await gw.aclose()
+
+
+PATCH = {"type": "update_file", "path": "src/a.py", "diff": "@@ def f\n-    x = 1\n+    x = 2\n"}
+
+
+@pytest.mark.parametrize("style", ["litellm", "spec"])
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_gateway_styles_of_sse_are_read_alike(fresh, api, style):
+    """LiteLLM's Responses stream (no event: lines, data: [DONE] at the end) and every other
+    form the SSE rules allow (CRLF, comments, retry:, id:, JSON over several data: lines)."""
+    fresh.load([{"name": "styled", "input_contains": ["styled"], "output": "Hello, styled 😀 world!",
+                 "patches": [PATCH], "chat_output": "Hello, styled 😀 world!", "sse_style": style}])
+    gw = ModelGateway(make_settings(fresh.base_url, api))
+    events = [e async for e in gw.stream("deep", instructions="", input="styled",
+                                         tools=[{"type": "apply_patch"}] if api == "responses" else None)]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello, styled 😀 world!"
+    finishes = [e for e in events if isinstance(e, Finish)]
+    assert finishes == [Finish("tool_calls" if api == "responses" else "stop")]
+    assert events[-1] == finishes[0]
+    usage = [e for e in events if isinstance(e, Usage)]
+    assert len(usage) == 1 and usage[0].output_tokens > 0
+    patches = [e for e in events if isinstance(e, PatchOperation)]
+    if api == "responses":
+        assert [(p.type, p.path, p.diff) for p in patches] == [("update_file", "src/a.py", PATCH["diff"])]
+    else:
+        assert patches == []
+    assert gw.status()["deep"]["lastError"] is None
     await gw.aclose()
 
 

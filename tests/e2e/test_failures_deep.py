@@ -170,7 +170,7 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
     },
     "a malformed event": {
         "scenario": {"output": CHATTY, "patches": [DOC_PATCH], "fault": {"kind": "malformed", "after_tokens": 3}},
-        "says": ["sent a malformed event", "check sparkforge.deep.api"],
+        "says": ["sent an event that is not JSON: '{not json'"],
         "model_error": True,
     },
     "no first token in time": {

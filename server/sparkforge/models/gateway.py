@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
 from sparkforge.models.health import Pause, RoleHealth
+from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
 
 # USD per million tokens (input, cached input, output); a model not listed has no cost shown.
 # Cached input is what the API read from its prompt cache (``cached_tokens``): a tenth of the
@@ -387,19 +388,20 @@ class ModelGateway:
             async with ctx as response:
                 outcome = True
                 self._reached(role, probe)
-                async for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    if _now() > deadline:
-                        raise TimeoutError
-                    for event in parse(line[5:].strip()):
-                        if first:
-                            first = False
-                            watchdog.disarm()
-                            state.last_latency_ms = (_now() - started) * 1000
-                        if isinstance(event, Usage):
-                            self._count(state, event)
-                        yield event
+                iter_bytes = getattr(response, "iter_bytes", None)  # HTTP: split lines ourselves
+                data_of = sse_data_of_bytes(iter_bytes()) if iter_bytes else sse_data(response.iter_lines())
+                async with contextlib.aclosing(data_of) as events:
+                    async for data in events:
+                        if _now() > deadline:
+                            raise TimeoutError
+                        for event in parse(data):
+                            if first:
+                                first = False
+                                watchdog.disarm()
+                                state.last_latency_ms = (_now() - started) * 1000
+                            if isinstance(event, Usage):
+                                self._count(state, event)
+                            yield event
                 if not parse.finished:
                     raise StreamDroppedError(
                         role,
@@ -654,13 +656,14 @@ class ModelGateway:
             return StreamDroppedError(
                 role, f"the connection to {who} dropped mid-answer ({_cause(exc)}); try again"
             )
-        if isinstance(exc, (json.JSONDecodeError, KeyError, TypeError, ValueError)):
+        if isinstance(exc, BadEvent):
+            if exc.other_api is None:
+                return BadResponseError(role, f"{who} {exc}")
             return BadResponseError(
-                role,
-                f"{who} sent a malformed event ({_short(str(exc))}); is {cfg.base_url} an "
-                "OpenAI-compatible server for this API? check "
-                f"{setting}.api ('responses' or 'chat')",
+                role, f"{who} ({cfg.base_url}) {exc}: set {setting}.api to {exc.other_api!r}"
             )
+        if isinstance(exc, (json.JSONDecodeError, KeyError, TypeError, ValueError)):
+            return BadResponseError(role, f"{who} sent a malformed answer ({_short(str(exc))})")
         return ModelError(role, f"{who} failed: {_short(str(exc)) or type(exc).__name__}")
 
     async def aclose(self) -> None:
@@ -784,16 +787,65 @@ def _cause(exc: BaseException) -> str:
     return _short(text, 120) or type(exc).__name__
 
 
+class BadEvent(ValueError):
+    """An event a parser cannot use; ``str()`` says what was wrong, after "the X model".
+    ``other_api``: the event is the other API's ("chat" or "responses"), so the role's
+    ``api`` setting is what to change."""
+
+    def __init__(self, message: str, other_api: str | None = None) -> None:
+        super().__init__(message)
+        self.other_api = other_api
+
+
+def _excerpt(data: str) -> str:
+    return repr(data[:80] + ("…" if len(data) > 80 else ""))
+
+
+def _json_object(data: str) -> dict[str, Any]:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise BadEvent(f"sent an event that is not JSON: {_excerpt(data)}") from None
+    if not isinstance(event, dict):
+        raise BadEvent(f"sent an event that is not a JSON object: {_excerpt(data)}")
+    return event
+
+
+def _reported(err: Any) -> BadEvent:
+    message = err.get("message") if isinstance(err, dict) else None
+    return BadEvent(f"reported an error: {_short(str(message or err))}")
+
+
 class _ResponsesParser:
-    """Responses API SSE ``data:`` payloads -> ModelEvents."""
+    """Responses API SSE ``data:`` payloads -> ModelEvents. The event's type is the JSON's
+    ``type`` (gateways may leave out the ``event:`` line); ``[DONE]``, which some gateways
+    send after ``response.completed`` as Chat Completions streams end, ends the stream."""
 
     def __init__(self) -> None:
         self.finished = False
         self._patched = False
 
     def __call__(self, data: str) -> list[ModelEvent]:
-        event = json.loads(data)
-        kind = event["type"]
+        if is_done(data):
+            if self.finished:
+                return []
+            self.finished = True
+            return [Finish("tool_calls" if self._patched else "stop")]
+        event = _json_object(data)
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            if "choices" in event or str(event.get("object", "")).startswith("chat.completion"):
+                raise BadEvent("answered with Chat Completions chunks, not Responses API events",
+                               other_api="chat")
+            if "error" in event:
+                raise _reported(event["error"])
+            raise BadEvent(f"sent an event without a 'type': {_excerpt(data)}")
+        try:
+            return self._event(kind, event)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadEvent(f"sent a {kind!r} event without the expected {exc}: {_excerpt(data)}") from None
+
+    def _event(self, kind: str, event: dict[str, Any]) -> list[ModelEvent]:
         if kind == "response.output_text.delta":
             return [TextDelta(event["delta"])]
         if kind == "response.output_item.done":
@@ -818,8 +870,7 @@ class _ResponsesParser:
                 out.append(Finish("tool_calls" if self._patched else "stop"))
             return out
         if kind in ("response.failed", "error"):
-            err = event.get("response", {}).get("error") or event
-            raise ValueError(f"the model reported an error: {err.get('message', err)}")
+            raise _reported((event.get("response") or {}).get("error") or event.get("error") or event)
         return []
 
 
@@ -831,19 +882,27 @@ class _ChatParser:
         self._reason: str | None = None
 
     def __call__(self, data: str) -> list[ModelEvent]:
-        if data == "[DONE]":
+        if is_done(data):
+            if self.finished:
+                return []
             self.finished = True
             return [Finish(self._reason or "stop")]
-        chunk = json.loads(data)
+        chunk = _json_object(data)
         if "error" in chunk:
-            raise ValueError(f"the model reported an error: {chunk['error']}")
-        out: list[ModelEvent] = []
-        for choice in chunk.get("choices") or ():
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                out.append(TextDelta(content))
-            if choice.get("finish_reason"):
-                self._reason = choice["finish_reason"]
-        if usage := chunk.get("usage"):
-            out.append(_usage(usage, chat=True))
+            raise _reported(chunk["error"])
+        if str(chunk.get("type", "")).startswith("response."):
+            raise BadEvent("answered with Responses API events, not Chat Completions chunks",
+                           other_api="responses")
+        try:
+            out: list[ModelEvent] = []
+            for choice in chunk.get("choices") or ():
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    out.append(TextDelta(content))
+                if choice.get("finish_reason"):
+                    self._reason = choice["finish_reason"]
+            if usage := chunk.get("usage"):
+                out.append(_usage(usage, chat=True))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadEvent(f"sent a chunk that is not a Chat Completions chunk ({exc}): {_excerpt(data)}") from None
         return out

@@ -300,12 +300,17 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     output = scenario.output
     if scenario.rewrite_insert is not None:
         output = rewrite_region(prompt, scenario.rewrite_insert) or output
-    if endpoint == "responses":
+    # other_api: the answer is the other API's (a server that speaks only one of them)
+    speaks = endpoint if not (fault and fault.kind == "other_api") else (
+        "chat" if endpoint == "responses" else "responses")
+    if speaks == "responses":
         plan = sse.plan_responses(body, model, output, scenario.patches, input_tokens, cached)
     else:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         text = sse.chat_text(output, scenario.chat_output, scenario.patches)
         plan = sse.plan_chat(body, model, text, input_tokens, include_usage, cached)
+    if transport == "http":
+        plan = sse.restyle(plan, scenario.sse_style, speaks)
     return Job(entry, fault, plan, state.store.timing(model, scenario))
 
 

@@ -18,7 +18,8 @@ DEFAULT_DEEP_MODEL = "gpt-5.3-codex"
 NO_MATCH_TEXT = "sparkforge model-server: no scenario matched this request."
 
 ENDPOINTS = ("responses", "chat", "any")
-FAULT_KINDS = ("429", "500", "stall_before", "stall_during", "drop", "malformed")
+FAULT_KINDS = ("429", "500", "stall_before", "stall_during", "drop", "malformed", "other_api")
+SSE_STYLES = ("openai", "litellm", "spec")  # see sse.SSE_STYLES
 PATCH_TYPES = ("create_file", "update_file", "delete_file")
 
 
@@ -67,6 +68,7 @@ class Scenario:
     fault: Fault | None = None
     ttft_ms: float | None = None
     tokens_per_s: float | None = None
+    sse_style: str = "openai"
     # Matching requests seen so far; a fault with ``times`` fires while this is below it.
     hits: int = field(default=0, compare=False)
 
@@ -174,6 +176,9 @@ def parse_scenario(raw: Any, index: int) -> Scenario:
         raise ScenarioError(f"{where}.patches must be a list")
     model = raw.get("model")
     chat_output = raw.get("chat_output")
+    style = raw.get("sse_style", "openai")
+    if style not in SSE_STYLES:
+        raise ScenarioError(f"{where}.sse_style must be one of {SSE_STYLES}, got {style!r}")
     return Scenario(
         name=str(raw.get("name") or f"scenario-{index}"),
         endpoint=endpoint,
@@ -187,6 +192,7 @@ def parse_scenario(raw: Any, index: int) -> Scenario:
         fault=_parse_fault(raw.get("fault"), where),
         ttft_ms=_number(raw.get("ttft_ms"), f"{where}.ttft_ms", allow_none=True),
         tokens_per_s=_number(raw.get("tokens_per_s"), f"{where}.tokens_per_s", allow_none=True),
+        sse_style=style,
     )
 
 

@@ -44,6 +44,46 @@ def sse_data(data: dict[str, Any] | str) -> bytes:
 MALFORMED_EVENT = b"data: {not json\n\n"
 DONE_EVENT = b"data: [DONE]\n\n"
 
+SSE_STYLES = ("openai", "litellm", "spec")
+"""How a stream is written: ``openai`` as the OpenAI API does (``event:`` + ``data:`` lines on
+Responses, LF endings); ``litellm`` as LiteLLM 1.108's proxy does (no ``event:`` lines, and
+``data: [DONE]`` after ``response.completed`` too); ``spec`` every other form the SSE rules
+allow: CRLF endings, a ``retry:`` field and ``: keep-alive`` comments, an ``id:`` per event,
+each JSON spread over several ``data:`` lines (some without the space after the colon), no
+``event:`` lines, and ``[DONE]`` at the end of either API's stream."""
+
+
+def _restyle(blob: bytes, style: str) -> bytes:
+    if not blob:
+        return blob
+    out: list[str] = []
+    for raw in blob.decode().split("\n\n"):
+        if not raw:
+            continue
+        data = "\n".join(line[6:] for line in raw.split("\n") if line.startswith("data: "))
+        if style == "litellm":
+            out.append(f"data: {data}\n\n")
+            continue
+        body = data if data == "[DONE]" else json.dumps(json.loads(data), indent=1, ensure_ascii=False)
+        lines = [": keep-alive", f"id: {len(out)}"]
+        lines += [("data:" if k % 2 else "data: ") + line for k, line in enumerate(body.split("\n"))]
+        out.append("\r\n".join(lines) + "\r\n\r\n")
+    return "".join(out).encode()
+
+
+def restyle(plan: StreamPlan, style: str, endpoint: str) -> StreamPlan:
+    """``plan`` written in ``style`` (one of SSE_STYLES)."""
+    if style == "openai":
+        return plan
+    tail = plan.tail
+    if endpoint == "responses":
+        tail += DONE_EVENT
+    head = _restyle(plan.head, style)
+    if style == "spec":
+        head = b": ping\r\nretry: 1000\r\n\r\n" + head
+    return StreamPlan(head, [_restyle(s, style) for s in plan.slots], _restyle(tail, style),
+                      plan.text_tokens, plan.output_tokens, plan.final)
+
 
 @dataclass
 class StreamPlan:
