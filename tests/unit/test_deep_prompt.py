@@ -42,7 +42,8 @@ def action(kind: str = "document", text: str = CART, line: int = 7, **kw) -> Act
 def test_document_prompt_names_the_task_target_scope_and_file():
     p = build_prompt(action(), api="responses", budget=24000)
     assert "apply_patch tool" in p.instructions and "unified diff" not in p.instructions
-    assert p.input.startswith("## Task\nDocument function total in shop/cart.py, with PEP 257 docstrings")
+    assert p.input.startswith("## File: shop/cart.py (python), lines 1-12 of 12\n")
+    assert "\n## Task\nDocument function total in shop/cart.py, with PEP 257 docstrings" in p.input
     assert "## Target: function total, shop/cart.py lines 7-11\n```python\n    def total(self, items):\n" in p.input
     assert "The target is inside class Cart (lines 6-11)." in p.input
     assert "## File: shop/cart.py (python), lines 1-12 of 12\n" in p.input
@@ -100,7 +101,59 @@ def test_refactor_fix_and_tests_tasks():
     )
     assert "Add them to the existing test file tests/test_cart.py" in tests.input
     assert "## Related file: tests/test_cart.py (existing tests)\n```\ndef test_a():" in tests.input
-    assert tests.included == ["shop/cart.py", "tests/test_cart.py"]
+    assert tests.included == ["tests/test_cart.py", "shop/cart.py"]  # in the order shown
+
+
+def test_what_changes_least_comes_first_related_files_the_file_then_the_task():
+    # The API's prompt cache reuses the longest unchanged prefix: two actions on one file
+    # share everything up to their task.
+    related = [RelatedFile("tests/test_cart.py", "def test_a():\n    pass\n", "existing tests")]
+    p = build_prompt(action("refactor", instruction="use sum()", related=related), api="responses", budget=24000)
+    assert p.version == "sf-action-3"
+    assert p.input == (  # the whole input, written out
+        "## Related file: tests/test_cart.py (existing tests)\n"
+        "```\ndef test_a():\n    pass\n```\n"
+        "\n"
+        "## File: shop/cart.py (python), lines 1-12 of 12\n"
+        "```python\n"
+        "import os\n\n"
+        'API_KEY = "sk-proj-[REDACTED-1]"\n\n\n'
+        "class Cart:\n"
+        "    def total(self, items):\n"
+        "        result = 0\n"
+        "        for item in items:\n"
+        "            result += item.price\n"
+        "        return result\n"
+        "```\n"
+        "\n"
+        "## Task\n"
+        "Refactor function total in shop/cart.py. The user's instruction: use sum()\n"
+        "Keep its behaviour unless the instruction says otherwise; if its signature changes, "
+        "update the callers shown.\n"
+        "\n"
+        "## Target: function total, shop/cart.py lines 7-11\n"
+        "```python\n"
+        "    def total(self, items):\n"
+        "        result = 0\n"
+        "        for item in items:\n"
+        "            result += item.price\n"
+        "        return result\n"
+        "```\n"
+        "\n"
+        "## Enclosing scope\n"
+        "The target is inside class Cart (lines 6-11).\n")
+    other = build_prompt(action("document", related=related), api="responses", budget=24000)
+    shared = p.input.split("## Task")[0]
+    assert other.input.startswith(shared)  # another action on the file: the same prefix
+
+
+def test_secrets_are_numbered_in_the_order_the_input_shows_them():
+    # A key in the target would otherwise take number 1 (the target's section is cleaned
+    # first) and shift the numbers of the file section every other action shares.
+    text = 'TOKEN = "ghp_Abcdefghijklmnopqrstuvwxyz0123456789"\n\n\ndef f():\n    return "sk-proj-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"\n'
+    p = build_prompt(action(text=text, line=3), api="responses", budget=24000)
+    assert 'TOKEN = "ghp_[REDACTED-1]"' in p.input or 'TOKEN = "[REDACTED-1]"' in p.input
+    assert p.input.count("[REDACTED-2]") == 2  # the function's key: in the file and the target
 
 
 def test_a_large_file_is_cut_around_the_target_within_budget():

@@ -43,10 +43,35 @@ def test_region_is_cursor_line_plus_three_either_side_with_the_cursor_marked():
         "line 7\nline 8\nline 9\nlin<|user_cursor_is_here|>e 10\nline 11\nline 12\nline 13\n"
         "<|editable_region_end|>\n"
         "line 14\nline 15\nline 16\nline 17\nline 18\nline 19\n\n")
-    assert prompt.version == "sf-predict-1"
+    assert prompt.version == "sf-predict-2"
     assert prompt.instructions.startswith(
         "You predict the next edit a programmer will make in their code editor.\n")
     assert "between <|editable_region_start|> and <|editable_region_end|>" in prompt.instructions
+
+
+def test_sections_go_from_what_changes_least_to_what_changes_most():
+    # Other files, then the edit history, then the excerpt: the prompt cache reuses the
+    # longest unchanged prefix, and the excerpt changes with every keystroke.
+    doc = "".join(f"line {i}\n" for i in range(12))
+    history = "--- a/src/a.py\n+++ b/src/a.py\n@@ -1,1 +1,1 @@\n-line zero\n+line 0\n"
+    prompt = build_prompt(doc, "src/a.py", "python", (6, 2), history=history,
+                          other_documents=[("lib/b.py", "RATE = 2\n")])
+    assert prompt.input == (  # the whole prompt, written out
+        "## Related code from other files\n"
+        "--- lib/b.py\n"
+        "RATE = 2\n\n\n"
+        "## Recent edits (oldest first)\n"
+        "--- a/src/a.py\n+++ b/src/a.py\n@@ -1,1 +1,1 @@\n-line zero\n+line 0\n\n"
+        "## Current file: src/a.py (python), lines 1-13 of 13\n"
+        "line 0\nline 1\nline 2\n"
+        "<|editable_region_start|>\n"
+        "line 3\nline 4\nline 5\nli<|user_cursor_is_here|>ne 6\nline 7\nline 8\nline 9\n"
+        "<|editable_region_end|>\n"
+        "line 10\nline 11\n\n")
+    assert prompt.instructions.startswith(
+        "You predict the next edit a programmer will make in their code editor.\n\n"
+        "You are shown related code from other files, the user's recent edits as unified diffs, "
+        "and an excerpt of the file being edited.")
 
 
 def test_cursor_marker_after_emoji_uses_str_indices():

@@ -1,4 +1,4 @@
-"""The deep model's prompt for a code action (``sf-action-1``).
+"""The deep model's prompt for a code action (``sf-action-3``).
 
 The model gets instructions (the rules, and how to answer: the ``apply_patch`` tool with the
 Responses API, one unified diff with Chat Completions, prose for Explain) and an input with,
@@ -6,9 +6,12 @@ in order of priority: the task, the target's text, the diagnostic (Fix), the enc
 the file around the target, then related files (for Generate tests: the existing test file,
 conftest.py, another test of the project for its style). Everything is counted with
 ``count_tokens`` against ``sparkforge.actions.promptTokens``; what does not fit is cut, the
-target never. All text is redacted with one ``Redaction`` (a secret has the same numbered marker
-in every section; the pairs let the flow put a secret back where the model copied its marker
-into a patch). LF line endings only.
+target never. The input shows them in the order of what changes least: related files, the
+file, then the task with its target, so that two actions on one file share a long prefix
+for the API's prompt cache. All text is redacted with one ``Redaction`` (a secret has the
+same numbered marker in every section, numbered in the order the input shows them; the pairs
+let the flow put a secret back where the model copied its marker into a patch). LF line
+endings only.
 
 Every fixed string the model reads is a constant here. Change PROMPT_VERSION with any of them.
 """
@@ -24,7 +27,7 @@ from sparkforge.models.tokens import count_tokens, truncate_head
 from sparkforge.privacy import Redaction
 from sparkforge.predict.text import CHARS_PER_TOKEN_MAX, split_lines, to_lf
 
-PROMPT_VERSION = "sf-action-2"
+PROMPT_VERSION = "sf-action-3"
 
 ACTION_VERBS = {
     "refactor": "Refactor",
@@ -220,6 +223,10 @@ def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepP
     redaction = Redaction()
     for source in (action.file.text, action.instruction or "", *(r.text for r in action.related)):
         redaction.reserve(source)  # before any marker is given out (privacy.Redaction)
+    # Secrets are numbered in the order the input shows them (related files, the file, then
+    # the task), so that the prefix another action on this file shares stays the same.
+    for source in (*(r.text for r in action.related if r.text.strip()), action.file.text):
+        redaction(to_lf(source))
 
     def clean(text: str) -> str:
         return redaction(to_lf(text))
@@ -256,7 +263,7 @@ def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepP
     file_budget = int(remaining * (0.6 if related else 1.0)) - label_cost
     a, b, excerpt, used = _excerpt(lines, first, last, file_budget)
     truncated = (a, b) != (0, len(lines) - 1)
-    body = list(head)
+    task = list(head)
     remaining -= used
     if scope is not None and truncated:
         s0, s1 = whole_lines(scope, lines)
@@ -264,19 +271,20 @@ def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepP
             header = clean("\n".join(lines[s0 : min(s1, s0 + 3) + 1]))
             cost = count_tokens(header) + 8
             if cost <= remaining:
-                body.append(f"Its first lines:\n{fence(header, lang)}")
+                task.append(f"Its first lines:\n{fence(header, lang)}")
                 remaining -= cost
-    included = []
+    shown: list[str] = []  # the file's section
     if excerpt:
         label = f"{f.path} ({lang or 'text'}), lines {a + 1}-{b + 1} of {len(lines)}"
-        body.append(f"## File: {label}\n{fence(clean(excerpt), lang)}")
-        included.append(f.path)
+        shown.append(f"## File: {label}\n{fence(clean(excerpt), lang)}")
         remaining -= label_cost
     elif t.kind == "file":
         raise PromptTooLarge(
             f"{f.path} does not fit sparkforge.actions.promptTokens ({budget}); "
             "pick a function or a range of lines"
         )
+    others: list[str] = []  # related files' sections
+    included = []
     for rel in related:
         text = clean(rel.text)
         cost = count_tokens(text) + count_tokens(f"## Related file: {rel.path} ({rel.why})\n```\n```\n") + 2
@@ -287,10 +295,13 @@ def _assemble(action: ActionInput, *, api: str, budget: int, room: int) -> DeepP
             text = truncate_head(text, remaining - 32) + "\n… (cut here)\n"
             cost = remaining
             truncated = True
-        body.append(f"## Related file: {rel.path} ({rel.why})\n{fence(text)}")
+        others.append(f"## Related file: {rel.path} ({rel.why})\n{fence(text)}")
         included.append(rel.path)
         remaining -= cost
-    text = "\n".join(body)
+    if shown:
+        included.append(f.path)
+    # What changes least first: the API's prompt cache reuses the longest unchanged prefix.
+    text = "\n".join(others + shown + task)
     return DeepPrompt(instructions, text, room - remaining, included, truncated, redaction.pairs)
 
 

@@ -9,6 +9,10 @@ headers) is a constant of this module, documented in docs/prompts.md. Change
 ``PROMPT_VERSION`` whenever any of it changes, so that logs, caches and benchmarks can tell
 prompts apart.
 
+Sections go from what changes least to what changes most (instructions, code from other files,
+the edit history, the excerpt around the cursor), so that consecutive prompts share the
+longest prefix the API's prompt cache can reuse.
+
 Budgets are in o200k tokens. The instructions and the editable region are always included
 (the region shrinks towards the cursor line if it alone is too large); then, in order of
 priority, the file around the region, the edit history, and code from other files each get
@@ -43,7 +47,7 @@ __all__ = [
     "PromptSettings", "RegionTooLarge", "build_prompt", "split_lines", "to_lf",
 ]
 
-PROMPT_VERSION = "sf-predict-1"
+PROMPT_VERSION = "sf-predict-2"
 
 REGION_START = "<|editable_region_start|>"
 REGION_END = "<|editable_region_end|>"
@@ -52,7 +56,7 @@ CURSOR = "<|user_cursor_is_here|>"
 INSTRUCTIONS = f"""\
 You predict the next edit a programmer will make in their code editor.
 
-You are shown the user's recent edits as unified diffs, related code from other files, and an \
+You are shown related code from other files, the user's recent edits as unified diffs, and an \
 excerpt of the file being edited. In the excerpt, the editable region lies between \
 {REGION_START} and {REGION_END}, and {CURSOR} marks the cursor.
 
@@ -191,11 +195,12 @@ def build_prompt(
     sections["snippets"] = count_tokens(snippets)
 
     def assemble() -> str:
+        # What changes least first: the prompt cache reuses the longest unchanged prefix.
         parts = []
-        if history_text:
-            parts.append(HISTORY_HEADER + history_text + "\n")
         if snippets:
             parts.append(SNIPPETS_HEADER + snippets)
+        if history_text:
+            parts.append(HISTORY_HEADER + history_text + "\n")
         header = FILE_HEADER.format(path=path, language=language_id, first=start - len(above) + 1,
                                     last=end + len(below), total=len(contents))
         parts.append(header + "".join(c + "\n" for c in above) + region_block
