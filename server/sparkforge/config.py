@@ -40,6 +40,10 @@ class RoleConfig:
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
     api: Literal["responses", "chat"] = "responses"
+    transport: Literal["auto", "websocket", "http"] = "auto"
+    """How Responses requests travel: ``auto`` keeps a WebSocket open where the endpoint
+    offers one (``responses.connect()``) and uses HTTP where it does not; ``websocket`` only
+    the socket; ``http`` one request each. Chat Completions is HTTP only."""
     reasoning_effort: str | None = None
     max_output_tokens: int = 1024
     max_input_tokens: int = 64000

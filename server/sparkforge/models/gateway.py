@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover
 
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
+from sparkforge.models.websocket import SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
 from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
 
@@ -136,6 +137,8 @@ class RoleState:
     probe_done: asyncio.Event | None = None
     """Set when the probe in flight after a pause has its outcome."""
     resume_timer: asyncio.TimerHandle | None = None
+    sockets: SocketPool | None = None
+    """The role's Responses WebSockets (``transport`` auto or websocket), kept warm."""
 
 
 @dataclass
@@ -191,6 +194,7 @@ class ModelGateway:
                 if old.resume_timer is not None:  # another endpoint or key: a fresh start
                     old.resume_timer.cancel()
             self._roles[role] = state
+            self._open_sockets(state, old)
 
     def _make_client(self, role: Role, cfg: RoleConfig) -> openai.AsyncOpenAI | None:
         key = cfg.api_key()
@@ -540,7 +544,7 @@ class ModelGateway:
                 body["tools"] = tools
             if cfg.reasoning_effort:
                 body["reasoning"] = {"effort": cfg.reasoning_effort}
-            return state.client.responses.with_streaming_response.create(**body), _ResponsesParser()
+            return self._responses_request(state, body), _ResponsesParser()
         messages = [{"role": "system", "content": instructions}]
         if isinstance(input, str):
             messages.append({"role": "user", "content": input})
@@ -666,7 +670,50 @@ class ModelGateway:
             return BadResponseError(role, f"{who} sent a malformed answer ({_short(str(exc))})")
         return ModelError(role, f"{who} failed: {_short(str(exc)) or type(exc).__name__}")
 
+    def _open_sockets(self, state: RoleState, old: RoleState | None) -> None:
+        """Give a Responses role its socket pool (closing the old one) and open the first
+        socket now, if an event loop runs, so the first request finds it open."""
+        if old is not None and old.sockets is not None:
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().create_task(old.sockets.aclose())
+        cfg = state.config
+        if state.client is None or cfg.api != "responses" or cfg.transport == "http":
+            return
+        state.sockets = SocketPool(state.client, cfg.timeouts.connect)
+        self.warm()
+
+    def warm(self) -> None:
+        """Open each role's socket now (at start, and after settings change)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the first request opens it
+        for state in self._roles.values():
+            if state.sockets is not None:
+                state.sockets.warm()
+
+    def _responses_request(self, state: RoleState, body: dict[str, Any]) -> Any:
+        """The streaming Responses request over the role's socket, or over HTTP."""
+        assert state.client is not None
+        client = state.client
+        if state.sockets is None:
+            return client.responses.with_streaming_response.create(**body)
+        over_http = None
+        if state.config.transport == "auto":
+            def over_http() -> Any:
+                return client.responses.with_streaming_response.create(**body)
+        return SocketRequest(state.sockets, body, over_http)
+
+    def transport(self, role: Role) -> str:
+        """How the role's requests travel now: "websocket" or "http"."""
+        sockets = self._roles[role].sockets
+        return "http" if sockets is None or sockets.no_socket is not None else "websocket"
+
     async def aclose(self) -> None:
+        for state in self._roles.values():
+            if state.sockets is not None:
+                with contextlib.suppress(Exception):
+                    await state.sockets.aclose()
         for state in self._roles.values():
             if state.client is not None:
                 with contextlib.suppress(Exception):

@@ -412,7 +412,8 @@ async def responses_socket(request: web.Request) -> web.StreamResponse:
     state.websocket_connections_open += 1
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
-    worker = asyncio.create_task(_socket_worker(request, ws, state, queue))
+    number = state.websocket_connections_opened  # the request log names the socket by it
+    worker = asyncio.create_task(_socket_worker(request, ws, state, queue, number))
     try:
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -435,7 +436,7 @@ def _socket_error(refusal: Refusal) -> str:
 
 
 async def _socket_worker(request: web.Request, ws: web.WebSocketResponse, state: ServerState,
-                         queue: asyncio.Queue[tuple[float, str | bytes]]) -> None:
+                         queue: asyncio.Queue[tuple[float, str | bytes]], number: int) -> None:
     loop = asyncio.get_running_loop()
     while True:
         t0, data = await queue.get()
@@ -457,6 +458,7 @@ async def _socket_worker(request: web.Request, ws: web.WebSocketResponse, state:
         if isinstance(job, Refusal):
             await ws.send_str(_socket_error(job))
             continue
+        job.entry["connection"] = number
         try:
             if not await _stream_socket(request, ws, state, job, t0):
                 return  # the socket is gone
