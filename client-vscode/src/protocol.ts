@@ -82,12 +82,15 @@ export interface RoleStatus {
   lastLatencyMs?: number | null;
   requests?: number;
   inputTokens?: number;
+  /** The part of inputTokens the API read from its prompt cache (billed at the cached price). */
+  cachedInputTokens?: number;
   outputTokens?: number;
   costUsd?: number | null;
 }
 
 export interface Usage {
   inputTokens: number;
+  cachedInputTokens?: number;
   outputTokens: number;
   /** null when a model's price is unknown (local models). */
   costUsd?: number | null;

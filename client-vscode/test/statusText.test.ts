@@ -82,3 +82,17 @@ test('the tooltip Markdown keeps spaces and escapes markup', () => {
   assert.ok(md.endsWith('  \nClick for details\\.'), md);
   assert.equal(markdownEscape('a_b *c* [x](y) <b>'), 'a\\_b \\*c\\* \\[x\\]\\(y\\) \\<b\\>');
 });
+
+test('input read from the prompt cache is shown when there is some', () => {
+  const cached: StatusParams = {
+    ...status,
+    fast: { ...status.fast!, cachedInputTokens: 8200 },
+    usage: { ...status.usage!, cachedInputTokens: 8200 },
+  };
+  const lines = statusDetails(cached);
+  assert.equal(lines[0], 'fast: gpt-5.3-codex-spark (responses), ready · last 42ms · 30 requests · 10.0k in (8.2k cached) / 1.0k out · $0.01');
+  assert.equal(lines[1], 'deep: gpt-5.3-codex (responses), ready · last 3.1s · 1 request · 1.0k in / 300 out · $0.01');
+  assert.equal(lines[2], 'session: 11.0k input (8.2k cached) + 1.3k output tokens · $0.02');
+  // none cached: the lines read as before
+  assert.equal(statusDetails({ ...status, usage: { ...status.usage!, cachedInputTokens: 0 } })[2], 'session: 11.0k input + 1.3k output tokens · $0.02');
+});

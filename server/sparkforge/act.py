@@ -148,6 +148,7 @@ async def _act(args: argparse.Namespace) -> int:
     from sparkforge.models.gateway import ModelGateway
 
     gateway = ModelGateway(settings, one_shot=True)
+    gateway.cache_scope = str(root)  # the editor's prompt_cache_key for this workspace
     try:
         action = ActionRun(gateway, settings, request, workspace)
         action.prepare()

@@ -115,6 +115,9 @@ async def test_a_second_chat_turn_reads_the_first_turn_from_the_cache(
     deep = (await status(client))["deep"]
     assert deep["cachedInputTokens"] == cached
     assert 0 < deep["costUsd"] - cost_first < cost_first
+    # each answer's own cost: what the status added up
+    assert first["usage"]["costUsd"] == pytest.approx(cost_first)
+    assert second["usage"]["costUsd"] == pytest.approx(deep["costUsd"] - cost_first)
     # instructions, then the first turn (with the file), then the answer, then the new message
     prompt = model_server.requests()[-1]["prompt"]
     order = [prompt.index("You are sparkforge, a pair programmer"), prompt.index("def shipping_rate_0"),

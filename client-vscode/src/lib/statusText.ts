@@ -83,6 +83,11 @@ export function statusBarText(status: StatusParams | undefined): StatusBarText {
   return { text: `${warning ? '$(warning)' : '$(sparkle)'} ${parts.join(' · ')}`, warning };
 }
 
+/** " (8.2k cached)": the input read from the API's prompt cache, when there is some. */
+function cachedPart(cached: number | undefined): string {
+  return cached ? ` (${formatTokens(cached)} cached)` : '';
+}
+
 function roleLine(role: Role, st: RoleStatus | undefined): string {
   if (!st) {
     return `${role}: (unknown)`;
@@ -97,7 +102,7 @@ function roleLine(role: Role, st: RoleStatus | undefined): string {
     bits.push(`${st.requests} request${st.requests === 1 ? '' : 's'}`);
   }
   if (st.inputTokens !== undefined || st.outputTokens !== undefined) {
-    bits.push(`${formatTokens(st.inputTokens ?? 0)} in / ${formatTokens(st.outputTokens ?? 0)} out`);
+    bits.push(`${formatTokens(st.inputTokens ?? 0)} in${cachedPart(st.cachedInputTokens)} / ${formatTokens(st.outputTokens ?? 0)} out`);
   }
   const cost = formatCost(st.costUsd);
   if (cost) {
@@ -121,7 +126,7 @@ export function statusDetails(status: StatusParams | undefined): string[] {
   if (status.usage) {
     const cost = formatCost(status.usage.costUsd);
     lines.push(
-      `session: ${formatTokens(status.usage.inputTokens ?? 0)} input + ${formatTokens(status.usage.outputTokens ?? 0)} output tokens` +
+      `session: ${formatTokens(status.usage.inputTokens ?? 0)} input${cachedPart(status.usage.cachedInputTokens)} + ${formatTokens(status.usage.outputTokens ?? 0)} output tokens` +
         (cost ? ` · ${cost}` : ''),
     );
   }

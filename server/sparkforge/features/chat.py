@@ -35,7 +35,7 @@ from sparkforge.deep.failures import model_failure
 from sparkforge.deep.flow import ActionError
 from sparkforge.edits import EditPlan, render_diff, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
-from sparkforge.models.gateway import ModelError
+from sparkforge.models.gateway import ModelError, request_cost
 from sparkforge.models.tokens import OverBudget, count_tokens, request_budget, within_budget
 from sparkforge.privacy import Redaction, stray_markers
 
@@ -193,6 +193,7 @@ def setup(server: "SparkforgeServer") -> None:
             "usage": {
                 "inputTokens": usage.input_tokens if usage else None,
                 "cachedInputTokens": usage.cached_tokens if usage else None,
+                "costUsd": request_cost(cfg.model, usage) if usage else None,
                 "outputTokens": usage.output_tokens if usage else None,
             },
         }
