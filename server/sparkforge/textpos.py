@@ -134,3 +134,133 @@ class LineIndex:
             last = len(self.starts) - 1
             return last, units(self.line(last), self.encoding)
         return line, column_to_units(self.line(line), column, self.encoding)
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut after each \\n: its lines, each with its ending (the last has none)."""
+    parts = text.split("\n")
+    last = parts.pop()
+    out = [p + "\n" for p in parts]
+    out.append(last)
+    return out
+
+
+def _content(line: str) -> str:
+    """A line (as ``pieces`` cuts it) without its ending."""
+    if line.endswith("\n"):
+        return line[:-2] if line.endswith("\r\n") else line[:-1]
+    return line
+
+
+def merge_spans(a: tuple[int, int, int] | None, b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Two line spans (first, old_end, new_end), ``b`` after ``a``: the span of both."""
+    if a is None:
+        return b
+    f1, o1, n1 = a
+    f2, o2, n2 = b
+    mid_end = max(n1, o2)  # in the text between the two, lines [min(f1, f2), mid_end) changed
+    return min(f1, f2), mid_end + (o1 - n1), mid_end + (n2 - o2)
+
+
+class TextLines:
+    """A document's text kept as its lines, changed in place by LSP ranges.
+
+    Lines end at \\n as in ``LineIndex`` (a \\r before it is part of the ending; a lone \\r
+    stays inside its line). A change costs what the lines it touches cost, not the document:
+    nothing joins, splits or copies the whole text per keystroke. The whole text (``text``) and
+    an immutable copy of the lines (``snapshot``) are made only when asked, once per change.
+
+    Positions of changes are read in ``encoding``, leniently (a notification cannot be refused,
+    and a change dropped would leave the document out of step with the editor): a position past
+    the end of a line or of the document is taken as that end, as pygls does, and one inside a
+    character as the start of that character.
+    """
+
+    def __init__(self, text: str = "", encoding: str = UTF16) -> None:
+        self.encoding = encoding
+        self._lines = pieces(text)
+        self._text: str | None = text
+        self._snapshot: tuple[str, ...] | None = None
+        self._span: tuple[int, int, int] | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The whole text (joined once per change, on demand)."""
+        if self._text is None:
+            self._text = "".join(self._lines)
+        return self._text
+
+    def snapshot(self) -> tuple[str, ...]:
+        """The lines now, each with its ending: an immutable copy, made once per change."""
+        if self._snapshot is None:
+            self._snapshot = tuple(self._lines)
+        return self._snapshot
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def line(self, n: int) -> str:
+        """Line ``n`` without its line ending."""
+        return _content(self._lines[n])
+
+    def column(self, line: int, character: int) -> int:
+        """The str column of an LSP position, strictly (PositionError if not in the text)."""
+        if line < 0 or character < 0:
+            raise PositionError(f"position ({line}, {character}) is negative")
+        if line >= len(self._lines):
+            raise PositionError(f"line {line} is past the end of the document ({len(self._lines)} lines)")
+        try:
+            return units_to_column(self.line(line), character, self.encoding)
+        except PositionError as exc:
+            raise PositionError(f"line {line}: {exc} ({self.encoding})") from None
+
+    def take_span(self) -> tuple[int, int, int] | None:
+        """The lines changed since the last call, as (first, old_end, new_end): lines
+        [first, old_end) of the text then became lines [first, new_end) of the text now;
+        None if nothing changed."""
+        span, self._span = self._span, None
+        return span
+
+    # -- changing --------------------------------------------------------------------------
+    def _lenient(self, line: int, character: int) -> tuple[int, int]:
+        """(line, str column) of a position, clamped into the text."""
+        last = len(self._lines) - 1
+        if line > last:
+            return last, len(self.line(last))
+        line, character = max(line, 0), max(character, 0)
+        content = self.line(line)
+        try:
+            return line, units_to_column(content, character, self.encoding)
+        except PositionError:
+            column = 0
+            for i in range(1, len(content) + 1):  # the last column at or before ``character``
+                if units(content[:i], self.encoding) > character:
+                    break
+                column = i
+            return line, column
+
+    def replace(self, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
+        """Replace the text between two LSP positions (in ``encoding``) with ``text``."""
+        sl, sc = self._lenient(*start)
+        el, ec = self._lenient(*end)
+        if (el, ec) < (sl, sc):
+            el, ec = sl, sc
+        lines = self._lines
+        new = pieces(lines[sl][:sc] + text + lines[el][ec:])
+        if el < len(lines) - 1:
+            new.pop()  # the "" after the kept line ending: that line is still there
+        lines[sl : el + 1] = new
+        self._changed((sl, el + 1, sl + len(new)))
+
+    def replace_all(self, text: str) -> None:
+        old = len(self._lines)
+        self._lines = pieces(text)
+        self._changed((0, old, len(self._lines)))
+        self._text = text
+
+    def _changed(self, span: tuple[int, int, int]) -> None:
+        self._text = None
+        self._snapshot = None
+        self._span = merge_spans(self._span, span)

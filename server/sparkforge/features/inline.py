@@ -27,7 +27,7 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
     ) -> types.InlineCompletionList | None:
         uri = params.text_document.uri
         doc = ls.document(uri)
-        offset = ls.offset(doc, params.position)  # an impossible position is an error
+        column = sugg.column(doc, params.position)  # an impossible position is an error
         if not ls.settings.inline.enabled or ls.exclusion_reason(uri) is not None:
             return None
         position = params.position
@@ -35,11 +35,11 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
 
         shown = sugg.shown_ghost(uri)
         if shown is not None:
-            rest = shown.continuation(doc.source, offset)
+            rest = shown.continuation(doc.lines, params.position.line, column)
             if rest is not None:
                 return _items(shown.id, rest, cursor_range)
 
-        snap = sugg.snapshot(uri, position, offset=offset)
+        snap = sugg.snapshot(uri, position, column=column)
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         try:
             result = await sugg.predict(snap, debounce=not invoked)
@@ -55,7 +55,7 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
         if sugg.is_rejected(uri, region, ghost.text):
             return None
         sugg.offered(result.id, uri, region, ghost.text)
-        sugg.show_ghost(ShownGhost(result.id, uri, snap.text, offset, ghost.text))
+        sugg.show_ghost(ShownGhost(result.id, uri, snap.lines, snap.line, snap.column, ghost.text))
         return _items(result.id, ghost.text, cursor_range)
 
 

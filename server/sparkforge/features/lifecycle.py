@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from sparkforge.documents import LinesWorkspace
 from sparkforge.features.params import Params
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ def setup(server: "SparkforgeServer") -> None:
         elif params.root_path:
             root = params.root_path
         ls.root = Path(root).resolve() if root else None
+        # Documents kept as lines, changed in place: see documents.LinesDocument.
+        ls.protocol._workspace = LinesWorkspace.like(ls.workspace)
         ls.gateway.cache_scope = str(ls.root or "")  # one prompt_cache_key per workspace and role
         ls.negotiated(params.capabilities)
         ls.apply_settings(params.initialization_options)

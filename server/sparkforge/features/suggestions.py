@@ -21,6 +21,7 @@ from sparkforge.predict.diffing import RegionEdit
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
 from sparkforge.predict.history import EditHistory
 from sparkforge.models.tokens import OverBudget
+from sparkforge.textpos import PositionError
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -75,7 +76,9 @@ class Suggestions:
         self.engine.configure(settings.inline)
 
     def opened(self, state: DocumentState) -> None:
-        state.seen_text = self.server.workspace.text_documents[state.uri].source
+        doc = self.server.workspace.text_documents[state.uri]
+        doc.text_lines.take_span()
+        state.seen_lines = doc.lines
         self._touch(state.uri)
 
     def changed(self, state: DocumentState) -> None:
@@ -84,11 +87,12 @@ class Suggestions:
         if doc is None:
             return
         self.engine.document_changed(uri, doc.version)
-        after = doc.source
-        before = after if state.seen_text is None else state.seen_text
-        state.seen_text = after
-        if before != after and self.server.exclusion_reason(uri) is None:
-            self.history.record_change(uri, before, after, path=self.relative_path(uri))
+        # What changed, from the didChange ranges: nothing here reads the whole text.
+        span = doc.text_lines.take_span()
+        after = doc.lines
+        before, state.seen_lines = state.seen_lines, after
+        if before is not None and span is not None and self.server.exclusion_reason(uri) is None:
+            self.history.record_lines(uri, before, after, span, path=self.relative_path(uri))
         self.engine.keystroke(uri)
         self._touch(uri)
 
@@ -117,30 +121,36 @@ class Suggestions:
     def relative_path(self, uri: str) -> str:
         return self.server.relative_path(uri)
 
+    def column(self, doc: Any, position: types.Position) -> int:
+        """The str column of ``position`` in its line: InvalidParams if it is not in the text."""
+        try:
+            return doc.text_lines.column(position.line, position.character)
+        except PositionError as exc:
+            raise InvalidParams(f"{doc.uri}: {exc}") from None
+
     def snapshot(
         self,
         uri: str,
         position: types.Position,
         version: int | None = None,
-        offset: int | None = None,
+        column: int | None = None,
     ) -> Snapshot:
-        """What the prediction sees; ``offset`` is the position's, if the caller has it."""
+        """What the prediction sees; ``column`` is the position's str column, if the caller
+        has it."""
         doc = self.server.document(uri)
         if version is not None and doc.version is not None and version != doc.version:
             raise InvalidParams(
                 f"{uri}: the request is for version {version} but the document is at "
                 f"version {doc.version}"
             )
-        index = self.server.lines(doc)
-        if offset is None:
-            offset = self.server.offset(doc, position)
-        line = position.line
+        if column is None:
+            column = self.column(doc, position)
         return Snapshot(
             uri=uri,
             version=doc.version or 0,
-            text=index.text,
-            line=line,
-            column=offset - index.starts[line],
+            lines=doc.lines,
+            line=position.line,
+            column=column,
             path=self.relative_path(uri),
             language=doc.language_id or "plaintext",
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from sparkforge.predict.postprocess import clean_rewrite
 from sparkforge.predict.prompt import Prompt, PromptSettings, RegionTooLarge, build_prompt
 from sparkforge.predict.streaming import StreamingRewriteParser
 from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
+from sparkforge.textpos import pieces
 
 PartialListener = Callable[[list[RegionEdit]], None]
 # Given the history's token budget: the edit history and the other documents to show.
@@ -45,7 +47,7 @@ class Snapshot:
 
     uri: str
     version: int
-    text: str
+    lines: Sequence[str]  # the document's lines, each with its line ending; never changed
     line: int
     column: int  # str index in the line
     path: str  # workspace-relative, for the prompt
@@ -54,6 +56,11 @@ class Snapshot:
     @property
     def key(self) -> tuple[str, int, int, int]:
         return (self.uri, self.version, self.line, self.column)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The whole text (joined on first use: the prompt only reads the lines it shows)."""
+        return "".join(self.lines)
 
 
 @dataclass
@@ -225,7 +232,7 @@ class PredictionEngine:
         history, other_documents = context(settings.history_max_tokens)
         try:
             prompt = build_prompt(
-                snap.text,
+                snap.lines,
                 snap.path,
                 snap.language,
                 (snap.line, snap.column),
@@ -309,20 +316,41 @@ class ShownGhost:
 
     id: str
     uri: str
-    text_before: str  # the document when it was shown
-    anchor: int  # str offset of the cursor then
+    lines_before: Sequence[str]  # the document's lines (with endings) when it was shown
+    line: int  # the cursor then: line and str column
+    column: int
     insert: str
 
-    def continuation(self, text: str, cursor: int) -> str | None:
-        """The rest of the suggestion if ``text`` is the old text with a prefix of it typed."""
-        typed = len(text) - len(self.text_before)
-        if typed < 0 or typed >= len(self.insert) or cursor != self.anchor + typed:
+    def continuation(self, lines: Sequence[str], line: int, column: int) -> str | None:
+        """The rest of the suggestion if ``lines`` are the old lines with a prefix of it typed
+        at the old cursor, the cursor now at (``line``, str ``column``) just after it. Looks
+        at the lines the prefix touched; the others are compared as shared objects."""
+        newlines = line - self.line
+        if newlines < 0:
             return None
-        a = self.anchor
+        typed = column - self.column
+        if newlines:
+            end = -1
+            for _ in range(newlines):
+                end = self.insert.find("\n", end + 1)
+                if end < 0:
+                    return None
+            typed = end + 1 + column
+        if typed < 0 or typed >= len(self.insert):
+            return None
+        prefix = self.insert[:typed]
+        before = self.lines_before
+        if prefix.count("\n") != newlines or len(lines) != len(before) + newlines:
+            return None
+        old = before[self.line]
+        expected = pieces(old[: self.column] + prefix + old[self.column :])
+        if self.line < len(before) - 1:
+            expected.pop()  # the line ending of ``old`` ends the last of them
+        at, after = self.line, self.line + newlines + 1
         if (
-            text[a : a + typed] == self.insert[:typed]
-            and text[:a] == self.text_before[:a]
-            and text[a + typed :] == self.text_before[a:]
+            list(lines[at:after]) == expected
+            and lines[:at] == before[:at]
+            and lines[after:] == before[at + 1 :]
         ):
             return self.insert[typed:]
         return None

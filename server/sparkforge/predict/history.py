@@ -12,9 +12,12 @@ reports into a short list of edits:
 - The history is bounded: ``max_per_document`` edits per document, ``max_total`` overall,
   and ``render`` fits the most recent ones into a token budget.
 
-``record_change`` runs on every keystroke, so it never splits or diffs the whole document:
-the changed span is found by comparing the two texts from both ends in C-speed chunks, and
-difflib only ever sees the few lines that changed.
+``record_lines`` runs on every keystroke, so nothing in it grows with the document: it is
+given the document's lines before and after (immutable tuples, shared, not copied) and the
+lines the change touched (the didChange ranges tell where), keeps the span of lines the
+pending edit touched, and the diff is made at render time from those lines and a little
+context only. ``record_change`` takes two whole texts instead (it finds the changed span by
+comparing them from both ends in C-speed chunks) and then does the same.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import difflib
 import functools
 import time
 from dataclasses import dataclass
+from typing import Sequence
 from urllib.parse import unquote, urlparse
 
 from sparkforge.models.tokens import count_tokens
+from sparkforge.textpos import merge_spans, pieces
 
 COALESCE_SECONDS = 1.5
 CONTEXT_LINES = 2
@@ -51,11 +56,14 @@ class _Pending:
     """The edit being coalesced: where it started and the lines it touches so far."""
 
     path: str
-    snapshot: str  # the document when this edit began
-    current: str
+    snapshot: Sequence[str]  # the document's lines (with endings) when this edit began
+    current: Sequence[str]
     started: float
     ended: float
-    first_line: int  # touched lines [first_line, last_line) in ``current``
+    # Lines [first_line, snapshot_end) of ``snapshot`` became [first_line, last_line) of
+    # ``current``; every other line is the same in both.
+    first_line: int
+    snapshot_end: int
     last_line: int
 
 
@@ -122,10 +130,11 @@ def _display_path(uri: str) -> str:
 
 
 def unified_diff(path: str, before: str, after: str, context: int = CONTEXT_LINES,
-                 max_lines: int = MAX_DIFF_LINES) -> str:
+                 max_lines: int = MAX_DIFF_LINES, line_offset: int = 0) -> str:
     """A unified diff of two versions of a document, looking only at the lines that changed.
 
-    Returns "" when the texts are equal. Hunk headers carry the real line numbers.
+    Returns "" when the texts are equal. Hunk headers carry the real line numbers: the texts
+    may be excerpts (whole lines) that start at line ``line_offset`` of the document.
     """
     if before == after:
         return ""
@@ -136,7 +145,7 @@ def unified_diff(path: str, before: str, after: str, context: int = CONTEXT_LINE
         if start == 0:
             break
         start = before.rfind("\n", 0, start - 1) + 1
-    first_line = before.count("\n", 0, start)
+    first_line = line_offset + before.count("\n", 0, start)
     old_stop = _line_end(before, len(before) - suffix)
     new_stop = _line_end(after, len(after) - suffix)
     # The text after old_stop equals the text after new_stop: both lie in the common suffix.
@@ -214,22 +223,33 @@ class EditHistory:
 
     def record_change(self, uri: str, before: str, after: str, now: float | None = None,
                       path: str | None = None) -> None:
-        """Note that document ``uri`` went from ``before`` to ``after`` at time ``now``.
-
-        Call it once per didChange notification with the whole text before and after it.
-        ``path`` is the name shown to the model (workspace-relative is best); by default the
-        URI's file name. ``now`` defaults to ``time.monotonic()``.
-        """
+        """Note that document ``uri`` went from ``before`` to ``after`` at time ``now``, given
+        as whole texts (``record_lines`` is the same without them)."""
         if before == after:
             return
+        first, old_end, new_end, _, _ = changed_span(before, after)
+        self.record_lines(uri, tuple(pieces(before)), tuple(pieces(after)), (first, old_end, new_end),
+                          now, path)
+
+    def record_lines(self, uri: str, before: Sequence[str], after: Sequence[str],
+                     span: tuple[int, int, int], now: float | None = None, path: str | None = None) -> None:
+        """Note that document ``uri`` went from lines ``before`` to lines ``after`` (each with its
+        line ending) at time ``now``, where lines [first, old_end) of ``before`` became lines
+        [first, new_end) of ``after`` (``span``); the sequences are kept, not copied, and must
+        not change.
+
+        Call it once per didChange notification. ``path`` is the name shown to the model
+        (workspace-relative is best); by default the URI's file name. ``now`` defaults to
+        ``time.monotonic()``.
+        """
         now = time.monotonic() if now is None else now
         for other in [u for u, p in self._pending.items()
                       if u != uri and now - p.ended > self.coalesce_seconds]:
             self._finish(other)  # so render() need not re-diff idle documents
-        first, old_end, new_end, _, _ = changed_span(before, after)
+        first, old_end, new_end = span
         pending = self._pending.get(uri)
         if pending is not None and (
-            pending.current != before  # a change we did not see: start afresh
+            (pending.current is not before and pending.current != before)  # a change we did not see
             or now - pending.ended > self.coalesce_seconds
             or first > pending.last_line  # more than one line below the edit
             or old_end < pending.first_line  # more than one line above it
@@ -238,16 +258,13 @@ class EditHistory:
             pending = None
         if pending is None:
             self._pending[uri] = _Pending(path or _display_path(uri), before, after, now, now,
-                                          first, new_end)
+                                          first, old_end, new_end)
             return
         pending.current, pending.ended = after, now
         if path:
             pending.path = path
-        if pending.snapshot == after:  # typed and undone: keep tracking where it happened
-            pending.first_line, pending.last_line = first, new_end
-        else:
-            span = changed_span(pending.snapshot, after)
-            pending.first_line, pending.last_line = span[0], span[2]
+        pending.first_line, pending.snapshot_end, pending.last_line = merge_spans(
+            (pending.first_line, pending.snapshot_end, pending.last_line), span)
 
     def forget(self, uri: str) -> None:
         """Drop every edit of ``uri`` (the document was closed or deleted)."""
@@ -284,8 +301,13 @@ class EditHistory:
         return text
 
     def _render_pending(self, uri: str, pending: _Pending) -> Edit | None:
-        diff = unified_diff(pending.path, pending.snapshot, pending.current,
-                            self.context_lines, self.max_diff_lines)
+        # Only the touched lines and their context: every other line is the same in both.
+        lo = max(0, pending.first_line - self.context_lines)
+        snap_hi = min(len(pending.snapshot), pending.snapshot_end + self.context_lines)
+        cur_hi = pending.last_line + (snap_hi - pending.snapshot_end)
+        diff = unified_diff(pending.path, "".join(pending.snapshot[lo:snap_hi]),
+                            "".join(pending.current[lo:cur_hi]), self.context_lines,
+                            self.max_diff_lines, line_offset=lo)
         if not diff:
             return None
         return Edit(uri, pending.path, diff, pending.started, pending.ended)

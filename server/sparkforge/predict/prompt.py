@@ -32,8 +32,10 @@ from typing import Mapping, Sequence
 
 from sparkforge.models.tokens import count_tokens, truncate_tail
 from sparkforge.predict.snippets import related_code
+from sparkforge.textpos import pieces
 from sparkforge.predict.text import (
     CHARS_PER_TOKEN_MAX,
+    DocumentLines,
     detect_indent,
     dominant_line_ending,
     lines_cost,
@@ -130,7 +132,7 @@ class Prompt:
 
 
 def build_prompt(
-    text: str,
+    text: str | Sequence[str],
     path: str,
     language_id: str,
     cursor: tuple[int, int],
@@ -141,17 +143,30 @@ def build_prompt(
 ) -> Prompt:
     """The prompt to predict the next edit of ``text`` with the cursor at ``cursor``.
 
+    ``text`` is the document, or its lines each with its line ending (as
+    ``textpos.TextLines.snapshot`` gives them): then only the window of lines the prompt can
+    hold around the cursor is read, however long the document.
+
     ``history`` is ``EditHistory.render(...)``'s output. ``other_documents`` are
     ``(path, text)`` of other open documents, most relevant first: definitions of names used
     in the region are looked up in them (and in the rest of this document), then what budget
     remains is filled with the start of each. Raises ``RegionTooLarge`` when the cursor line
     alone is over ``settings.region_max_tokens``.
     """
-    contents, eols = split_lines(text)
-    line = min(max(cursor[0], 0), len(contents) - 1)
+    document = pieces(text) if isinstance(text, str) else text
+    total = len(document)
+    cursor_line = min(max(cursor[0], 0), total - 1)
+    # The window: every line the region and the file context could show (each line costs a
+    # token at least), split and measured; the lines outside it are never touched.
+    reach = max(settings.lines_above, settings.lines_below) + settings.context_max_tokens + 1
+    lo, hi = max(0, cursor_line - reach), min(total, cursor_line + reach + 1)
+    contents, eols = split_lines("".join(document[lo:hi]))
+    if hi < total:
+        contents.pop(), eols.pop()  # the "" after the window's last line ending
+    line = cursor_line - lo
     character = min(max(cursor[1], 0), len(contents[line]))
     instructions_cost = count_tokens(INSTRUCTIONS)
-    widest = "9" * len(str(len(contents)))  # line numbers in the header, at their widest
+    widest = "9" * len(str(total))  # line numbers in the header, at their widest
     header_cost = count_tokens(FILE_HEADER.format(path=path, language=language_id,
                                                   first=widest, last=widest, total=widest))
     # The region also shrinks to fit the total budget, with its header and markers.
@@ -163,7 +178,7 @@ def build_prompt(
     cursor_offset = sum(len(c) + len(e) for c, e in zip(contents[start:line], eols[start:line]))
     cursor_offset += character
     region_lf = "".join(c + "\n" for c in contents[start:end])
-    if end == len(contents):
+    if lo + end == total:
         region_lf = region_lf[:-1]  # the document's last line has no line ending
     cursor_lf = sum(len(c) + 1 for c in contents[start:line]) + character
     marked = region_lf[:cursor_lf] + CURSOR + region_lf[cursor_lf:]
@@ -187,9 +202,9 @@ def build_prompt(
     sections["history"] = count_tokens(history_text)
     remaining -= sections["history"]
 
-    first_shown = start - len(above)
+    first_shown = lo + start - len(above)
     snippets = related_code(
-        region_lf, cursor_lf, path, contents, (first_shown, end + len(below)),
+        region_lf, cursor_lf, path, DocumentLines(document), (first_shown, lo + end + len(below)),
         other_documents, min(settings.snippets_max_tokens, remaining), settings, SNIPPET_HEADER,
     )
     sections["snippets"] = count_tokens(snippets)
@@ -201,8 +216,8 @@ def build_prompt(
             parts.append(SNIPPETS_HEADER + snippets)
         if history_text:
             parts.append(HISTORY_HEADER + history_text + "\n")
-        header = FILE_HEADER.format(path=path, language=language_id, first=start - len(above) + 1,
-                                    last=end + len(below), total=len(contents))
+        header = FILE_HEADER.format(path=path, language=language_id, first=lo + start - len(above) + 1,
+                                    last=lo + end + len(below), total=total)
         parts.append(header + "".join(c + "\n" for c in above) + region_block
                      + "".join(c + "\n" for c in below))
         return "\n".join(parts)
@@ -232,13 +247,13 @@ def build_prompt(
         input=user_input,
         path=path,
         language_id=language_id,
-        region_start_line=start,
-        region_end_line=end,
+        region_start_line=lo + start,
+        region_end_line=lo + end,
         region_text=region_text,
         cursor_offset_in_region=cursor_offset,
-        cursor_line=line,
+        cursor_line=cursor_line,
         cursor_character=character,
-        line_ending=dominant_line_ending(text),
+        line_ending=dominant_line_ending("".join(document[lo:hi])),  # the window's
         indent=detect_indent(above[-20:] + contents[start:end] + below[:20]),
         version=PROMPT_VERSION,
         token_count=sections["instructions"] + input_tokens,

@@ -5,7 +5,7 @@ Kept apart from ``prompt.py`` so that it and ``snippets.py`` can share them.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, overload
 
 from sparkforge.models.tokens import count_tokens
 
@@ -72,3 +72,30 @@ def take_lines(lines: Sequence[str], budget: int) -> list[str]:
     while taken and lines_cost(taken) > budget:  # tokens can merge differently when joined
         taken.pop()
     return taken
+
+
+class DocumentLines(Sequence[str]):
+    """Lines with their endings (``textpos.TextLines.snapshot``) seen as lines without them,
+    as ``split_lines`` gives them, each stripped only when read: a prompt reads a few of a
+    long document's lines."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [_strip_eol(x) for x in self._lines[i]]
+        return _strip_eol(self._lines[i])
+
+
+def _strip_eol(line: str) -> str:
+    if line.endswith("\n"):
+        return line[:-2] if line.endswith("\r\n") else line[:-1]
+    return line
