@@ -151,9 +151,9 @@ async def test_document_through_litellm_resolves_into_an_edit(client: LanguageCl
         assert sent[0]["body"]["store"] is False
 
 
-# Chat Completions only: through LiteLLM 1.108.5's Responses route, the stream of the
-# prediction dropped here ran to its end upstream, with sparkforge's connection to the proxy
-# still open after the keystroke (cause not found; docs/gateways.md).
+# Chat Completions only: through LiteLLM 1.108.5's Responses route, sparkforge closes its
+# connection to the proxy at once here, yet the proxy reads the backend's stream to its end
+# (docs/gateways.md).
 @pytest.mark.parametrize("api", ["chat"], indirect=True)
 async def test_a_newer_keystroke_closes_the_stale_stream_upstream(client: LanguageClient, workspace: Path,
                                                                  model_server, api):
