@@ -65,6 +65,12 @@ class ModelServer:
         self._call("POST", "/_scenarios",
                    {"scenarios": scenarios, "models": models or {}, "replace": replace})
 
+    def refuse(self, deny: list[str] | None = None, forbid: list[str] | None = None) -> None:
+        """Answer the ``deny`` models 404 ``model_not_found`` (lookups and requests) and the
+        ``forbid`` ones 403 (requests only), as OpenAI answers a key without access; until
+        ``reset(scenarios=True)``."""
+        self._call("POST", "/_models", {"deny": deny or [], "forbid": forbid or []})
+
     def stderr_text(self) -> str:
         self._stderr.flush()
         self._stderr.seek(0)

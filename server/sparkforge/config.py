@@ -51,6 +51,9 @@ class RoleConfig:
     bigger one is refused before it is sent, naming this setting."""
     max_retries: int = 2
     timeouts: Timeouts = field(default_factory=Timeouts)
+    fallback_models: list[str] = field(default_factory=list)
+    """Models to use, in order, when the key has no access to ``model`` (404
+    ``model_not_found`` or 403): checked once, never a failure per keystroke."""
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) or None
@@ -60,6 +63,8 @@ def _fast_default() -> RoleConfig:
     return RoleConfig(
         model="gpt-5.3-codex-spark",
         max_output_tokens=512,
+        # Spark is a research preview: a key without access gets ghost text from gpt-5.3-codex
+        fallback_models=["gpt-5.3-codex"],
         timeouts=Timeouts(connect=3.0, first_token=5.0, total=20.0, first_token_deadline=12.0),
     )
 
@@ -215,6 +220,10 @@ def _merge(obj: Any, raw: Any, path: str, problems: list[str]) -> None:
             elif name == "exclude":
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ValueError(f"{where} must be a list of glob strings")
+                setattr(obj, name, list(value))
+            elif name == "fallback_models":
+                if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                    raise ValueError(f"{where} must be a list of model names, not {value!r}")
                 setattr(obj, name, list(value))
             elif name == "routing":
                 if not isinstance(value, dict):

@@ -194,6 +194,7 @@ class SparkforgeServer(LanguageServer):
         self.settings: Settings = settings_from_env()
         self.gateway = ModelGateway(self.settings)
         self.gateway.on_health = self._health_changed
+        self.gateway.on_access = self._access_changed
         self.exclusions = ExclusionPolicy(None, self.settings.exclude)
         self.layers = SettingsLayers()
         # Per workspace folder whose own answer differs: its exclusions (the one setting
@@ -234,6 +235,7 @@ class SparkforgeServer(LanguageServer):
         self.settings = settings
         self.folder_exclusions = folders
         self.gateway.configure(settings)
+        self._check_models()
         self.exclusions = ExclusionPolicy(self.root, settings.exclude)
         self._policy_generation += 1
         for problem in problems:
@@ -445,6 +447,8 @@ class SparkforgeServer(LanguageServer):
             if st["costUsd"] is not None:
                 usage["costUsd"] = (usage["costUsd"] or 0.0) + st["costUsd"]
         payload["usage"] = usage
+        for role in ("fast", "deep"):
+            self._access_status(role, payload[role])
         for extra in self.dispatch("status"):
             payload.update(extra)
         return payload
@@ -456,6 +460,29 @@ class SparkforgeServer(LanguageServer):
             self.log(f"sparkforge: {self.gateway.status()[role]['lastError']}", types.MessageType.Warning)
         else:
             self.log(f"sparkforge: the {role} model may be used again")
+        self.send_status()
+
+    def _check_models(self) -> None:
+        """Look up, in the background, each role's model not checked yet (at start, and
+        after a change of model, endpoint or key): no keystroke waits for it."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving yet (a server built outside its loop): checked once it is
+        for role in self.gateway.unchecked():
+            self.spawn(self.gateway.check_access(role), name=f"check the {role} model")
+
+    def _access_status(self, role: Role, status: dict[str, Any]) -> None:
+        """``access``: the model that serves the role when it is not the one set (null if
+        none may be used) and why; ``lastError`` says so too while nothing else went wrong."""
+        text = self.gateway.access_message(role)
+        status["access"] = None if text is None else {"model": self.gateway.serving_model(role), "message": text}
+        if text is not None and status.get("lastError") is None:
+            status["lastError"] = text
+
+    def _access_changed(self, role: Role, message: str) -> None:
+        """A role's model turned out to be inaccessible: said once, and in the status."""
+        self.show(message, types.MessageType.Warning)
         self.send_status()
 
     def send_status(self) -> None:

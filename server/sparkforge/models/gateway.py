@@ -37,6 +37,8 @@ except ImportError:  # pragma: no cover
 
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
+from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
+from sparkforge.models.access import message as access_message
 from sparkforge.models.websocket import SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
 from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
@@ -106,6 +108,13 @@ class ModelTimeoutError(ModelError):
     kind = "timeout"
 
 
+class NoAccessError(ModelError):
+    """No model of the role's chain may be used with this key (``models.access``): the user
+    was told once, so every request is refused quietly, with nothing sent."""
+
+    kind = "no_access"
+
+
 class StreamDroppedError(ModelError):
     kind = "dropped"
 
@@ -137,6 +146,10 @@ class RoleState:
     probe_done: asyncio.Event | None = None
     """Set when the probe in flight after a pause has its outcome."""
     resume_timer: asyncio.TimerHandle | None = None
+    access: RoleAccess = field(default_factory=RoleAccess)
+    """Models the key may not use (``models.access``)."""
+    active: RoleConfig | None = None
+    """The settings requests go out with while a fallback model serves the role."""
     sockets: SocketPool | None = None
     """The role's Responses WebSockets (``transport`` auto or websocket), kept warm."""
 
@@ -175,6 +188,9 @@ class ModelGateway:
         message is its cause, with no "resuming in"/"retrying in" that no later request follows."""
         self.on_health: Callable[[Role, Pause | None], None] | None = None
         """Called when a role is paused (with the pause) and when it may be used again."""
+        self.on_access: Callable[[Role, str], None] | None = None
+        """Called once when a role's model is found inaccessible, with what the user should
+        read (the fallback that serves instead, or that none is left)."""
         self.cache_scope = ""
         """The workspace (its root path) whose requests share a ``prompt_cache_key``; only a
         hash of it is sent."""
@@ -223,6 +239,8 @@ class ModelGateway:
         """The error a request for ``role`` that may not wait would get now, if any: the role
         is paused, or a probe after its pause has not answered yet. (Ghost text asks first,
         to answer at once without building a prompt.)"""
+        if (denied := self._access_refusal(role)) is not None:
+            return denied
         health = self._roles[role].health
         now = _now()
         if health.verdict(now) in ("go", "probe"):
@@ -288,6 +306,8 @@ class ModelGateway:
             err = self._missing_key(role)
             state.last_error = str(err)
             raise err
+        if (denied := self._access_refusal(role)) is not None:
+            raise denied
         cfg = state.config
         t = cfg.timeouts
         started = _now()
@@ -314,6 +334,8 @@ class ModelGateway:
                         seen = True
                         yield event
             except ModelError as exc:
+                if not seen and self._lost_access(role, exc):
+                    continue  # the next model of the role's chain takes the same request
                 if seen or not exc.transient:
                     state.last_error = str(exc)
                     raise
@@ -528,7 +550,7 @@ class ModelGateway:
         max_out: int,
     ) -> tuple[Any, "_ResponsesParser | _ChatParser"]:
         """The SDK's streaming request for the role's API, and the parser for its events."""
-        cfg = state.config
+        cfg = state.active or state.config
         assert state.client is not None
         if cfg.api == "responses":
             body: dict[str, Any] = {
@@ -669,6 +691,88 @@ class ModelGateway:
         if isinstance(exc, (json.JSONDecodeError, KeyError, TypeError, ValueError)):
             return BadResponseError(role, f"{who} sent a malformed answer ({_short(str(exc))})")
         return ModelError(role, f"{who} failed: {_short(str(exc)) or type(exc).__name__}")
+
+    # -- model access (``models.access``) -------------------------------------------------
+    def serving_model(self, role: Role) -> str | None:
+        """The model ``role``'s requests go to: its own, a fallback, or None (no access)."""
+        state = self._roles[role]
+        return serving(state.config, state.access)
+
+    def access_message(self, role: Role) -> str | None:
+        """What the user should read about ``role``'s access (None while its model serves)."""
+        state = self._roles[role]
+        return access_message(role, state.config, state.access)
+
+    def unchecked(self) -> list[Role]:
+        """Roles with a key whose model has not been looked up yet."""
+        return [r for r, st in self._roles.items() if st.client is not None and not st.access.checked]
+
+    async def check_access(self, role: Role) -> list[Lookup]:
+        """Look the role's model up (``GET /models/{id}``), then, while the answer is "no
+        access", each fallback; tell the listener once if a model was found inaccessible.
+        An answer that says nothing about access (no answer, an endpoint a server does not
+        offer) leaves the decision to the first request."""
+        state = self._roles[role]
+        state.access.checked = True
+        if state.client is None:
+            return []
+        found: list[Lookup] = []
+        while (model := serving(state.config, state.access)) is not None:
+            try:
+                await state.client.models.retrieve(model)
+            except openai.APIStatusError as exc:
+                if (why := denial(exc, model, lookup=True)) is None:
+                    found.append(Lookup(model, "unknown", f"HTTP {exc.status_code}: {_short(exc.message, 120)}"))
+                    break
+                found.append(Lookup(model, "denied", why))
+                self._deny(role, state, model, why)
+                continue
+            except (openai.APIError, httpx.HTTPError, OSError) as exc:
+                found.append(Lookup(model, "unknown", _cause(exc)))
+                break
+            found.append(Lookup(model, "ok"))
+            break
+        state.access.lookups = found
+        self._announce_access(role, state)
+        return found
+
+    def _access_refusal(self, role: Role) -> ModelError | None:
+        """The error every request gets while no model of the role's chain may be used: it
+        was said once (the listener), so it is a refusal, quiet, with no request sent."""
+        state = self._roles[role]
+        if not state.access.denied or serving(state.config, state.access) is not None:
+            return None
+        return NoAccessError(role, access_message(role, state.config, state.access) or "", refused=True)
+
+    def _lost_access(self, role: Role, exc: ModelError) -> bool:
+        """After a try failed before its first event: if the server said the key may not use
+        the model, mark it and return True when another model of the chain takes over (raise
+        the role's refusal when none is left); False for any other failure."""
+        state = self._roles[role]
+        model = (state.active or state.config).model
+        cause = exc.__cause__
+        why = denial(cause, model) if cause is not None else None
+        if why is None:
+            return False
+        self._deny(role, state, model, why)
+        self._announce_access(role, state)
+        if (refused := self._access_refusal(role)) is not None:
+            state.last_error = str(refused)
+            raise refused from exc
+        return True
+
+    def _deny(self, role: Role, state: RoleState, model: str, why: str) -> None:
+        state.access.denied[model] = why
+        now = serving(state.config, state.access)
+        state.active = None if now is None or now == state.config.model else serving_config(role, state.config, now)
+
+    def _announce_access(self, role: Role, state: RoleState) -> None:
+        text = access_message(role, state.config, state.access)
+        if text is None or text == state.access.announced or self._roles.get(role) is not state:
+            return
+        state.access.announced = text
+        if self.on_access is not None:
+            self.on_access(role, text)
 
     def _open_sockets(self, state: RoleState, old: RoleState | None) -> None:
         """Give a Responses role its socket pool (closing the old one) and open the first

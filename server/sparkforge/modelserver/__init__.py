@@ -58,6 +58,8 @@ class ServerConfig:
     deep_ttft_ms: float = 300.0
     port_file: str | None = None
     require_key: str | None = None  # None: any key is accepted
+    deny_models: list[str] = field(default_factory=list)
+    """Models refused with 404 ``model_not_found``, as for a key without access to them."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the bound port to PATH once listening")
     parser.add_argument("--require-key", metavar="KEY",
                         help="accept only this API key (401 otherwise), like a server that needs one")
+    parser.add_argument("--deny-model", action="append", default=[], metavar="ID",
+                        help="answer requests and lookups for model ID with 404 model_not_found, "
+                             "as OpenAI answers a key without access to it (repeatable)")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -89,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         fast_model=args.fast_model, fast_tps=args.fast_tps, deep_tps=args.deep_tps,
         fast_ttft_ms=args.fast_ttft_ms, deep_ttft_ms=args.deep_ttft_ms,
         port_file=args.port_file, require_key=args.require_key,
+        deny_models=list(args.deny_model or []),
     )
 
 
@@ -101,6 +107,7 @@ def build_store(config: ServerConfig) -> ScenarioStore:
     )
     for path in config.scenario_files:
         store.load_file(path)
+    store.denied = dict.fromkeys(config.deny_models, 404)
     return store
 
 

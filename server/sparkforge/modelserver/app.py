@@ -49,6 +49,7 @@ class ServerState:
         self.cached_tokens = 0
         self.prompt_cache.clear()
         self.faults: Counter[str] = Counter()
+        self.model_lookups: Counter[str] = Counter()
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self.websocket_connections_opened = 0
         self.store.reset_hits()
@@ -69,6 +70,7 @@ class ServerState:
             "input_tokens": self.input_tokens,
             "cached_tokens": self.cached_tokens,
             "faults_injected": dict(self.faults),
+            "model_lookups": dict(self.model_lookups),
             "websocket_connections_opened": self.websocket_connections_opened,
             "websocket_connections_open": self.websocket_connections_open,
         }
@@ -271,7 +273,7 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     model: str = body["model"]
     prompt = flatten_prompt(endpoint, body)
     scenario = state.store.match(endpoint, model, prompt)
-    fault = scenario.take_fault()
+    fault = None if state.store.refusal(model) else scenario.take_fault()
     state.requests[endpoint][model] += 1
     state.requests_total += 1
     entry = {
@@ -283,6 +285,9 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
         "received_monotonic": t0, "duration_ms": None,
     }
     state.log.append(entry)
+    if (refusal := no_access(state, model)) is not None:
+        entry["fault"] = refusal.code
+        return refusal
     if fault:
         state.faults[fault.kind] += 1
     if fault and fault.kind == "429":
@@ -348,6 +353,48 @@ async def models(request: web.Request) -> web.StreamResponse:
     names = request.app[STATE_KEY].store.model_names()
     data = [{"id": n, "object": "model", "created": 0, "owned_by": "sparkforge"} for n in names]
     return web.json_response({"object": "list", "data": data})
+
+
+async def model_object(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/models/{id}``: the model object, or 404 ``model_not_found`` for a refused
+    one (every other name is served, as every request names a model this server answers)."""
+    if not _authorized(request):
+        return _unauthorized(request)
+    state = request.app[STATE_KEY]
+    name = request.match_info["model"]
+    state.model_lookups[name] += 1
+    if state.store.refusal(name) == 404 and (refusal := no_access(state, name)) is not None:
+        return error_response(refusal.status, refusal.message, refusal.type, refusal.code)
+    return web.json_response({"id": name, "object": "model", "created": 0, "owned_by": "sparkforge"})
+
+
+def no_access(state: ServerState, model: str) -> "Refusal | None":
+    """What OpenAI answers a key that may not use ``model`` (``--deny-model``, ``/_models``)."""
+    status = state.store.refusal(model)
+    if status == 403:
+        return Refusal(403, f"Project `proj_sparkforge` does not have access to model `{model}`",
+                       "invalid_request_error", "model_not_found")
+    if status == 404:
+        return Refusal(404, f"The model `{model}` does not exist or you do not have access to it.",
+                       "invalid_request_error", "model_not_found")
+    return None
+
+
+async def set_models(request: web.Request) -> web.StreamResponse:
+    """``POST /_models {"deny": [ids], "forbid": [ids]}``: refuse models from now on (404
+    ``model_not_found``, or 403 on requests only), replacing the last call's list."""
+    store = request.app[STATE_KEY].store
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    lists = {404: body.get("deny", []), 403: body.get("forbid", [])} if isinstance(body, dict) else None
+    if lists is None or not all(isinstance(v, list) and all(isinstance(m, str) and m for m in v)
+                                for v in lists.values()):
+        return error_response(400, "the body must be {\"deny\": [model ids], \"forbid\": [model ids]}",
+                              "invalid_request_error", "invalid_value")
+    store.runtime_denied = {m: status for status, names in lists.items() for m in names}
+    return web.json_response({"ok": True, "refused": store.runtime_denied})
 
 
 async def stats(request: web.Request) -> web.StreamResponse:
@@ -514,10 +561,12 @@ def make_app(store: ScenarioStore, required_key: str | None = None) -> web.Appli
     app.router.add_get("/v1/responses", responses_socket)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
+    app.router.add_get("/v1/models/{model}", model_object)
     app.router.add_get("/_stats", stats)
     app.router.add_get("/_requests", request_log)
     app.router.add_post("/_reset", reset)
     app.router.add_post("/_scenarios", load_scenarios)
+    app.router.add_post("/_models", set_models)
     return app
 
 

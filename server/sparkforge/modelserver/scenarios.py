@@ -265,6 +265,10 @@ class ScenarioStore:
         self.file_models: dict[str, dict[str, float]] = {}
         self.runtime_scenarios: list[Scenario] = []
         self.runtime_models: dict[str, dict[str, float]] = {}
+        self.denied: dict[str, int] = {}
+        """Models refused from the start (``--deny-model``): model -> 404 or 403."""
+        self.runtime_denied: dict[str, int] = {}
+        """Models refused by ``POST /_models`` (dropped by ``/_reset`` with scenarios)."""
 
     def load_file(self, path: str | Path) -> None:
         scenarios, models = load_file(path)
@@ -287,6 +291,13 @@ class ScenarioStore:
     def clear_runtime(self) -> None:
         self.runtime_scenarios = []
         self.runtime_models = {}
+        self.runtime_denied = {}
+
+    def refusal(self, model: str) -> int | None:
+        """How a request for ``model`` is refused, as OpenAI refuses a key without access to
+        it: 404 (``model_not_found`` for lookups and requests alike) or 403 (listed and
+        looked up, but every request refused); None: served."""
+        return self.runtime_denied.get(model, self.denied.get(model))
 
     def reset_hits(self) -> None:
         for s in self.file_scenarios + self.runtime_scenarios:
@@ -319,7 +330,8 @@ class ScenarioStore:
         names = [DEFAULT_FAST_MODEL, DEFAULT_DEEP_MODEL, self.fast_model]
         names += list(self.file_models) + list(self.runtime_models)
         names += [s.model for s in self.file_scenarios + self.runtime_scenarios if s.model]
-        return list(dict.fromkeys(names))
+        # a key sees only the models it may use; a 403 one is listed, as OpenAI lists it
+        return [n for n in dict.fromkeys(names) if self.refusal(n) != 404]
 
 
 REGION_START = "<|editable_region_start|>"
