@@ -15,6 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
+from typing import Sequence
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
@@ -264,3 +265,28 @@ class TextLines:
         self._text = None
         self._snapshot = None
         self._span = merge_spans(self._span, span)
+
+
+class LinePositions:
+    """Positions in lines as ``TextLines.snapshot`` gives them (each with its ending), without
+    joining them: ``LineIndex``'s line reading and (line, str column) -> LSP conversion for a
+    text that is only ever read near a few lines."""
+
+    def __init__(self, lines: Sequence[str], encoding: str = UTF16) -> None:
+        self.lines = lines
+        self.encoding = encoding
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    def line(self, n: int) -> str:
+        """Line ``n`` without its line ending."""
+        return _content(self.lines[n])
+
+    def to_lsp(self, line: int, column: int) -> tuple[int, int]:
+        """LSP position of (line, str column); past the last line is the end of the text."""
+        if line >= len(self.lines):
+            last = len(self.lines) - 1
+            return last, units(self.line(last), self.encoding)
+        return line, column_to_units(self.line(line), column, self.encoding)

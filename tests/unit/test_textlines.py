@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sparkforge.predict.engine import ShownGhost
 from sparkforge.predict.history import EditHistory, unified_diff
-from sparkforge.textpos import UTF8, UTF16, UTF32, LineIndex, PositionError, TextLines, merge_spans
+from sparkforge.textpos import UTF8, UTF16, UTF32, LineIndex, LinePositions, PositionError, TextLines, merge_spans
 
 ALPHABET = st.sampled_from(list("ab \n\r😀é\t"))
 TEXTS = st.text(alphabet=ALPHABET, max_size=30)
@@ -190,3 +190,11 @@ def test_continuation_of_a_multi_line_ghost():
     assert ghost.continuation(("def f():\r\n", "    reta\r\n", "x = 1"), 1, 8) is None  # not the ghost
     assert ghost.continuation(("def g():\r\n", "    retu\r\n", "x = 1"), 1, 8) is None  # elsewhere
     assert ghost.continuation(("def f():\r\n", "    retu\r\n", "x = 1"), 1, 7) is None  # cursor moved
+
+
+@pytest.mark.parametrize(("encoding", "character"), [(UTF8, 6), (UTF16, 3), (UTF32, 2)])
+def test_line_positions_of_a_snapshot(encoding, character):
+    positions = LinePositions(("é😀x\r\n", "ab"), encoding)
+    assert positions.line(0) == "é😀x"
+    assert positions.to_lsp(0, 2) == (0, character)
+    assert positions.to_lsp(5, 0) == (1, 2)  # past the last line: the end of the text

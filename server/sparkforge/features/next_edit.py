@@ -16,7 +16,7 @@ from sparkforge.features.params import Params
 from sparkforge.features.suggestions import Suggestions, edits_text
 from sparkforge.models.gateway import ModelError
 from sparkforge.predict.diffing import RegionEdit
-from sparkforge.textpos import LineIndex, units
+from sparkforge.textpos import LinePositions, units
 
 if TYPE_CHECKING:
     from sparkforge.server import SparkforgeServer
@@ -28,7 +28,7 @@ SHAPE = (
 )
 
 
-def _wire_edit(index: LineIndex, edit: RegionEdit) -> dict[str, Any]:
+def _wire_edit(index: LinePositions, edit: RegionEdit) -> dict[str, Any]:
     sl, sc = index.to_lsp(edit.start_line, edit.start_char)
     el, ec = index.to_lsp(edit.end_line, edit.end_char)
     return {
@@ -52,7 +52,7 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
         snap = sugg.snapshot(uri, position, version)
         if not ls.settings.next_edit.enabled or ls.exclusion_reason(uri) is not None:
             return None
-        index = ls.lines(ls.document(uri))  # the snapshot's text: nothing awaited since
+        index = LinePositions(snap.lines, ls.encoding)  # the snapshot's lines, not joined
 
         def on_partial(edits: list[RegionEdit]) -> None:
             if token is not None:
@@ -84,7 +84,7 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
         }
 
 
-def _cursor_after(index: LineIndex, edits: list[RegionEdit]) -> dict[str, int]:
+def _cursor_after(index: LinePositions, edits: list[RegionEdit]) -> dict[str, int]:
     """Where the cursor goes once the edits are applied: the end of the last one (in the
     index's position encoding)."""
     last = edits[-1]
