@@ -194,3 +194,30 @@ def test_doctor_with_an_unreadable_settings_file(tmp_path):
     assert out.returncode == 2
     assert out.stdout.startswith(f"sparkforge doctor: cannot read the settings file {bad}: ")
     assert "Traceback" not in out.stderr
+
+
+def test_doctor_reports_a_model_the_key_may_not_use_and_the_fallback_that_answers(model_server_factory, tmp_path):
+    denying = model_server_factory("--deny-model", "gpt-5.3-codex-spark")
+    url = denying.base_url
+    out = sparkforge("doctor", "--base-url", url)
+    assert out.returncode == 0, out.stdout + out.stderr  # ghost text works, from the fallback
+    assert ("  model fast: your key has no access to gpt-5.3-codex-spark (a research preview); using gpt-5.3-codex "
+            "at low reasoning effort for ghost text — set sparkforge.fast.model to choose\n") in out.stdout
+    assert "  ok   fast: reachable (answered by gpt-5.3-codex): first token " in out.stdout
+    assert "  model deep: gpt-5.3-codex is available to this key\n" in out.stdout
+    assert "  ok   deep: reachable: first token " in out.stdout
+    stats = denying.stats()
+    assert stats["requests"]["responses"] == {"gpt-5.3-codex": 2}  # one check per role, none to the denied model
+    assert stats["model_lookups"] == {"gpt-5.3-codex-spark": 1, "gpt-5.3-codex": 2}
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"fast": {"fallbackModels": []}}))
+    out = sparkforge("doctor", "--base-url", url, "--settings", str(settings))
+    assert out.returncode == 1
+    fail = next(line for line in out.stdout.splitlines() if line.startswith("  FAIL fast: "))
+    assert fail.startswith("  FAIL fast: your key has no access to gpt-5.3-codex-spark (a research preview), so there is "
+                           "no ghost text: set sparkforge.fast.model to a model it may use, or list some in "
+                           "sparkforge.fast.fallbackModels (the server answered HTTP 404 model_not_found")
+    assert "model fast:" not in out.stdout  # said once, as the failure
+    assert out.stdout.count(f"key from $OPENAI_API_KEY: not set, and not needed: {url} answered without one\n") == 2
+    assert denying.stats()["requests"]["responses"] == {"gpt-5.3-codex": 3}

@@ -509,3 +509,43 @@ def test_fault_times_and_rendering():
         "```\n"
     )
     assert chat_text("x", "override", patches) == "override"
+
+
+async def test_a_model_the_key_may_not_use_is_refused_as_openai_refuses_it(ms, client):
+    assert (await client.models.retrieve("any-model-name")).id == "any-model-name"  # every name is served
+    ms.refuse(deny=[FAST], forbid=["preview-x"])
+    with pytest.raises(openai.NotFoundError) as lookup:
+        await client.models.retrieve(FAST)
+    assert lookup.value.code == "model_not_found"
+    assert lookup.value.body["message"] == f"The model `{FAST}` does not exist or you do not have access to it."
+    with pytest.raises(openai.NotFoundError) as asked:
+        await client.responses.create(model=FAST, input="hi")
+    assert asked.value.code == "model_not_found"
+    # forbidden: listed and looked up, but every request refused (a project without access)
+    assert (await client.models.retrieve("preview-x")).id == "preview-x"
+    with pytest.raises(openai.PermissionDeniedError) as chat:
+        await client.chat.completions.create(model="preview-x", messages=[{"role": "user", "content": "hi"}])
+    assert chat.value.code == "model_not_found"
+    ids = [m.id async for m in client.models.list()]
+    assert FAST not in ids and DEEP in ids
+    stats = ms.stats()
+    assert stats["model_lookups"] == {"any-model-name": 1, FAST: 1, "preview-x": 1}
+    assert stats["requests"] == {"responses": {FAST: 1}, "chat": {"preview-x": 1}}
+    assert [r["fault"] for r in ms.requests()] == ["model_not_found", "model_not_found"]
+    status, err = raw(ms, "POST", "/_models", json.dumps({"deny": "x"}).encode())
+    assert status == 400 and err["error"]["code"] == "invalid_value"
+    ms.reset(scenarios=True)  # drops the refusals
+    assert (await client.models.retrieve(FAST)).id == FAST
+    assert (await client.responses.create(model=FAST, input="hi")).output_text == NO_MATCH_TEXT
+
+
+def test_deny_model_option_refuses_from_the_start(model_server_factory):
+    srv = model_server_factory("--deny-model", "gone-model")
+    auth = {"Authorization": "Bearer anything"}
+    status, err = raw(srv, "GET", "/v1/models/gone-model", None, auth)
+    assert status == 404 and err["error"]["code"] == "model_not_found"
+    status, _ = raw(srv, "GET", f"/v1/models/{FAST}", None, auth)
+    assert status == 200
+    srv.reset(scenarios=True)  # the option's refusals stay
+    status, err = raw(srv, "POST", "/v1/responses", json.dumps({"model": "gone-model", "input": "hi"}).encode(), auth)
+    assert status == 404 and err["error"]["code"] == "model_not_found"

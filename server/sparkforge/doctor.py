@@ -1,6 +1,8 @@
 """``sparkforge doctor``: show the resolved configuration, reach each model, say how to fix it.
 
-Each role is checked with one small request through the gateway, as the editor sends it.
+Each role's model is looked up (``GET /models/{id}``: may this key use it? if not, which
+fallback serves), then the role is checked with one small request through the gateway, as the
+editor sends it.
 Whether a key is needed is said from what the server answered, never guessed from its
 address (a local proxy may need one); advice names what the user set (an environment
 variable, an option or a setting), offers the fast model for actions only when it answered,
@@ -19,7 +21,8 @@ from pathlib import Path
 from sparkforge.config import ROLES, Role, RoleConfig, Settings, mask_secret, parse_settings, settings_from_env
 from sparkforge.deep.failures import http_status, model_failure
 from sparkforge.models.events import TextDelta
-from sparkforge.models.gateway import AuthError, ModelError, ModelGateway, is_local
+from sparkforge.models.access import Lookup
+from sparkforge.models.gateway import AuthError, ModelError, ModelGateway, NoAccessError, is_local
 
 # Where ``sparkforge model-server`` listens when started with no options.
 OFFLINE_URL = "http://127.0.0.1:8765/v1"
@@ -35,6 +38,10 @@ class Check:
     ok: bool
     text: str
     error: ModelError | None = None
+    access: str | None = None
+    """What the model lookup found (``access_text``); None where it learned nothing to say."""
+    looked_up: bool = False
+    """The lookup was answered (the model, or model_not_found): the server took the key, or none."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,6 +80,11 @@ async def check(settings: Settings) -> list[Check]:
     results = []
     try:
         for role in ROLES:
+            lookups = await gateway.check_access(role)
+            access = access_text(role, lookups, gateway)
+            looked_up = any(found.verdict != "unknown" for found in lookups)
+            model = gateway.serving_model(role)
+            by = f" (answered by {model})" if model is not None and model != gateway.config(role).model else ""
             started = time.perf_counter()
             first: float | None = None
             try:
@@ -83,12 +95,31 @@ async def check(settings: Settings) -> list[Check]:
                         first = time.perf_counter()
                 total = (time.perf_counter() - started) * 1000
                 ttft = ((first or time.perf_counter()) - started) * 1000
-                results.append(Check(role, True, f"reachable: first token {ttft:.0f} ms, total {total:.0f} ms"))
+                results.append(Check(role, True, f"reachable{by}: first token {ttft:.0f} ms, total {total:.0f} ms",
+                                     access=access, looked_up=looked_up))
+            except NoAccessError as exc:  # the lookup's finding is the failure: said once
+                results.append(Check(role, False, str(exc), exc, looked_up=looked_up))
             except ModelError as exc:
-                results.append(Check(role, False, str(exc), exc))
+                results.append(Check(role, False, str(exc), exc, access=access, looked_up=looked_up))
     finally:
         await gateway.aclose()
     return results
+
+
+def access_text(role: Role, lookups: list[Lookup], gateway: ModelGateway) -> str | None:
+    """The model lookup's finding: the model is available, the key has no access to it (and
+    what serves instead), or the server offers no lookup; None when it did not answer at all
+    (the request's own failure says why)."""
+    if not lookups:
+        return None
+    if (text := gateway.access_message(role)) is not None:
+        return text
+    last = lookups[-1]
+    if last.verdict == "ok":
+        return f"{last.model} is available to this key"
+    if last.detail.startswith("HTTP "):
+        return f"{last.model} could not be looked up ({last.detail}); the first request will tell whether this key may use it"
+    return None
 
 
 def key_text(cfg: RoleConfig, result: Check) -> str:
@@ -98,7 +129,7 @@ def key_text(cfg: RoleConfig, result: Check) -> str:
         return mask_secret(key)
     if not is_local(cfg.base_url):
         return "(not set)"  # no request goes out without one
-    if result.ok:
+    if result.ok or result.looked_up:
         return f"not set, and not needed: {cfg.base_url} answered without one"
     status = http_status(result.error) if isinstance(result.error, AuthError) else None
     if status in (401, 403):
@@ -136,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
               + (f" (from {', '.join(set_by)})" if set_by else ""))
         print(f"        key from ${cfg.api_key_env}: {key_text(cfg, by_role[role])}")
     for result in results:
+        if result.access is not None:
+            print(f"  model {result.role}: {result.access}")
         if result.ok:
             print(f"  ok   {result.role}: {result.text}")
         else:
