@@ -806,7 +806,8 @@ class ModelGateway:
         if state.config.transport == "auto":
             def over_http() -> Any:
                 return client.responses.with_streaming_response.create(**body)
-        return SocketRequest(state.sockets, body, over_http)
+        # a pause mid-answer longer than firstToken is a stall, as HTTP's read timeout makes it
+        return SocketRequest(state.sockets, body, over_http, read_timeout=state.config.timeouts.first_token)
 
     def transport(self, role: Role) -> str:
         """How the role's requests travel now: "websocket" or "http"."""

@@ -217,8 +217,11 @@ class SocketRequest:
     event."""
 
     def __init__(self, pool: SocketPool, body: dict[str, Any],
-                 over_http: Callable[[], Any] | None) -> None:
+                 over_http: Callable[[], Any] | None, *, read_timeout: float | None = None) -> None:
         self._pool = pool
+        self._read_timeout = read_timeout
+        """The longest wait for the next message once the answer has begun (HTTP's read
+        timeout): past it the answer has stalled, and the SDK's timeout error says so."""
         self._body = {k: v for k, v in body.items() if k != "stream"}
         self._over_http = over_http
         """Under ``auto``: the same request as the SDK's HTTP request, for an endpoint without
@@ -292,7 +295,9 @@ class SocketRequest:
                 self.finished = True
                 return
             try:
-                message = await conn.recv_bytes()
+                message = await asyncio.wait_for(conn.recv_bytes(), self._read_timeout)
+            except asyncio.TimeoutError:
+                raise openai.APITimeoutError(request=httpx.Request("GET", self._pool.url)) from None
             except Exception as exc:
                 raise _dropped(self._pool.url, exc) from exc
 
