@@ -72,6 +72,13 @@ export interface RolePause {
   resumesInMs: number;
 }
 
+/** The key has no access to the role's model: the fallback that serves instead (null: none). */
+export interface RoleAccess {
+  model: string | null;
+  /** What the server told the user once with window/showMessage; lastError says it too. */
+  message: string;
+}
+
 export interface RoleStatus {
   model: string;
   api?: string;
@@ -79,6 +86,7 @@ export interface RoleStatus {
   /** Also says so while the role is paused (with the cause). */
   lastError?: string | null;
   paused?: RolePause | null;
+  access?: RoleAccess | null;
   lastLatencyMs?: number | null;
   requests?: number;
   inputTokens?: number;
