@@ -5,7 +5,8 @@ ghost text and next edits.
 join the same in-flight prediction. A prediction for a newer version or cursor of the same
 document cancels the older one, which closes its HTTP stream (the model stops generating, and
 stops costing). The debounce sleeps inside the flight, so a keystroke during it means no
-request at all. The stream is parsed as it arrives; final hunks are passed to listeners
+request at all; the prompt is built while it sleeps, so that when it ends only the request is
+left to make. The stream is parsed as it arrives; final hunks are passed to listeners
 (nextEdit's partial results) before the answer ends.
 """
 
@@ -73,7 +74,9 @@ class PredictionResult:
     first_token_ms: float | None
     debounce_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
-    """Milliseconds from the start of the work (after the debounce) to each step."""
+    """Milliseconds from the start of the work (during the debounce) to each step: prompt
+    (built), ready (redacted, parser made), debounce_end, first_event, stream_end,
+    classified."""
 
 
 @dataclass
@@ -218,17 +221,20 @@ class PredictionEngine:
     ) -> PredictionResult | None:
         if (refused := self.gateway.refusal("fast")) is not None:
             raise refused  # rate-limited or down: answer at once, with no prompt and no request
+        began = time.perf_counter()
+        delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
         if self._closing:
             # Let stale streams finish closing first: they cost money until they do, and
             # their unwinding would otherwise queue behind this prediction's prompt building.
             await asyncio.wait(list(self._closing), timeout=0.005)
-        delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
         if delay > 0:
-            await asyncio.sleep(delay / 1000)
+            await asyncio.sleep(0)  # a keystroke already waiting to be read cancels us here
+        # The prompt, its redaction and the parser are made while the debounce waits (idle
+        # time otherwise): they depend only on the snapshot, and a keystroke that replaces the
+        # snapshot cancels this flight. When the debounce ends only the request is left.
         marks = {"start": time.perf_counter()}
         settings = self._prompt_settings()
-        # Gathered only for a prediction that runs: a request that joins one, or one that a
-        # keystroke cancels during the debounce, never pays for it.
+        # Gathered only for a prediction of its own: a request that joins one never pays for it.
         history, other_documents = context(settings.history_max_tokens)
         try:
             prompt = build_prompt(
@@ -251,6 +257,10 @@ class PredictionEngine:
                        advice="no suggestion was asked for; lower sparkforge.inline.promptTokens, or raise the setting")
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
+        marks["ready"] = time.perf_counter()
+        if (left := delay / 1000 - (marks["ready"] - began)) > 0:
+            await asyncio.sleep(left)
+        marks["debounce_end"] = time.perf_counter()
         started = time.perf_counter()
         first: float | None = None
         raw: list[str] = []
