@@ -110,6 +110,7 @@ async def test_a_fast_model_the_key_may_not_use_is_said_once_and_ghost_text_come
     status = await request(client, "sparkforge/getStatus", {})
     assert status["fast"]["access"] == {"model": DEEP, "message": USING_FALLBACK}
     assert status["fast"]["requests"] == 3
+    assert status["fast"]["costUsd"] > 0  # priced as the fallback (the preview has no published price)
 
 
 @pytest.mark.parametrize("transport", ["http", "websocket"])

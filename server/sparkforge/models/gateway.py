@@ -325,6 +325,7 @@ class ModelGateway:
             if retry and deadline < first_by:
                 first_by, cut = deadline, True
             seen = False
+            model = self._serving_config(role).model  # what this try asks (a check may switch it meanwhile)
             attempt = self._one_try(role, probe, first_by, started, instructions, input, tools,
                                     max_output_tokens or cfg.max_output_tokens)
             try:
@@ -334,7 +335,7 @@ class ModelGateway:
                         seen = True
                         yield event
             except ModelError as exc:
-                if not seen and self._lost_access(role, exc):
+                if not seen and self._lost_access(role, exc, model):
                     continue  # the next model of the role's chain takes the same request
                 if seen or not exc.transient:
                     state.last_error = str(exc)
@@ -401,7 +402,7 @@ class ModelGateway:
     ) -> AsyncIterator[ModelEvent]:
         """One HTTP request and its events; no first event by ``first_by`` is a timeout."""
         state = self._roles[role]
-        cfg = state.config
+        cfg = self._serving_config(role)
         state.usage.requests += 1
         waited = first_by - _now()
         watchdog = _Watchdog(first_by)
@@ -509,7 +510,7 @@ class ModelGateway:
             self.on_health(role, None)
 
     def _pause_error(self, role: Role, pause: Pause, now: float, *, refused: bool = True) -> ModelError:
-        cfg = self._roles[role].config
+        cfg = self._serving_config(role)
         who = role_name(role)
         wait = pause.seconds_left(now)
         if self.one_shot and not refused:
@@ -529,7 +530,7 @@ class ModelGateway:
     def _stalled(self, role: Role, elapsed: float, tries: int, limit: float | None) -> ModelTimeoutError:
         """No first token: how long, how many tries, and the setting that bounded it (the
         total deadline if it cut the waiting short, else each try's first-token timeout)."""
-        cfg = self._roles[role].config
+        cfg = self._serving_config(role)
         word = "try" if tries == 1 else "tries"
         if limit is not None:
             bound, setting = f"{tries} {word}, limit {limit:g} s", "firstTokenDeadline"
@@ -604,15 +605,16 @@ class ModelGateway:
         totals.input_tokens += usage.input_tokens
         totals.cached_input_tokens += usage.cached_tokens
         totals.output_tokens += usage.output_tokens
-        cost = request_cost(state.config.model, usage)
+        model = (state.active or state.config).model  # a fallback is billed at its own price
+        cost = request_cost(model, usage)
         if cost is not None:
             totals.cost_usd = (totals.cost_usd or 0.0) + cost
         log.debug("%s: %d input tokens (%d cached), %d output tokens, cost %s",
-                  state.config.model, usage.input_tokens, usage.cached_tokens, usage.output_tokens,
+                  model, usage.input_tokens, usage.cached_tokens, usage.output_tokens,
                   "unknown" if cost is None else f"${cost:.6f}")
 
     def _translate(self, role: Role, exc: BaseException, *, first_token_seen: bool, tries: int = 1) -> ModelError:
-        cfg = self._roles[role].config
+        cfg = self._serving_config(role)
         retries = tries - 1
         who = role_name(role)
         setting = f"sparkforge.{role}"
@@ -744,22 +746,27 @@ class ModelGateway:
             return None
         return NoAccessError(role, access_message(role, state.config, state.access) or "", refused=True)
 
-    def _lost_access(self, role: Role, exc: ModelError) -> bool:
-        """After a try failed before its first event: if the server said the key may not use
-        the model, mark it and return True when another model of the chain takes over (raise
-        the role's refusal when none is left); False for any other failure."""
+    def _lost_access(self, role: Role, exc: ModelError, model: str) -> bool:
+        """After a try of ``model`` failed before its first event: if the server said the key
+        may not use it, mark it and return True when another model of the chain takes over
+        (raise the role's refusal when none is left); False for any other failure."""
         state = self._roles[role]
-        model = (state.active or state.config).model
         cause = exc.__cause__
         why = denial(cause, model) if cause is not None else None
         if why is None:
             return False
-        self._deny(role, state, model, why)
-        self._announce_access(role, state)
+        if model not in state.access.denied:  # (the lookup may have found it meanwhile)
+            self._deny(role, state, model, why)
+            self._announce_access(role, state)
         if (refused := self._access_refusal(role)) is not None:
             state.last_error = str(refused)
             raise refused from exc
         return True
+
+    def _serving_config(self, role: Role) -> RoleConfig:
+        """The settings requests of ``role`` go out with now (a fallback's, if one serves)."""
+        state = self._roles[role]
+        return state.active or state.config
 
     def _deny(self, role: Role, state: RoleState, model: str, why: str) -> None:
         state.access.denied[model] = why
