@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sparkforge.textpos import LineIndex
+from sparkforge.textpos import LineIndex, LinePositions
 
 TargetKind = Literal["selection", "function", "class", "file"]
 
@@ -92,9 +92,10 @@ class Target:
 
 
 class IndexLines(Sequence[str]):
-    """A LineIndex seen as a sequence of lines, without splitting the whole text."""
+    """A LineIndex (or LinePositions) seen as a sequence of lines, without splitting the whole
+    text."""
 
-    def __init__(self, index: LineIndex) -> None:
+    def __init__(self, index: LineIndex | LinePositions) -> None:
         self._index = index
 
     def __len__(self) -> int:

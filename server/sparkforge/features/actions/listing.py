@@ -23,7 +23,7 @@ from lsprotocol import types
 from sparkforge.deep.targets import IndexLines, Target, find_definition, target_at
 from sparkforge.deep.testing import is_test_file
 from sparkforge.errors import InvalidParams
-from sparkforge.textpos import LineIndex
+from sparkforge.textpos import LineIndex, LinePositions, PositionError
 
 if TYPE_CHECKING:
     from sparkforge.features.actions import ActionsFeature
@@ -59,7 +59,7 @@ def title_for(kind: str, target: Target | None, diagnostic: types.Diagnostic | N
     return f"Explain {label} with sparkforge"
 
 
-def lsp_range(index: LineIndex, target: Target) -> dict[str, Any]:
+def lsp_range(index: LineIndex | LinePositions, target: Target) -> dict[str, Any]:
     """The target's range in the index's position encoding, as plain JSON (it goes into
     ``data``)."""
     def pos(line: int, char: int) -> dict[str, int]:
@@ -67,6 +67,14 @@ def lsp_range(index: LineIndex, target: Target) -> dict[str, Any]:
         return {"line": line, "character": character}
 
     return {"start": pos(target.start_line, target.start_char), "end": pos(target.end_line, target.end_char)}
+
+
+def _column(doc: Any, position: types.Position) -> int:
+    """The str column of ``position``, strictly: InvalidParams if it is not in the document."""
+    try:
+        return doc.text_lines.column(position.line, position.character)
+    except PositionError as exc:
+        raise InvalidParams(f"{doc.uri}: {exc}") from None
 
 
 def _wanted(kind: str | None, only: list[str] | None) -> bool:
@@ -83,7 +91,7 @@ def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> l
     doc = ls.document(uri)
     if ls.exclusion_reason(uri) is not None or ls.path_of(uri) is None:
         return []
-    index = ls.lines(doc)
+    index = LinePositions(doc.lines, ls.encoding)  # asked at every cursor move: nothing joined
     start = params.range.start
     end = params.range.end
     if (end.line, end.character) < (start.line, start.character):
@@ -92,8 +100,8 @@ def list_actions(feature: "ActionsFeature", params: types.CodeActionParams) -> l
             f"to {end.line}:{end.character})"
         )
     # Strict conversion: a position that is not in the document is an InvalidParams error.
-    s = (start.line, ls.offset(doc, start) - index.starts[start.line])
-    e = (end.line, ls.offset(doc, end) - index.starts[end.line])
+    s = (start.line, _column(doc, start))
+    e = (end.line, _column(doc, end))
     lines = IndexLines(index)
     language = doc.language_id or ""
     target = target_at(lines, s, e, language)
