@@ -107,10 +107,11 @@ def api(request) -> str:
 
 @pytest.fixture
 def settings(litellm_proxy, api) -> dict[str, Any]:
-    # HTTP: LiteLLM 1.108.5 accepts a Responses WebSocket but fails each request on it when
-    # its upstream is http:// (1011 "ssl argument is incompatible with a ws:// URI"); see
-    # docs/gateways.md
-    role = {"baseUrl": litellm_proxy, "api": api, "apiKeyEnv": KEY_ENV, "transport": "http"}
+    # the default transport, auto: LiteLLM 1.108.5 accepts a Responses WebSocket but closes
+    # each socket before answering when its upstream is http:// (1011 "ssl argument is
+    # incompatible with a ws:// URI"), so the first request moves the role to HTTP for good
+    # (docs/gateways.md)
+    role = {"baseUrl": litellm_proxy, "api": api, "apiKeyEnv": KEY_ENV}
     return lsp_settings(litellm_proxy, fast=role, deep=role)
 
 

@@ -16,8 +16,9 @@ TOTAL_DONE = "    result = 0\n    for item in items:\n        result += item.pri
 
 
 @pytest.fixture
-def settings(model_server) -> dict[str, Any]:
-    return lsp_settings(model_server.base_url, fast={"transport": "websocket"})
+def settings(model_server, request) -> dict[str, Any]:
+    """``websocket``, or the transport a test names with ``parametrize("settings", [...], indirect=True)``."""
+    return lsp_settings(model_server.base_url, fast={"transport": getattr(request, "param", "websocket")})
 
 
 def inline(uri: str, pos: types.Position) -> types.InlineCompletionParams:
@@ -89,3 +90,31 @@ async def test_a_dropped_socket_is_replaced_and_the_next_suggestion_arrives(
     dropped, fresh = model_server.requests()
     assert dropped["connection"] == 1 and fresh["connection"] != 1
     assert fresh["transport"] == "websocket"
+
+
+@pytest.mark.parametrize("settings", ["auto"], indirect=True)
+async def test_under_auto_an_endpoint_that_closes_its_sockets_unanswered_is_used_over_http(
+        client: LanguageClient, workspace, model_server, settings):
+    # LiteLLM accepts the handshake, then closes each socket with 1011 before answering when
+    # it cannot reach its backend over one: the request goes over HTTP, and so do the next
+    model_server.load([rewrite("done", ["return res<|user_cursor_is_here|>"], TOTAL_DONE, fault={"kind": "ws_close"})])
+    for name in ("cart.py", "till.py"):  # two documents: the second needs a request of its own
+        doc = Doc(client, workspace / name, TOTAL)
+        pos = doc.position_after("return res")
+        assert ghost(await client.text_document_inline_completion_async(inline(doc.uri, pos))) == "ult"
+    closed, first, second = model_server.requests()
+    assert (closed["transport"], closed["fault"]) == ("websocket", "ws_close")
+    assert (first["transport"], first["fault"]) == ("http", None)
+    assert (second["transport"], second["fault"]) == ("http", None)  # no socket tried again
+
+
+async def test_under_websocket_a_socket_closed_unanswered_is_an_error(client: LanguageClient, workspace, model_server):
+    model_server.load([rewrite("done", ["return res<|user_cursor_is_here|>"], TOTAL_DONE, fault={"kind": "ws_close"})])
+    doc = Doc(client, workspace / "cart.py", TOTAL)
+    pos = doc.position_after("return res")
+    assert ghost(await client.text_document_inline_completion_async(inline(doc.uri, pos))) is None
+    assert [r["transport"] for r in model_server.requests()] == ["websocket"]
+    status = await client.protocol.send_request_async("sparkforge/getStatus", {})
+    assert status.fast.lastError == (
+        f"the fast model at {model_server.base_url} closed its WebSocket before answering "
+        '(1011 (internal error) upstream failed); try again, or set sparkforge.fast.transport to "http"')

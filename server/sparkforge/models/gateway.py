@@ -39,7 +39,7 @@ from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
 from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
 from sparkforge.models.access import message as access_message
-from sparkforge.models.websocket import SocketPool, SocketRequest
+from sparkforge.models.websocket import SocketClosedError, SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
 from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
 
@@ -673,6 +673,16 @@ class ModelGateway:
                 role,
                 f"{who} failed with HTTP {exc.status_code}{_after_retries(retries)}: "
                 f"{_short(exc.message).rstrip('.')}; try again later or switch to the other model",
+            )
+        if isinstance(exc, SocketClosedError):
+            if not first_token_seen:
+                return ModelUnavailableError(
+                    role,
+                    f"{who} at {cfg.base_url} closed its WebSocket before answering ({exc.reason}); "
+                    f'try again, or set {setting}.transport to "http"',
+                )
+            return StreamDroppedError(
+                role, f"the connection to {who} dropped mid-answer (its WebSocket closed: {exc.reason}); try again"
             )
         if isinstance(exc, openai.APIConnectionError) and not first_token_seen:
             return ModelUnavailableError(

@@ -56,9 +56,10 @@ _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
 
 
 class NoSocketError(Exception):
-    """The endpoint answers the handshake with an HTTP status: it has no WebSocket mode."""
+    """The endpoint answers the handshake with an HTTP status (or, ``status`` 0, accepts it and
+    closes the socket before answering): it has no WebSocket mode that works."""
 
-    def __init__(self, status: int, error: openai.APIStatusError):
+    def __init__(self, status: int, error: openai.APIError):
         super().__init__(f"HTTP {status}")
         self.status = status
         self.error = error
@@ -107,6 +108,9 @@ class SocketPool:
         self.no_socket: NoSocketError | None = None
         """Set once the endpoint has said it offers no WebSocket."""
         self.opened = 0
+        self._served: set[int] = set()
+        """The sockets (by id) that have answered a request: one that fails later may just
+        have gone stale while idle; one that fails before its first answer is the endpoint's."""
 
     @property
     def url(self) -> str:
@@ -139,7 +143,7 @@ class SocketPool:
             self._opening = None
         self._failures = 0
         self.opened += 1
-        if self._closed:
+        if self._closed or self.no_socket is not None:
             await conn.close()
             return
         self._idle.append(conn)
@@ -147,6 +151,8 @@ class SocketPool:
     async def acquire(self) -> Any:
         """An open socket for one request (opening one if none is idle), and a spare behind it."""
         while True:
+            if self.no_socket is not None:
+                raise self.no_socket
             while self._idle:
                 conn = self._idle.pop()
                 if _is_open(conn):
@@ -173,10 +179,26 @@ class SocketPool:
 
     def release(self, conn: Any) -> None:
         """A socket whose response finished: ready for the next request."""
+        self._served.add(id(conn))
         if self._closed or not _is_open(conn):
             self._discard(conn)
         else:
             self._idle.append(conn)
+
+    def has_served(self, conn: Any) -> bool:
+        return id(conn) in self._served
+
+    def give_up_sockets(self, exc: BaseException) -> None:
+        """A fresh socket closed before answering its first request (LiteLLM accepts the
+        handshake, then closes with 1011 when it cannot reach its backend over a socket):
+        under ``auto`` the endpoint is used over HTTP from now on."""
+        error = _dropped(self.url, exc)
+        self.no_socket = NoSocketError(0, error)
+        idle, self._idle = self._idle, []  # (a spare still opening is closed once open)
+        for conn in idle:
+            self._discard(conn)
+        log.info("%s accepted a WebSocket but closed it before answering (%s): using HTTP",
+                 self.url, exc or type(exc).__name__)
 
     def discard(self, conn: Any) -> None:
         """Close a socket whose response did not finish (this stops the model), and keep a
@@ -185,6 +207,7 @@ class SocketPool:
         self.warm()
 
     def _discard(self, conn: Any) -> None:
+        self._served.discard(id(conn))
         task = asyncio.get_running_loop().create_task(_close(conn))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -232,26 +255,36 @@ class SocketRequest:
         self.finished = False
 
     async def __aenter__(self) -> Any:
-        try:
-            self._conn = await self._pool.acquire()
-        except NoSocketError as exc:
-            if self._over_http is None:
-                raise exc.error from exc
-            return await self._enter_http()
-        except openai.APIConnectionError:
-            if self._over_http is None:
+        stale_retried = False
+        while True:
+            try:
+                self._conn = await self._pool.acquire()
+            except NoSocketError as exc:
+                if self._over_http is None:
+                    raise exc.error from exc
+                return await self._enter_http()
+            except openai.APIConnectionError:
+                if self._over_http is None:
+                    raise
+                return await self._enter_http()
+            conn = self._conn
+            try:
+                await conn.send_raw(json.dumps({"type": "response.create", **self._body}))
+                first = await conn.recv_bytes()
+            except Exception as exc:
+                served = self._pool.has_served(conn)
+                self._drop()
+                if served and not stale_retried:
+                    stale_retried = True  # it went stale while idle: once more, on another
+                    continue
+                if not served and self._over_http is not None:
+                    self._pool.give_up_sockets(exc)
+                    return await self._enter_http()
+                raise _dropped(self._pool.url, exc) from exc
+            except BaseException:
+                self._drop()
                 raise
-            return await self._enter_http()
-        conn = self._conn
-        try:
-            await conn.send_raw(json.dumps({"type": "response.create", **self._body}))
-            first = await conn.recv_bytes()
-        except Exception as exc:
-            self._drop()
-            raise _dropped(self._pool.url, exc) from exc
-        except BaseException:
-            self._drop()
-            raise
+            break
         if b'"error"' in first:
             event = json.loads(first)
             if event.get("type") == "error" and isinstance(event.get("status"), int):
@@ -309,8 +342,23 @@ def _terminal(message: bytes) -> bool:
     return False
 
 
-def _dropped(url: str, exc: BaseException) -> openai.APIConnectionError:
-    return openai.APIConnectionError(
-        message=f"the WebSocket to {url} closed ({exc or type(exc).__name__})",
-        request=httpx.Request("GET", url),
-    )
+class SocketClosedError(openai.APIConnectionError):
+    """The socket closed under a request; ``reason`` is what the close said."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(message=f"the WebSocket to {url} closed ({reason})", request=httpx.Request("GET", url))
+        self.reason = reason
+
+
+def _dropped(url: str, exc: BaseException) -> SocketClosedError:
+    return SocketClosedError(url, _close_reason(exc))
+
+
+def _close_reason(exc: BaseException) -> str:
+    """"1011 (internal error) upstream failed" from a websockets ConnectionClosed, which
+    would say it twice (what was received, then what was sent back)."""
+    received = getattr(exc, "rcvd", None)
+    if received is not None:
+        text = str(received)
+        return text if text else type(exc).__name__
+    return str(exc) or type(exc).__name__

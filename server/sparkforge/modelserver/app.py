@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import sse
 from .cache import PromptCache
@@ -274,6 +274,8 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     prompt = flatten_prompt(endpoint, body)
     scenario = state.store.match(endpoint, model, prompt)
     fault = None if state.store.refusal(model) else scenario.take_fault()
+    if fault and fault.kind == "ws_close" and transport != "websocket":
+        fault = None  # a socket-only fault: over HTTP the request is answered as usual
     state.requests[endpoint][model] += 1
     state.requests_total += 1
     entry = {
@@ -506,6 +508,12 @@ async def _socket_worker(request: web.Request, ws: web.WebSocketResponse, state:
             await ws.send_str(_socket_error(job))
             continue
         job.entry["connection"] = number
+        if job.fault and job.fault.kind == "ws_close":
+            # what LiteLLM does when it cannot reach its backend over a socket: the handshake
+            # succeeded, then the socket closes before the answer's first event
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"upstream failed")
+            job.entry["duration_ms"] = (loop.time() - t0) * 1000
+            return
         try:
             if not await _stream_socket(request, ws, state, job, t0):
                 return  # the socket is gone

@@ -18,7 +18,7 @@ DEFAULT_DEEP_MODEL = "gpt-5.3-codex"
 NO_MATCH_TEXT = "sparkforge model-server: no scenario matched this request."
 
 ENDPOINTS = ("responses", "chat", "any")
-FAULT_KINDS = ("429", "500", "stall_before", "stall_during", "drop", "malformed", "other_api")
+FAULT_KINDS = ("429", "500", "stall_before", "stall_during", "drop", "malformed", "other_api", "ws_close")
 SSE_STYLES = ("openai", "litellm", "spec")  # see sse.SSE_STYLES
 PATCH_TYPES = ("create_file", "update_file", "delete_file")
 
