@@ -9,7 +9,9 @@ once (TTFT 0, 20,000 tok/s), and types into the middle of it, one character per 
   - didChange only: N incremental changes, then one request to wait until the server has
     handled them (document sync, line index, edit history);
   - keystroke: an incremental didChange and an invoked inlineCompletion, awaited (the prompt,
-    the request to the model server, the answer read back), N times.
+    the request to the model server, the answer read back), N times;
+  - didChange + codeAction at the cursor, awaited (VS Code asks for code actions at every
+    cursor move), N times.
 
 Reports the server process's CPU time (utime + stime from /proc/<pid>/stat) per keystroke,
 the median of ``--repeats`` runs per size, and the ratio of the largest file to the smallest.
@@ -122,6 +124,11 @@ class Session:
             text_document=types.TextDocumentIdentifier(uri=self.uri), position=pos,
             context=types.InlineCompletionContext(trigger_kind=KIND.Invoked)))
 
+    async def actions(self, pos: types.Position):
+        return await self.client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=self.uri), range=types.Range(start=pos, end=pos),
+            context=types.CodeActionContext(diagnostics=[])))
+
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.client.shutdown_async(None), 5)
@@ -167,9 +174,16 @@ async def measure(ms: ModelServer, lines: int, n: int) -> dict[str, float]:
             result = await s.inline(s.change(line, char, ch))
             answered += bool(result and result.items)
         key_ms = (proc_cpu_seconds(s.pid) - cpu0) * 1000 / n
+        offered = 0
+        cpu0 = proc_cpu_seconds(s.pid)
+        for _ in range(n):
+            line, char, ch = next(at)
+            offered += bool(await s.actions(s.change(line, char, ch)))
+        action_ms = (proc_cpu_seconds(s.pid) - cpu0) * 1000 / n
     finally:
         await s.close()
-    return {"change": change_ms, "key": key_ms, "answered": answered, "bytes": len(text.encode())}
+    return {"change": change_ms, "key": key_ms, "action": action_ms, "answered": answered, "offered": offered,
+            "bytes": len(text.encode())}
 
 
 async def main_async(args) -> None:
@@ -189,8 +203,9 @@ async def main_async(args) -> None:
           f"per measure, median of {args.repeats} runs per size; model server TTFT 0, 20,000 tok/s)")
     print()
     print("| file (lines) | size (MB) | server CPU per didChange (ms) | server CPU per keystroke: didChange + "
-          "inlineCompletion (ms) | runs (keystroke ms) | suggestions answered |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          "inlineCompletion (ms) | runs (keystroke ms) | suggestions answered | didChange + codeAction (ms) "
+          "| code actions offered |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     med: dict[int, float] = {}
     for size in SIZES:
         rs = runs[size]
@@ -198,7 +213,10 @@ async def main_async(args) -> None:
         change = statistics.median(r["change"] for r in rs)
         spread = ", ".join(f"{r['key']:.2f}" for r in rs)
         answered = f"{min(r['answered'] for r in rs)}/{args.keys}"
-        print(f"| {size:,} | {rs[0]['bytes'] / 1e6:.2f} | {change:.2f} | {med[size]:.2f} | {spread} | {answered} |")
+        action = statistics.median(r["action"] for r in rs)
+        offered = f"{min(r['offered'] for r in rs)}/{args.keys}"
+        print(f"| {size:,} | {rs[0]['bytes'] / 1e6:.2f} | {change:.2f} | {med[size]:.2f} | {spread} | {answered} "
+              f"| {action:.2f} | {offered} |")
     print()
     ratio = med[SIZES[-1]] / med[SIZES[0]]
     print(f"| measure | value | target |")
