@@ -112,6 +112,13 @@ async def test_a_fast_model_the_key_may_not_use_is_said_once_and_ghost_text_come
     assert status["fast"]["requests"] == 3
     assert status["fast"]["costUsd"] > 0  # priced as the fallback (the preview has no published price)
 
+    # a chat with the fast model is answered by the fallback, and says so
+    model_server.load([{"name": "hello", "model": DEEP, "input_contains": ["hello"], "output": "Hi.",
+                        "ttft_ms": 5, "tokens_per_s": 5000}])
+    answer = await request(client, "sparkforge/chat", {"conversationId": "c", "role": "fast", "message": "hello"})
+    assert (answer["text"], answer["role"], answer["model"]) == ("Hi.", "fast", DEEP)
+    assert asked(model_server, FAST) == 0
+
 
 @pytest.mark.parametrize("transport", ["http", "websocket"])
 async def test_a_request_refused_for_access_goes_to_the_fallback_at_once_and_never_again(

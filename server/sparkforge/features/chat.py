@@ -181,14 +181,15 @@ def setup(server: "SparkforgeServer") -> None:
             ) from None
         flush()
         answer = "".join(text)
-        conv.turns.append(Turn("assistant", answer, cfg.model))
+        model = ls.gateway.serving_model(role) or cfg.model  # a fallback, where the key may not use cfg.model
+        conv.turns.append(Turn("assistant", answer, model))
         ls.send_status()
         return {
             "conversationId": conversation_id,
             "requestId": request_id,
             "text": answer,
             "role": role,
-            "model": cfg.model,
+            "model": model,
             "withheld": withheld,
             "usage": {
                 "inputTokens": usage.input_tokens if usage else None,
