@@ -481,8 +481,11 @@ class SparkforgeServer(LanguageServer):
             status["lastError"] = text
 
     def _access_changed(self, role: Role, message: str) -> None:
-        """A role's model turned out to be inaccessible: said once, and in the status."""
-        self.show(message, types.MessageType.Warning)
+        """A role's model turned out to be inaccessible: said once (a settings change looks the
+        models up again; the same finding is not said twice), and in the status."""
+        if message not in self._told:
+            self._told.add(message)
+            self.show(message, types.MessageType.Warning)
         self.send_status()
 
     def send_status(self) -> None:
