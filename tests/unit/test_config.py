@@ -104,3 +104,16 @@ def test_origins_are_not_a_setting():
     settings, problems = parse_settings({"origins": {"deep.baseUrl": "--base-url"}, "fast": {"model": "m"}})
     assert settings.origins == {} and settings.fast.model == "m"
     assert problems == ["sparkforge.origins is not a sparkforge setting (ignored)"]
+
+
+def test_fallback_models_are_a_list_of_model_names_per_role():
+    settings, problems = parse_settings({})
+    assert (settings.fast.fallback_models, settings.deep.fallback_models) == (["gpt-5.3-codex"], [])
+    settings, problems = parse_settings({"fast": {"fallbackModels": []}, "deep": {"fallbackModels": ["gpt-5.2-codex"]}})
+    assert (settings.fast.fallback_models, settings.deep.fallback_models, problems) == ([], ["gpt-5.2-codex"], [])
+    settings, problems = parse_settings({"fast": {"fallbackModels": "gpt-5.3-codex"}, "deep": {"fallbackModels": [""]}})
+    assert settings.fast.fallback_models == ["gpt-5.3-codex"] and settings.deep.fallback_models == []
+    assert problems == [
+        "sparkforge.fast.fallbackModels must be a list of model names, not 'gpt-5.3-codex'; using the default ['gpt-5.3-codex']",
+        "sparkforge.deep.fallbackModels must be a list of model names, not ['']; using the default []",
+    ]
