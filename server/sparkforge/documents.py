@@ -5,8 +5,8 @@ The text and version themselves stay in pygls's workspace (``server.workspace``)
 document class (``LinesDocument``: the text as lines, changed in place, so that a keystroke in
 a 100,000-line file costs what it costs in a small one); ``DocumentState`` holds what is
 derived from them (the line index in the negotiated position encoding, the workspace-relative
-path, why it may not reach a model) and what features keep per document (the text the edit
-history last saw, the ghost text on screen, where actions put their files).
+path, why it may not reach a model) and what features keep per document (the ghost text on
+screen, where actions put their files).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class DocumentState:
     exclusion: tuple[Any, str | None] | None = None  # (policy key, reason or None)
     located: tuple[Path | None, tuple[Path, str] | None] | None = None  # actions: (root, (root, rel))
     # kept by features
-    seen_lines: tuple[str, ...] | None = None  # the lines the edit history last saw
     shown_ghost: Any = None  # the ghost text on screen (predict.engine.ShownGhost)
 
 

@@ -169,7 +169,9 @@ class TextLines:
     Lines end at \\n as in ``LineIndex`` (a \\r before it is part of the ending; a lone \\r
     stays inside its line). A change costs what the lines it touches cost, not the document:
     nothing joins, splits or copies the whole text per keystroke. The whole text (``text``) and
-    an immutable copy of the lines (``snapshot``) are made only when asked, once per change.
+    an immutable copy of the lines (``snapshot``) are made only when asked, once per change. A
+    document is split into lines only when first changed or read by line: most open documents
+    never are, and keep one string.
 
     Positions of changes are read in ``encoding``, leniently (a notification cannot be refused,
     and a change dropped would leave the document out of step with the editor): a position past
@@ -179,55 +181,63 @@ class TextLines:
 
     def __init__(self, text: str = "", encoding: str = UTF16) -> None:
         self.encoding = encoding
-        self._lines = pieces(text)
+        self._lines: list[str] | None = None  # split on first use
         self._text: str | None = text
         self._snapshot: tuple[str, ...] | None = None
         self._span: tuple[int, int, int] | None = None
+        self._before: tuple[str, ...] = ()
 
     # -- reading ---------------------------------------------------------------------------
     @property
     def text(self) -> str:
         """The whole text (joined once per change, on demand)."""
         if self._text is None:
-            self._text = "".join(self._lines)
+            self._text = "".join(self._split())
         return self._text
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = pieces(self._text or "")
+        return self._lines
 
     def snapshot(self) -> tuple[str, ...]:
         """The lines now, each with its ending: an immutable copy, made once per change."""
         if self._snapshot is None:
-            self._snapshot = tuple(self._lines)
+            self._snapshot = tuple(self._split())
         return self._snapshot
 
     @property
     def line_count(self) -> int:
-        return len(self._lines)
+        return len(self._split())
 
     def line(self, n: int) -> str:
         """Line ``n`` without its line ending."""
-        return _content(self._lines[n])
+        return _content(self._split()[n])
 
     def column(self, line: int, character: int) -> int:
         """The str column of an LSP position, strictly (PositionError if not in the text)."""
         if line < 0 or character < 0:
             raise PositionError(f"position ({line}, {character}) is negative")
-        if line >= len(self._lines):
-            raise PositionError(f"line {line} is past the end of the document ({len(self._lines)} lines)")
+        count = len(self._split())
+        if line >= count:
+            raise PositionError(f"line {line} is past the end of the document ({count} lines)")
         try:
             return units_to_column(self.line(line), character, self.encoding)
         except PositionError as exc:
             raise PositionError(f"line {line}: {exc} ({self.encoding})") from None
 
-    def take_span(self) -> tuple[int, int, int] | None:
-        """The lines changed since the last call, as (first, old_end, new_end): lines
-        [first, old_end) of the text then became lines [first, new_end) of the text now;
-        None if nothing changed."""
+    def take_change(self) -> tuple[tuple[str, ...], tuple[int, int, int]] | None:
+        """What changed since the last call: the lines then (the ``snapshot`` of that time)
+        and the span (first, old_end, new_end): lines [first, old_end) of the text then
+        became lines [first, new_end) of the text now. None if nothing changed."""
         span, self._span = self._span, None
-        return span
+        before, self._before = self._before, ()
+        return None if span is None else (before, span)
 
     # -- changing --------------------------------------------------------------------------
     def _lenient(self, line: int, character: int) -> tuple[int, int]:
         """(line, str column) of a position, clamped into the text."""
-        last = len(self._lines) - 1
+        last = len(self._split()) - 1
         if line > last:
             return last, len(self.line(last))
         line, character = max(line, 0), max(character, 0)
@@ -244,11 +254,12 @@ class TextLines:
 
     def replace(self, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
         """Replace the text between two LSP positions (in ``encoding``) with ``text``."""
+        self._keep_before()
         sl, sc = self._lenient(*start)
         el, ec = self._lenient(*end)
         if (el, ec) < (sl, sc):
             el, ec = sl, sc
-        lines = self._lines
+        lines = self._split()
         new = pieces(lines[sl][:sc] + text + lines[el][ec:])
         if el < len(lines) - 1:
             new.pop()  # the "" after the kept line ending: that line is still there
@@ -256,10 +267,15 @@ class TextLines:
         self._changed((sl, el + 1, sl + len(new)))
 
     def replace_all(self, text: str) -> None:
-        old = len(self._lines)
+        self._keep_before()
+        old = len(self._split())
         self._lines = pieces(text)
         self._changed((0, old, len(self._lines)))
         self._text = text
+
+    def _keep_before(self) -> None:
+        if self._span is None:  # the first change since take_change: the lines before it
+            self._before = self.snapshot()
 
     def _changed(self, span: tuple[int, int, int]) -> None:
         self._text = None

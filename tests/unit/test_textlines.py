@@ -39,11 +39,12 @@ def test_random_edits_match_a_rebuild(encoding, text, data):
         assert doc.line_count == rebuilt.line_count
         assert [doc.line(n) for n in range(doc.line_count)] == [rebuilt.line(n) for n in range(rebuilt.line_count)]
         assert "".join(doc.snapshot()) == text
-        first, old_end, new_end = doc.take_span()
+        was, (first, old_end, new_end) = doc.take_change()
+        assert was is before  # the lines as the last snapshot gave them
         after = doc.snapshot()
         assert before[:first] == after[:first]
         assert before[old_end:] == after[new_end:]
-        assert doc.take_span() is None
+        assert doc.take_change() is None
 
 
 def test_lines_end_at_lf_keeping_cr():
@@ -56,10 +57,10 @@ def test_typing_a_newline_in_a_crlf_line():
     doc = TextLines("ab\r\ncd", UTF16)
     doc.replace((0, 1), (0, 1), "\r\n")
     assert doc.text == "a\r\nb\r\ncd"
-    assert doc.take_span() == (0, 1, 2)
+    assert doc.take_change() == (("ab\r\n", "cd"), (0, 1, 2))
     doc.replace((1, 1), (2, 0), "")  # joins "b" and "cd"
     assert doc.text == "a\r\nbcd"
-    assert doc.take_span() == (1, 3, 2)
+    assert doc.take_change()[1] == (1, 3, 2)
 
 
 @pytest.mark.parametrize(("encoding", "character"), [(UTF8, 6), (UTF16, 3), (UTF32, 2)])
@@ -97,9 +98,9 @@ def test_replace_all_and_spans_of_several_changes():
     doc.replace((3, 0), (3, 1), "D\nE")  # line 3 became lines 3-4
     doc.replace((0, 0), (1, 1), "")  # lines 0-1 became line 0
     assert doc.text == "\nc\nD\nE\n"
-    assert doc.take_span() == (0, 4, 4)  # lines 0-3 of the first text, lines 0-3 of the last
+    assert doc.take_change()[1] == (0, 4, 4)  # lines 0-3 of the first text, lines 0-3 of the last
     doc.replace_all("x")
-    assert doc.take_span() == (0, 5, 1) and doc.snapshot() == ("x",)
+    assert doc.take_change() == (("\n", "c\n", "D\n", "E\n", ""), (0, 5, 1)) and doc.snapshot() == ("x",)
 
 
 def test_merge_spans_by_hand():
@@ -157,7 +158,8 @@ def test_history_diffs_from_spans_turn_the_text_before_into_the_text_after(text,
         new = data.draw(TEXTS)
         doc.replace(a[:2], b[:2], new)
         text = text[: a[2]] + new + text[b[2] :]
-        span = doc.take_span()
+        was, span = doc.take_change()
+        assert was is before_lines
         if before_lines != doc.snapshot():
             history.record_lines("file:///f.py", before_lines, doc.snapshot(), span, step * 0.1)
         else:

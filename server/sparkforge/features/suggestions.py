@@ -76,9 +76,6 @@ class Suggestions:
         self.engine.configure(settings.inline)
 
     def opened(self, state: DocumentState) -> None:
-        doc = self.server.workspace.text_documents[state.uri]
-        doc.text_lines.take_span()
-        state.seen_lines = doc.lines
         self._touch(state.uri)
 
     def changed(self, state: DocumentState) -> None:
@@ -88,11 +85,10 @@ class Suggestions:
             return
         self.engine.document_changed(uri, doc.version)
         # What changed, from the didChange ranges: nothing here reads the whole text.
-        span = doc.text_lines.take_span()
-        after = doc.lines
-        before, state.seen_lines = state.seen_lines, after
-        if before is not None and span is not None and self.server.exclusion_reason(uri) is None:
-            self.history.record_lines(uri, before, after, span, path=self.relative_path(uri))
+        change = doc.text_lines.take_change()
+        if change is not None and self.server.exclusion_reason(uri) is None:
+            before, span = change
+            self.history.record_lines(uri, before, doc.lines, span, path=self.relative_path(uri))
         self.engine.keystroke(uri)
         self._touch(uri)
 
