@@ -152,3 +152,22 @@ def model_server_factory() -> Iterator[Callable[..., ModelServer]]:
     finally:
         for server in started:
             server.close()
+
+
+# -- the model server through the real openai SDK (test_modelserver*, test_prompt_cache) -------
+# (tests/e2e has its own ``client``: the language client)
+@pytest.fixture
+def ms(model_server: ModelServer) -> ModelServer:
+    """The session's model server, reset with its runtime scenarios."""
+    model_server.reset(scenarios=True)
+    return model_server
+
+
+@pytest.fixture
+async def client(ms: ModelServer):
+    """An ``openai.AsyncOpenAI`` on the model server, without the SDK's retries."""
+    import openai
+
+    c = openai.AsyncOpenAI(base_url=ms.base_url, api_key="test", max_retries=0)
+    yield c
+    await c.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -41,6 +40,8 @@ from sparkforge.modelserver.scenarios import (
 )
 from sparkforge.modelserver.sse import chat_text, patch_tokens, render_patches
 
+from sdkhelp import wait_for_stats
+
 FAST = "gpt-5.3-codex-spark"
 DEEP = "gpt-5.3-codex"
 PATCHES = [
@@ -48,29 +49,6 @@ PATCHES = [
     {"type": "create_file", "path": "src/new.py", "diff": "+print('hi')\n"},
     {"type": "delete_file", "path": "src/old.py"},
 ]
-
-
-@pytest.fixture
-def ms(model_server: Any) -> Any:
-    model_server.reset(scenarios=True)
-    return model_server
-
-
-@pytest.fixture
-async def client(ms: Any):
-    c = openai.AsyncOpenAI(base_url=ms.base_url, api_key="test", max_retries=0)
-    yield c
-    await c.close()
-
-
-async def wait_for_stats(ms: Any, pred, timeout: float = 30.0) -> dict[str, Any]:
-    """The stats once ``pred`` holds (the timeout only keeps a broken server from hanging the run)."""
-    deadline = time.perf_counter() + timeout
-    while True:
-        stats = ms.stats()
-        if pred(stats) or time.perf_counter() > deadline:
-            return stats
-        await asyncio.sleep(0.005)
 
 
 def raw(ms: Any, method: str, path: str, body: bytes | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -17,30 +15,9 @@ from openai.types.responses import (
 )
 from websockets.exceptions import ConnectionClosed
 
+from sdkhelp import wait_for_stats
+
 FAST = "gpt-5.3-codex-spark"
-
-
-@pytest.fixture
-def ms(model_server: Any) -> Any:
-    model_server.reset(scenarios=True)
-    return model_server
-
-
-@pytest.fixture
-async def client(ms: Any):
-    c = openai.AsyncOpenAI(base_url=ms.base_url, api_key="test", max_retries=0)
-    yield c
-    await c.close()
-
-
-async def wait_for_stats(ms: Any, pred, timeout: float = 30.0) -> dict[str, Any]:
-    """The stats once ``pred`` holds (the timeout only keeps a broken server from hanging the run)."""
-    deadline = time.perf_counter() + timeout
-    while True:
-        stats = ms.stats()
-        if pred(stats) or time.perf_counter() > deadline:
-            return stats
-        await asyncio.sleep(0.005)
 
 
 async def answer(conn: Any, **create: Any) -> list[Any]:

@@ -15,23 +15,11 @@ import pytest
 
 from sparkforge.modelserver.cache import PromptCache, shared_blocks
 
+
 FAST = "gpt-5.3-codex-spark"
 DEEP = "gpt-5.3-codex"
 APPLE = "apple banana\n"  # 3 tokens
 CHERRY = "cherry date\n"  # 4 tokens
-
-
-@pytest.fixture
-def ms(model_server: Any) -> Any:
-    model_server.reset(scenarios=True)
-    return model_server
-
-
-@pytest.fixture
-async def client(ms: Any):
-    c = openai.AsyncOpenAI(base_url=ms.base_url, api_key="test", max_retries=0)
-    yield c
-    await c.close()
 
 
 async def responses_usage(client: openai.AsyncOpenAI, text: str, key: str | None = "ws-a",
