@@ -243,3 +243,21 @@ async def fails(coro) -> JsonRpcException:
 
 def message_of(exc: BaseException) -> str:
     return str(getattr(exc, "message", exc))
+
+
+async def overtake_a_prediction(client: LanguageClient, model_server, doc: "Doc", pos: types.Position,
+                                params) -> None:
+    """Ask for ghost text at ``pos`` (the test has loaded a slow answer for it), then type "u"
+    while it streams: the newer request alone must close the stale stream, before the editor
+    cancels anything. Both requests are then cancelled and settle, and no stream is left open.
+    ``params(uri, pos)`` makes the inline-completion params."""
+    first = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, params(doc.uri, pos))
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
+    pos = doc.type(pos, "u")
+    second = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, params(doc.uri, pos))
+    assert await wait_until(lambda: model_server.stats()["streams_abandoned"] >= 1)
+    first.cancel()
+    second.cancel()
+    await first.settled()
+    await second.settled()
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, Pending, plain, request, wait_until
+from lsphelp import Doc, Pending, overtake_a_prediction, plain, request, wait_until
 from samples import rewrite
 
 
@@ -256,17 +256,7 @@ async def test_a_newer_keystroke_closes_the_stale_stream(client: LanguageClient,
     model_server.load([rewrite("slow", ["return res<|user_cursor_is_here|>"], slow, tokens_per_s=100)])
     doc = Doc(client, workspace / "cart.py", TOTAL)
     pos = doc.position_after("return res")
-    first = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
-    pos = doc.type(pos, "u")
-    second = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
-    # the newer request alone closes the stale stream, before the editor cancels anything
-    assert await wait_until(lambda: model_server.stats()["streams_abandoned"] >= 1)
-    first.cancel()
-    second.cancel()
-    await first.settled()
-    await second.settled()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    await overtake_a_prediction(client, model_server, doc, pos, inline)
 
 
 async def test_feedback_counts_and_rejected_suggestion_not_offered_again(client: LanguageClient, workspace, model_server):

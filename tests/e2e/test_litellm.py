@@ -21,7 +21,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsphelp import Doc, Pending, actions_at, apply_edit, lsp_settings, wait_until
+from lsphelp import Doc, actions_at, apply_edit, lsp_settings, overtake_a_prediction
 from samples import CART, CART_DOCUMENTED, DEEP, DOC_PATCH, DOCSTRING, FAST, deep, rewrite
 
 LITELLM = os.environ.get("SPARKFORGE_LITELLM")
@@ -162,15 +162,6 @@ async def test_a_newer_keystroke_closes_the_stale_stream_upstream(client: Langua
     model_server.load([rewrite("slow", ["return res<|user_cursor_is_here|>"], slow, tokens_per_s=100)])
     doc = Doc(client, workspace / "cart.py", TOTAL)
     pos = doc.position_after("return res")
-    first = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
-    pos = doc.type(pos, "u")
-    second = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, inline(doc.uri, pos))
     # the product drops its connection to the proxy; the proxy then drops its own upstream
-    assert await wait_until(lambda: model_server.stats()["streams_abandoned"] >= 1)
-    first.cancel()
-    second.cancel()
-    await first.settled()
-    await second.settled()
-    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    await overtake_a_prediction(client, model_server, doc, pos, inline)
     assert model_server.stats()["streams_completed"] == 0
