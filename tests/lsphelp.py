@@ -246,11 +246,11 @@ def message_of(exc: BaseException) -> str:
 
 
 async def overtake_a_prediction(client: LanguageClient, model_server, doc: "Doc", pos: types.Position,
-                                params) -> None:
+                                params) -> dict[str, Any]:
     """Ask for ghost text at ``pos`` (the test has loaded a slow answer for it), then type "u"
     while it streams: the newer request alone must close the stale stream, before the editor
     cancels anything. Both requests are then cancelled and settle, and no stream is left open.
-    ``params(uri, pos)`` makes the inline-completion params."""
+    ``params(uri, pos)`` makes the inline-completion params. Returns the model server's stats."""
     first = Pending(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, params(doc.uri, pos))
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
     pos = doc.type(pos, "u")
@@ -261,3 +261,4 @@ async def overtake_a_prediction(client: LanguageClient, model_server, doc: "Doc"
     await first.settled()
     await second.settled()
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    return model_server.stats()

@@ -256,7 +256,8 @@ async def test_a_newer_keystroke_closes_the_stale_stream(client: LanguageClient,
     model_server.load([rewrite("slow", ["return res<|user_cursor_is_here|>"], slow, tokens_per_s=100)])
     doc = Doc(client, workspace / "cart.py", TOTAL)
     pos = doc.position_after("return res")
-    await overtake_a_prediction(client, model_server, doc, pos, inline)
+    stats = await overtake_a_prediction(client, model_server, doc, pos, inline)
+    assert stats["streams_abandoned"] >= 1 and stats["open_streams"] == 0
 
 
 async def test_feedback_counts_and_rejected_suggestion_not_offered_again(client: LanguageClient, workspace, model_server):

@@ -89,9 +89,10 @@ async def test_a_stalled_deep_model_fails_within_the_deadline_its_message_states
     elapsed, tries, limit = float(found[1]), int(found[2]), float(found[3])
     assert limit == 3.5  # the configured deadline
     assert tries == 2 == model_server.stats()["requests_total"]  # the tries that reached the model
-    assert elapsed <= round(waited, 1) + 0.05  # no longer than the editor waited
-    assert elapsed <= limit + 1.0  # the deadline held (slack for a loaded machine)
+    assert elapsed <= round(waited, 1) + 0.05  # the stated wait is no longer than the editor's
+    # the deadline held: each stall lasts 60 s, yet both tries were given up, not waited out
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    assert model_server.stats()["streams_abandoned"] == 2 and model_server.stats()["streams_completed"] == 0
 
 
 async def test_ghost_text_gives_up_after_one_try_of_its_first_token_timeout(client: LanguageClient, workspace, model_server):

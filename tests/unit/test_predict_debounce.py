@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sparkforge.predict.debounce import AdaptiveDebounce
 
 
@@ -30,7 +32,7 @@ def test_until_five_intervals_are_known_the_wait_is_50_ms():
 def test_steady_typing_waits_a_little_longer_than_the_usual_gap():
     debounce = AdaptiveDebounce()
     type_keys(debounce, [100.0] * 10)
-    assert abs(debounce.delay_ms() - 105.0) < 1e-6  # every gap 100 ms: its 90th percentile x 1.05
+    assert debounce.delay_ms() == pytest.approx(105.0)  # every gap 100 ms: its 90th percentile x 1.05
 
 
 def test_the_90th_percentile_ignores_the_odd_slow_keystroke():
@@ -39,7 +41,7 @@ def test_the_90th_percentile_ignores_the_odd_slow_keystroke():
     # 0.9 * (20 + 1) = 18.9) lies between the 18th (80) and the 19th (180) sorted gap:
     # 80 + 0.9 * 100 = 170, and x 1.05 = 178.5
     type_keys(debounce, [80.0] * 18 + [180.0] * 2)
-    assert abs(debounce.delay_ms() - 178.5) < 1e-6
+    assert debounce.delay_ms() == pytest.approx(178.5)
 
 
 def test_pauses_are_not_typing_intervals():
@@ -49,7 +51,7 @@ def test_pauses_are_not_typing_intervals():
     five = AdaptiveDebounce()
     type_keys(five, [100.0] * 3 + [5000.0] + [100.0] * 2)
     # 5 intervals of 100 ms: had the pause counted, the wait would be the 200 ms cap
-    assert abs(five.delay_ms() - 105.0) < 1e-6
+    assert five.delay_ms() == pytest.approx(105.0)
 
 
 def test_slow_typing_is_capped():
