@@ -172,31 +172,36 @@ async def _pace(state: ServerState, write: Callable[[bytes], Awaitable[Any]],
         await asyncio.sleep(max(next_at - loop.time(), 0.001))
 
 
-async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan,
-                  timing: Timing, fault: Fault | None, t0: float) -> web.StreamResponse:
+async def _play(state: ServerState, plan: sse.StreamPlan, timing: Timing, fault: Fault | None,
+                t0: float, write: Callable[[bytes], Awaitable[Any]], close: Callable[[], None],
+                begin: Callable[[], Awaitable[Any]] | None = None,
+                end: Callable[[], Awaitable[Any]] | None = None) -> str:
+    """Play one streamed answer through ``write`` on its schedule (a ``stall_before``, the
+    head, the paced tokens, the tail), on either transport, and count how it ended:
+    "completed", "dropped" (our ``drop`` fault, which calls ``close``) or "abandoned" (anything
+    else: the client left). ``begin`` runs once the first byte is due, ``end`` after the tail."""
     state.open_streams += 1
-    outcome = "abandoned"  # anything but a clean finish or our own drop is the client leaving
+    outcome = "abandoned"
     written = [0]  # tokens sent on this stream
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                       "Cache-Control": "no-cache"})
     try:
         start = t0 + timing.ttft_ms / 1000
         if fault and fault.kind == "stall_before":
             await asyncio.sleep(fault.stall_ms / 1000)
             start += fault.stall_ms / 1000
-        await resp.prepare(request)
-        await resp.write(plan.head)
-        if not await _pace(state, resp.write, lambda: _close_transport(request), plan.slots,
-                           start, timing.tokens_per_s, fault, written):
+        if begin is not None:
+            await begin()
+        await write(plan.head)
+        if not await _pace(state, write, close, plan.slots, start, timing.tokens_per_s, fault, written):
             outcome = "dropped"
-            return resp
-        await resp.write(plan.tail)
-        await resp.write_eof()
+            return outcome
+        await write(plan.tail)
+        if end is not None:
+            await end()
         outcome = "completed"
-        return resp
+        return outcome
     except ConnectionError:
-        # The client went away between two writes; aiohttp copes with the returned response.
-        return resp
+        # The client went away between two writes.
+        return outcome
     finally:
         state.open_streams -= 1
         if outcome == "completed":
@@ -206,6 +211,15 @@ async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan
         else:
             state.streams_abandoned += 1
             state.tokens_abandoned += written[0]
+
+
+async def _stream(request: web.Request, state: ServerState, plan: sse.StreamPlan,
+                  timing: Timing, fault: Fault | None, t0: float) -> web.StreamResponse:
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                       "Cache-Control": "no-cache"})
+    await _play(state, plan, timing, fault, t0, resp.write, lambda: _close_transport(request),
+                begin=lambda: resp.prepare(request), end=resp.write_eof)
+    return resp  # (aiohttp copes with a response whose client went away)
 
 
 def _close_transport(request: web.Request) -> None:
@@ -530,34 +544,8 @@ async def _stream_socket(request: web.Request, ws: web.WebSocketResponse, state:
             if line.startswith(b"data: "):
                 await ws.send_str(line[6:].decode())
 
-    state.open_streams += 1
-    outcome = "abandoned"  # anything but a clean finish or our own drop is the client leaving
-    written = [0]
-    fault, timing = job.fault, job.timing
-    try:
-        start = t0 + timing.ttft_ms / 1000
-        if fault and fault.kind == "stall_before":
-            await asyncio.sleep(fault.stall_ms / 1000)
-            start += fault.stall_ms / 1000
-        await write(job.plan.head)
-        if not await _pace(state, write, lambda: _close_transport(request), job.plan.slots,
-                           start, timing.tokens_per_s, fault, written):
-            outcome = "dropped"
-            return False
-        await write(job.plan.tail)
-        outcome = "completed"
-        return True
-    except ConnectionError:
-        return False
-    finally:
-        state.open_streams -= 1
-        if outcome == "completed":
-            state.streams_completed += 1
-        elif outcome == "dropped":
-            state.streams_dropped += 1
-        else:
-            state.streams_abandoned += 1
-            state.tokens_abandoned += written[0]
+    outcome = await _play(state, job.plan, job.timing, job.fault, t0, write, lambda: _close_transport(request))
+    return outcome == "completed"
 
 
 def make_app(store: ScenarioStore, required_key: str | None = None) -> web.Application:
