@@ -39,6 +39,7 @@ from sparkforge.config import ROLES, Role, RoleConfig, Settings
 from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
 from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
 from sparkforge.models.access import message as access_message
+from sparkforge.models.watchdog import Watchdog
 from sparkforge.models.websocket import SocketClosedError, SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
 from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
@@ -405,7 +406,7 @@ class ModelGateway:
         cfg = self._serving_config(role)
         state.usage.requests += 1
         waited = first_by - _now()
-        watchdog = _Watchdog(first_by)
+        watchdog = Watchdog.at(first_by)  # (_now() is time.monotonic())
         first = True
         outcome = False  # the health has heard how this try went
         try:
@@ -879,32 +880,6 @@ def _call_after(pause: Pause, callback: Callable[..., None], *args: Any) -> asyn
     """Run ``callback(*args)`` once ``pause`` has ended."""
     delay = max(pause.until - _now(), 0.0) + RESUME_MARGIN_S
     return asyncio.get_running_loop().call_later(delay, callback, *args)
-
-
-class _Watchdog:
-    """Cancels the current task at ``when`` (``_now()`` time) unless disarmed first: a
-    deadline for the first event that holds whatever the transport is waiting on. ``absorb``
-    tells a cancellation it caused from one that came from outside."""
-
-    def __init__(self, when: float) -> None:
-        self._task = asyncio.current_task()
-        self.fired = False
-        self._handle = asyncio.get_running_loop().call_later(max(when - _now(), 0.0), self._fire)
-
-    def _fire(self) -> None:
-        self.fired = True
-        if self._task is not None:
-            self._task.cancel()
-
-    def disarm(self) -> None:
-        self._handle.cancel()
-
-    def absorb(self) -> bool:
-        """After a CancelledError: True if it was ours alone (it is then withdrawn)."""
-        if not self.fired or self._task is None:
-            return False
-        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
-        return uncancel is None or uncancel() == 0
 
 
 def _transient(exc: BaseException) -> bool:

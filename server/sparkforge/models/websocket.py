@@ -31,6 +31,8 @@ from typing import Any
 
 import openai
 
+from sparkforge.models.watchdog import Watchdog
+
 try:  # openai 3.x ships its HTTP client as httpx2
     import httpx2 as httpx
 except ImportError:  # pragma: no cover
@@ -327,12 +329,18 @@ class SocketRequest:
             if any(t in message for t in _TERMINAL) and _terminal(message):
                 self.finished = True
                 return
+            watchdog = Watchdog(self._read_timeout) if self._read_timeout is not None else None
             try:
-                message = await asyncio.wait_for(conn.recv_bytes(), self._read_timeout)
-            except asyncio.TimeoutError:
-                raise openai.APITimeoutError(request=httpx.Request("GET", self._pool.url)) from None
+                message = await conn.recv_bytes()
+            except asyncio.CancelledError:
+                if watchdog is not None and watchdog.absorb():
+                    raise openai.APITimeoutError(request=httpx.Request("GET", self._pool.url)) from None
+                raise
             except Exception as exc:
                 raise _dropped(self._pool.url, exc) from exc
+            finally:
+                if watchdog is not None:
+                    watchdog.disarm()
 
 
 def _terminal(message: bytes) -> bool:
