@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import model_ms, pct  # noqa: E402
+from common import model_ms, pct, plain  # noqa: E402
 
 from sparkforge.deep.changes import to_lsp  # noqa: E402
 from sparkforge.edits import PatchApplier, SourceText  # noqa: E402
@@ -144,16 +144,6 @@ async def raw(client: LanguageClient, method: str, params: Any) -> Any:
     protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
     return plain(await future)
 
-
-def plain(obj: Any) -> Any:
-    """JSON-like data from pygls's client, which hands unknown results over as namedtuples."""
-    if hasattr(obj, "_asdict"):
-        return {k: plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    return obj
 
 
 async def bench_lsp(args: argparse.Namespace, ms: ModelServer) -> dict[str, list[float]]:

@@ -41,21 +41,10 @@ from pygls.lsp.client import LanguageClient
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import last_byte, model_ms, pct  # noqa: E402
+from common import last_byte, model_ms, pct, plain  # noqa: E402
 
 LISTENING = "sparkforge model-server listening on "
 KIND = types.InlineCompletionTriggerKind
-
-
-def plain(obj):
-    """JSON-like data from pygls's client, which hands unknown results over as namedtuples."""
-    if hasattr(obj, "_asdict"):
-        return {k: plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    return obj
 
 
 class ModelServer:

@@ -32,3 +32,14 @@ def last_byte(entry: dict[str, Any]) -> float | None:
     """When the model server wrote the request's last byte (monotonic seconds)."""
     d = model_ms(entry)
     return None if d is None else entry["received_monotonic"] + d / 1000
+
+
+def plain(obj: Any) -> Any:
+    """JSON-like data from pygls's client, which hands unknown results over as namedtuples."""
+    if hasattr(obj, "_asdict"):
+        return {k: plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
