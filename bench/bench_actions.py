@@ -145,7 +145,6 @@ async def raw(client: LanguageClient, method: str, params: Any) -> Any:
     return plain(await future)
 
 
-
 async def bench_lsp(args: argparse.Namespace, ms: ModelServer) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
