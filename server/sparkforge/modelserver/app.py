@@ -21,7 +21,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import sse
 from .cache import PromptCache
-from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, rewrite_region
+from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, oracle_region, rewrite_region
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
 REQUIRED_KEY: web.AppKey["str | None"] = web.AppKey("sparkforge_modelserver_required_key")
@@ -321,6 +321,8 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     output = scenario.output
     if scenario.rewrite_insert is not None:
         output = rewrite_region(prompt, scenario.rewrite_insert) or output
+    if scenario.oracle:
+        output = oracle_region(prompt, scenario.oracle) or output
     # other_api: the answer is the other API's (a server that speaks only one of them)
     speaks = endpoint if not (fault and fault.kind == "other_api") else (
         "chat" if endpoint == "responses" else "responses")

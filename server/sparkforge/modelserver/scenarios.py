@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 DEFAULT_FAST_MODEL = "gpt-5.3-codex-spark"
 DEFAULT_DEEP_MODEL = "gpt-5.3-codex"
@@ -45,6 +45,14 @@ class Patch:
 
 
 @dataclass(frozen=True, slots=True)
+class OracleEdit:
+    """A whole file before and after the edit a next-edit answer should make (LF texts)."""
+
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
     """A failure to inject; ``times`` of None means on every matching request."""
 
@@ -64,6 +72,7 @@ class Scenario:
     output: str = ""
     chat_output: str | None = None
     rewrite_insert: str | None = None
+    oracle: tuple[OracleEdit, ...] = ()
     patches: tuple[Patch, ...] = ()
     fault: Fault | None = None
     ttft_ms: float | None = None
@@ -159,6 +168,20 @@ def _parse_patch(raw: Any, where: str) -> Patch:
     )
 
 
+def _parse_oracle(raw: Any, where: str) -> tuple[OracleEdit, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{where}.oracle must be a list of {{before, after}} objects")
+    edits = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or set(item) != {"before", "after"}:
+            raise ScenarioError(f"{where}.oracle[{i}] must be an object with exactly 'before' and 'after'")
+        edits.append(OracleEdit(_string(item["before"], f"{where}.oracle[{i}].before"),
+                                _string(item["after"], f"{where}.oracle[{i}].after")))
+    return tuple(edits)
+
+
 def parse_scenario(raw: Any, index: int) -> Scenario:
     where = f"scenarios[{index}]"
     if not isinstance(raw, dict):
@@ -188,6 +211,7 @@ def parse_scenario(raw: Any, index: int) -> Scenario:
         chat_output=None if chat_output is None else _string(chat_output, f"{where}.chat_output"),
         rewrite_insert=None if raw.get("rewrite_insert") is None
         else _string(raw["rewrite_insert"], f"{where}.rewrite_insert"),
+        oracle=_parse_oracle(raw.get("oracle"), where),
         patches=tuple(_parse_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
         fault=_parse_fault(raw.get("fault"), where),
         ttft_ms=_number(raw.get("ttft_ms"), f"{where}.ttft_ms", allow_none=True),
@@ -350,3 +374,54 @@ def rewrite_region(prompt: str, insert: str) -> str | None:
     if CURSOR not in region:
         return None
     return REGION_START + region.replace(CURSOR, insert, 1) + REGION_END
+
+
+def oracle_region(prompt: str, edits: Sequence[OracleEdit]) -> str | None:
+    """A fast model's answer that makes one of ``edits``: the editable region of a next-edit
+    prompt as it reads in ``after``, found by its place in ``before``.
+
+    The region (cursor marker removed) is looked up in each ``before`` in turn, preferring the
+    place whose preceding text is the excerpt shown above the region; the first edit whose
+    whole change lies inside the region gives the answer. If the region is found but no edit
+    fits inside it, the answer is the region unchanged (a model with nothing to suggest);
+    None if the prompt has no region or no ``before`` holds it.
+    """
+    start = prompt.rfind(REGION_START)
+    end = prompt.find(REGION_END, start)
+    if start < 0 or end < 0:
+        return None
+    marked = prompt[start + len(REGION_START) : end]
+    marked = marked[1:] if marked.startswith("\n") else marked
+    region = marked.replace(CURSOR, "", 1)
+    header = prompt.rfind(FILE_HEADER_START, 0, start)
+    above = prompt[prompt.find("\n", header) + 1 : start] if header >= 0 else ""
+    found = False
+    for edit in edits:
+        for at, length, synthetic in _region_places(edit.before, region, above):
+            found = True
+            head, tail = edit.before[:at], edit.before[at + length :]
+            after = edit.after
+            if len(after) >= len(head) + len(tail) and after.startswith(head) and after.endswith(tail):
+                new = after[len(head) : len(after) - len(tail)]
+                # the prompt ended the region with a newline the file does not have there
+                return f"{REGION_START}\n{new}{chr(10) if synthetic else ''}{REGION_END}"
+    if found:
+        return f"{REGION_START}\n{region}{REGION_END}"
+    return None
+
+
+FILE_HEADER_START = "## Current file: "
+
+
+def _region_places(text: str, region: str, above: str) -> list[tuple[int, int, bool]]:
+    """Where ``region`` sits in ``text``: (offset, length, whether the region's last newline
+    was added by the prompt at the end of the file), the places after ``above`` first."""
+    places = []
+    at = text.find(region)
+    while at >= 0:
+        places.append((at, len(region), False))
+        at = text.find(region, at + 1)
+    # At the end of a file without a final newline the prompt added one before the end marker.
+    if region.endswith("\n") and text.endswith(region[:-1]):
+        places.append((len(text) - len(region) + 1, len(region) - 1, True))
+    return sorted(places, key=lambda p: not text[: p[0]].endswith(above))
