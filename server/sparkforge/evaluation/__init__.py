@@ -1,0 +1,1 @@
+"""``sparkforge eval``: measure suggestion quality on cases (docs/eval.md)."""
