@@ -1,4 +1,4 @@
-"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act, and ``--version``.
+"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act | eval, and ``--version``.
 
 Each subcommand's module is imported only when that subcommand runs, so ``sparkforge lsp``
 starts without loading the model server's HTTP stack.
@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("sparkforge.doctor", "check the configuration and reach each model"),
     "demo": ("sparkforge.demo", "a scripted editing session against the local model server"),
     "act": ("sparkforge.act", "run a code action from the terminal and print its diff"),
+}
+# name -> (module, help); the module's main(argv) -> int parses the rest of the command line
+HANDOVER: dict[str, tuple[str, str]] = {
+    "eval": ("sparkforge.evaluation.command", "measure suggestion quality: eval predict | eval actions"),
 }
 
 
@@ -66,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-V", "--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
+    if chosen in HANDOVER and argv.index(chosen) == 0:  # its own parser reads the rest
+        return int(importlib.import_module(HANDOVER[chosen][0]).main(argv[1:]) or 0)
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name == chosen:
             module = importlib.import_module(module_name)
             module.add_arguments(p)
             p.set_defaults(func=module.run)
+    for name, (module_name, help_text) in HANDOVER.items():
+        p = sub.add_parser(name, help=help_text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=lambda a, m=module_name: importlib.import_module(m).main(a.rest))
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -1,0 +1,185 @@
+"""``sparkforge eval predict|actions``: the command line (docs/eval.md, "Running").
+
+    sparkforge eval predict CASES... [--model ROLE_OR_NAME ...] [--oracle] [--repo-root DIR]
+                            [--json FILE] [--markdown FILE] [--settings FILE] [--base-url URL]
+                            [--api responses|chat] [--scenario FILE] [--no-pauses] [--timeout S]
+    sparkforge eval actions ...   (sparkforge.evaluation.actions)
+
+``predict`` prints one Markdown table with a row per model on stdout and progress on stderr.
+Exit status: 0 when every case ran (misses included), 1 on bad input or a server that would
+not start, 130 when interrupted. Nothing here reaches the network unless a real model is
+asked for: with ``--oracle`` the model server runs in this process, on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+PROG = "sparkforge eval"
+ROLES = ("fast", "deep")
+
+
+class CommandError(Exception):
+    """Bad input: printed as one line, exit 1."""
+
+
+def add_predict_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("cases", nargs="+", metavar="CASES",
+                   help="case files or folders (ours, Zed's .md cases, Copilot recordings)")
+    p.add_argument("--model", action="append", metavar="ROLE_OR_NAME",
+                   help="fast, deep, or a model name for the fast role (repeatable: one row each; "
+                        "default: the configured fast model)")
+    p.add_argument("--oracle", action="store_true",
+                   help="answer each case with its expected edit from a local model server: "
+                        "every miss is then the pipeline's")
+    p.add_argument("--repo-root", metavar="DIR", help="the checkout Zed cases name")
+    p.add_argument("--json", metavar="FILE", help="write the JSON report (per-case rows) to FILE")
+    p.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
+    p.add_argument("--settings", metavar="FILE", help="a JSON file with the sparkforge settings section")
+    p.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL for the models")
+    p.add_argument("--api", choices=["responses", "chat"], help="the API the models speak")
+    p.add_argument("--scenario", action="append", default=[], metavar="FILE",
+                   help="with --oracle: a model-server scenario file, e.g. a `models` timing table")
+    p.add_argument("--no-pauses", action="store_true",
+                   help="replay the edit history without the pauses between edits")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="how long to wait for one case's suggestions (default %(default)s s)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog=PROG, description="Measure suggestion quality (docs/eval.md).")
+    sub = parser.add_subparsers(dest="what", required=True)
+    add_predict_arguments(sub.add_parser("predict", help="next edits and ghost text, replayed through sparkforge lsp"))
+    actions_parser = sub.add_parser("actions", help="code actions scored by tests")
+    actions = _actions_module()
+    if actions is not None:
+        actions.add_arguments(actions_parser)
+    else:
+        actions_parser.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.what == "actions":
+        if actions is None:
+            print(f"{PROG} actions: not available in this installation", file=sys.stderr)
+            return 1
+        return int(actions.run(args) or 0)
+    try:
+        return run_predict(args, argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except CommandError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _actions_module() -> Any:
+    """``sparkforge.evaluation.actions`` if it is installed and complete, else None."""
+    try:
+        module = importlib.import_module("sparkforge.evaluation.actions")
+    except ModuleNotFoundError as exc:
+        if exc.name and "sparkforge.evaluation.actions".startswith(exc.name):
+            return None
+        raise
+    if not (hasattr(module, "add_arguments") and hasattr(module, "run")):
+        return None
+    return module
+
+
+def model_specs(args: argparse.Namespace) -> list[Any]:
+    """One ``ModelSpec`` per ``--model``: the settings section the server runs with."""
+    from sparkforge.config import merge_raw, parse_settings, settings_from_env
+    from sparkforge.evaluation.predict import ModelSpec
+
+    raw: dict[str, Any] = {}
+    if args.settings:
+        try:
+            loaded = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CommandError(f"cannot read the settings file {args.settings}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise CommandError(f"{args.settings}: not valid JSON: {exc}") from None
+        if isinstance(loaded, dict) and isinstance(loaded.get("sparkforge"), dict):
+            loaded = loaded["sparkforge"]
+        if not isinstance(loaded, dict):
+            raise CommandError(f"{args.settings}: the settings must be a JSON object")
+        raw = loaded
+    settings, problems = parse_settings(raw)
+    for problem in problems:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+    settings = settings_from_env(settings)
+    specs = []
+    for asked in args.model or ["fast"]:
+        role = settings.role(asked if asked in ROLES else "fast")  # type: ignore[arg-type]
+        model = role.model if asked in ROLES else asked
+        fast: dict[str, Any] = {
+            "model": model, "baseUrl": args.base_url or role.base_url, "api": args.api or role.api,
+            "apiKeyEnv": role.api_key_env, "transport": role.transport,
+            # the model asked for, not a fallback that would answer in its place
+            "fallbackModels": [],
+        }
+        if asked == "deep" and role.reasoning_effort:
+            fast["reasoningEffort"] = role.reasoning_effort
+        label = f"{asked}: {model}" if asked in ROLES else asked
+        # the fast path alone is measured: the deep role goes where the fast one does, so that
+        # it does not look its own model up on another endpoint (or warn about its key)
+        specs.append(ModelSpec(label=label, model=model, settings=merge_raw(raw, {"fast": fast, "deep": fast})))
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise CommandError(f"a model is named twice: {', '.join(labels)}")
+    return specs
+
+
+def run_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from sparkforge.evaluation import predict, report
+    from sparkforge.evaluation.cases import CaseError, load_cases
+
+    if args.scenario and not args.oracle:
+        raise CommandError("--scenario goes with --oracle (the local model server's scenarios)")
+    repo_root = Path(args.repo_root) if args.repo_root else None
+    if repo_root is not None and not repo_root.is_dir():
+        raise CommandError(f"--repo-root {repo_root}: not a directory")
+    for path in args.scenario:
+        if not Path(path).is_file():
+            raise CommandError(f"--scenario {path}: no such file")
+    try:
+        cases = load_cases(args.cases, repo_root=repo_root)
+    except CaseError as exc:
+        raise CommandError(str(exc)) from None
+    if not cases:
+        raise CommandError(f"no cases in {' '.join(args.cases)}")
+    specs = model_specs(args)
+    oracle = predict.Oracle(args.scenario) if args.oracle else None
+    started = time.strftime("%Y-%m-%d %H:%M %Z")
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        results = asyncio.run(predict.run(specs, cases, oracle=oracle, pauses=not args.no_pauses,
+                                          timeout=args.timeout, progress=progress))
+    except predict.EvalError as exc:
+        raise CommandError(str(exc)) from None
+    meta = {"command": "sparkforge eval " + shlex.join(argv), "date": started, "oracle": args.oracle,
+            "cases": len(cases)}
+    print(report.markdown_table(results))
+    for target, text in ((args.markdown, lambda: report.markdown_report(results, meta)),
+                         (args.json, lambda: json.dumps(report.json_report(results, meta), indent=2) + "\n")):
+        if target:
+            try:
+                Path(target).write_text(text(), encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"cannot write {target}: {exc.strerror}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
