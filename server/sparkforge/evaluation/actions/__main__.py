@@ -1,0 +1,5 @@
+"""``python -m sparkforge.evaluation.actions``: ``sparkforge eval actions``."""
+
+from sparkforge.evaluation.actions import main
+
+raise SystemExit(main())
