@@ -22,7 +22,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sparkforge.evaluation.actions.cases import ActionCase
 from sparkforge.evaluation.actions.editor import write_tree
@@ -164,6 +164,7 @@ class Scorer:
             mutated = await self.pytest({**case.mutant, **case.tests}, tests)
             if mutated.returncode != 1:
                 return Verdict(False, f"the hidden tests do not catch the mutant ({mutated.summary()})")
+            return Verdict(True, f"{len(run.outcomes)} hidden tests pass; {len(mutated.problems())} fail on the mutant")
         return Verdict(True, f"{len(run.outcomes)} hidden tests pass")
 
     # -- an action's result --------------------------------------------------------------------
@@ -183,7 +184,7 @@ class Scorer:
         return await self._refactor(case, after)
 
     async def _generate_tests(self, case: ActionCase, after: dict[str, str], changed: list[str]) -> Verdict:
-        touched_code = [p for p in changed if p in case.files]
+        touched_code = [p for p in changed if p in case.files and not is_test_file(p)]
         if touched_code:
             return Verdict(False, f"the action changed {', '.join(touched_code)} (tests must leave the code alone)")
         written = [p for p in changed if p.endswith(".py") and after.get(p) is not None]
@@ -202,7 +203,7 @@ class Scorer:
             return Verdict(False, f"no generated test fails on the seeded mutant "
                                   f"({len(original.named('passed'))} pass on both)")
         return Verdict(True, f"{len(original.named('passed'))} generated tests pass on the original, "
-                             f"{len(caught)} fail on the mutant")
+                             f"{len(caught)} fail{'s' if len(caught) == 1 else ''} on the mutant")
 
     async def _document(self, case: ActionCase, after: dict[str, str]) -> Verdict:
         text = after.get(case.path)
@@ -237,6 +238,12 @@ class Scorer:
     async def _hidden(self, case: ActionCase, after: dict[str, str]) -> PytestRun:
         files = {p: t for p, t in after.items() if p not in case.tests}
         return await self.pytest({**files, **case.tests}, sorted(case.tests))
+
+
+def is_test_file(path: str) -> bool:
+    """A test module or pytest's conftest.py (what Generate tests may write)."""
+    name = PurePosixPath(path).name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 def _syntax_errors(files: dict[str, str], paths: list[str]) -> str:
