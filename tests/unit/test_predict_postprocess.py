@@ -109,6 +109,15 @@ def test_duplicated_following_lines_are_dropped():
     assert trim_duplicate_suffix("a\nb", "", ["c"]) == "a\nb"
 
 
+def test_a_closer_for_a_block_the_user_opened_is_no_repeat_of_the_outer_one():
+    # func f() {\n\tif err != nil {|\n}  completed with the if's body and its own "\t}"
+    assert trim_duplicate_suffix("\n\t\treturn err\n\t}", "", ["}", ""]) == "\n\t\treturn err\n\t}"
+    assert trim_duplicate_suffix("\n        x()\n    })", "", ["})"]) == "\n        x()\n    })"
+    # the same closer at the same depth is the model writing the next line again
+    assert trim_duplicate_suffix("\n\t\treturn err\n\t}", "", ["\t}", "}"]) == "\n\t\treturn err"
+    assert trim_duplicate_suffix("\n  return 1;\n}", "", ["  }"]) == "\n  return 1;"
+
+
 def test_an_answer_cut_short_is_refused():
     prompt = prompt_for()
     cut = f"{REGION_START}\ndef add(a, b):\n    return a + b\n"  # no end marker, tail missing

@@ -27,6 +27,7 @@ _OPENERS = {")": "(", "]": "[", "}": "{"}
 _QUOTES = "\"'`"
 # What may repeat at the seam between an insertion and the text after the cursor.
 _SEAM_PUNCTUATION = ";,"
+_CLOSERS = ")]};,"
 
 
 def is_fence(line: str) -> bool:
@@ -180,10 +181,27 @@ def trim_duplicate_suffix(insertion: str, text_after_cursor_on_line: str,
         # The lines the insertion would create after the cursor's line, as they would read.
         created = ins[1:-1] + [ins[-1] + after]
         for m in range(min(len(created), len(following_lines)), 0, -1):
-            tail = [line.strip() for line in created[-m:]]
-            if tail == [line.strip() for line in following_lines[:m]] and any(tail):
+            tail = created[-m:]
+            if any(line.strip() for line in tail) and all(
+                    _repeats(new, old) for new, old in zip(tail, following_lines[:m])):
                 return "\n".join(ins[:-m])
     return insertion
+
+
+def _repeats(created: str, following: str) -> bool:
+    """``created`` reads as a copy of the line that follows it (indentation aside). A line of
+    closers indented deeper than that line is no copy: it closes a block the user just opened
+    (``if err != nil {`` completed with ``return err`` and ``\t}`` before the function's ``}``)."""
+    text = created.strip()
+    if text != following.strip():
+        return False
+    if text and all(ch in _CLOSERS for ch in text):
+        return _indent_width(created) <= _indent_width(following)
+    return True
+
+
+def _indent_width(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
 
 def _unmatched_closers(text: str) -> set[int]:
