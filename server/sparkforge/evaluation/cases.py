@@ -47,8 +47,9 @@ _DELAY_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
 def load_cases(paths: Sequence[str | Path], *, repo_root: Path | None = None) -> list[Case]:
     """Every case under ``paths``: our ``.md`` cases, Zed ``.md`` cases, Copilot recordings.
 
-    A directory is walked (sorted; ``README.md`` files and hidden entries skipped); a folder
-    holding ``recording.w.json`` is one Copilot case. ``repo_root`` is the checkout Zed cases
+    A directory is walked (sorted; ``README.md`` files, hidden entries and other files
+    skipped); a folder holding ``recording.w.json`` is one Copilot case, and so is a file
+    ``<name>.recording.w.json`` (with ``<name>.scoredEdits.w.json`` beside it). ``repo_root`` is the checkout Zed cases
     name (see ``zed.py``).
     """
     from . import copilot, zed
@@ -59,7 +60,7 @@ def load_cases(paths: Sequence[str | Path], *, repo_root: Path | None = None) ->
         if not path.exists():
             raise CaseError(f"{path}: no such file or directory")
         for item in _walk(path):
-            if item.is_dir() or item.name == copilot.RECORDING:
+            if item.is_dir() or copilot.is_recording(item):
                 cases.append(copilot.read_recording(item))
             elif item.suffix.lower() == ".md":
                 text = _read(item)
@@ -73,7 +74,7 @@ def load_cases(paths: Sequence[str | Path], *, repo_root: Path | None = None) ->
 
 
 def _walk(path: Path) -> Iterable[Path]:
-    from .copilot import RECORDING
+    from .copilot import RECORDING, is_recording
 
     if path.is_file():
         yield path
@@ -86,7 +87,7 @@ def _walk(path: Path) -> Iterable[Path]:
             continue
         if child.is_dir():
             yield from _walk(child)
-        elif child.suffix.lower() == ".md" and child.name.lower() != "readme.md":
+        elif is_recording(child) or child.suffix.lower() == ".md" and child.name.lower() != "readme.md":
             yield child
 
 

@@ -27,6 +27,7 @@ class DiffHunk:
     new: list[str] = field(default_factory=list)
     old_start: int | None = None  # 1-based, from the header
     old_count: int | None = None
+    tags: list[str] = field(default_factory=list)  # " ", "-" or "+" for each hunk line, in order
 
     @property
     def changes(self) -> bool:
@@ -111,6 +112,8 @@ def parse_diff(text: str, *, garbage: str = "error") -> list[FileDiff]:
             i += 1
             continue
         tag, body = (line[0], line[1:]) if line else (" ", "")
+        if tag in " -+":
+            hunk.tags.append(tag)
         if tag == " ":
             hunk.old.append(body + "\n")
             hunk.new.append(body + "\n")
