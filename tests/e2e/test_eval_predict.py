@@ -365,8 +365,12 @@ def test_a_model_that_suggests_another_edit_scores_a_miss(tmp_path, model_server
     assert noedit["ghost"] == "  # tries"
     summary = report["models"][0]["summary"]
     assert summary["exact"] == 0 and summary["no_suggestion_rate"] == 0.0
-    assert [r["scenario"] for r in model_server.requests()
-            if r["endpoint"] in ("responses", "chat")] == ["short", "eager"]
+    sent = [r for r in model_server.requests() if r["endpoint"] in ("responses", "chat")]
+    assert [r["scenario"] for r in sent] == ["short", "eager"]
+    # one server served both cases, and the second saw nothing of the first (closed before it)
+    assert "stats.py" in sent[0]["prompt"] and "config.py" not in sent[0]["prompt"]
+    assert "config.py" in sent[1]["prompt"]
+    assert "stats.py" not in sent[1]["prompt"] and "total" not in sent[1]["prompt"].split("## Recent edits")[1]
     rows = table_rows(out.stdout)
     assert [r[:3] for r in rows[2:]] == [["gpt-5.3-codex-spark", "2", "0.0%"]]
 
