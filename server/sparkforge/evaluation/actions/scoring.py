@@ -162,8 +162,10 @@ class Scorer:
             return Verdict(False, f"the hidden tests fail on the case's own code: {run.summary()}")
         if case.kind == "generate-tests":
             mutated = await self.pytest({**case.mutant, **case.tests}, tests)
+            if mutated.returncode == 0:
+                return Verdict(False, "the hidden tests all pass on the mutant: it seeds no bug they catch")
             if mutated.returncode != 1:
-                return Verdict(False, f"the hidden tests do not catch the mutant ({mutated.summary()})")
+                return Verdict(False, f"the hidden tests do not run on the mutant: {mutated.summary()}")
             return Verdict(True, f"{len(run.outcomes)} hidden tests pass; {len(mutated.problems())} fail on the mutant")
         return Verdict(True, f"{len(run.outcomes)} hidden tests pass")
 
