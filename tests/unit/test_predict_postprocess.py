@@ -123,3 +123,19 @@ def test_an_answer_cut_short_is_refused():
     cut = f"{REGION_START}\ndef add(a, b):\n    return a + b\n"  # no end marker, tail missing
     assert clean_rewrite(cut, prompt) is None
     assert clean_rewrite("def add(a, b):\n    return a + b\n", prompt) is None
+
+
+def test_a_line_the_model_changed_is_not_read_as_a_line_it_dropped():
+    # Next edits rewrite lines away from the cursor (a rename carried on, an argument added at
+    # a call): the changed line replaces the original, which must not come back beside it.
+    doc = "def total(items, tax_rate):\n    return sum(i.price for i in items) * (1 + rate)\n"
+    prompt = build_prompt(doc, "cart.py", "python", (0, 25))
+    renamed = "def total(items, tax_rate):\n    return sum(i.price for i in items) * (1 + tax_rate)\n"
+    assert clean_rewrite(answer(renamed), prompt) == renamed
+    doc = "def area(w, h, d):\n    return w * h\n\nprint(area(2, 3))\n"
+    prompt = build_prompt(doc, "p.py", "python", (1, 16))
+    both = "def area(w, h, d):\n    return w * h * d\n\nprint(area(2, 3, 1))\n"
+    assert clean_rewrite(answer(both), prompt) == both
+    doc = "name = 'y'\nprint(nam)\n"
+    prompt = build_prompt(doc, "w.py", "python", (0, 9))
+    assert clean_rewrite(answer("name = 'y'\nprint(name)\n"), prompt) == "name = 'y'\nprint(name)\n"
