@@ -21,6 +21,7 @@ def summary(scores: Sequence[CaseScore]) -> dict[str, Any]:
     first = [s.first_ms for s in scores if s.first_ms is not None]
     last = [s.last_ms for s in scores if s.last_ms is not None]
     costs = [s.cost_usd for s in scores if s.cost_usd is not None]
+    graded = [s for s in scores if s.format == "copilot"]
     return {
         "cases": len(scores),
         "exact": sum(s.exact for s in scores),
@@ -39,6 +40,9 @@ def summary(scores: Sequence[CaseScore]) -> dict[str, Any]:
         "output_tokens": sum(s.output_tokens for s in scores),
         "cost_usd": round(sum(costs), 6) if costs else None,
         "errors": sum(s.error is not None for s in scores),
+        # Copilot's grading: the grade of the edit matched exactly (bad 0, valid 0.1, expected 1)
+        "copilot_cases": len(graded),
+        "copilot_grade": _mean([s.grade or 0.0 for s in graded], 4),
     }
 
 
