@@ -42,14 +42,15 @@ def test_the_oracle_passes_every_project_case(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     data = json.loads(report.read_text())
     (model,) = data["models"]
-    failed = {c["name"]: c["reason"] for c in model["cases_detail"] if not c["passed"]}
+    failed = {c["name"]: c["reason"] for c in model["cases"] if not c["passed"]}
     assert failed == {}
     assert model["model"] == "deep: gpt-5.3-codex"
-    assert (model["passed"], model["cases"]) == (24, 24)
-    assert model["by_kind"] == {"generate-tests": {"passed": 6, "cases": 6}, "document": {"passed": 6, "cases": 6},
+    summary = model["summary"]
+    assert (summary["passed"], summary["cases"]) == (24, 24)
+    assert summary["by_kind"] == {"generate-tests": {"passed": 6, "cases": 6}, "document": {"passed": 6, "cases": 6},
                                 "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 6, "cases": 6}}
-    assert model["input_tokens"] > 0 and model["output_tokens"] > 0  # the model server really answered
-    reasons = {c["name"]: c["reason"] for c in model["cases_detail"]}
+    assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0  # the model server really answered
+    reasons = {c["name"]: c["reason"] for c in model["cases"]}
     assert reasons["fix-chunks"] == "test_keeps_the_short_last_chunk now passes; 3 hidden tests pass"
     assert reasons["generate-tests-clamp"] == "4 generated tests pass on the original, 1 fails on the mutant"
     assert reasons["document-stack-method"] == "pop has a docstring; 2 hidden tests pass"
@@ -170,7 +171,7 @@ def test_wrong_answers_are_scored_as_failures(tmp_path):
     out = eval_actions(str(cases), "--oracle", "--json", str(report))
     assert out.returncode == 0, out.stdout + out.stderr  # every case ran: failures are results
     (model,) = json.loads(report.read_text())["models"]
-    verdicts = {c["name"]: (c["passed"], c["reason"]) for c in model["cases_detail"]}
+    verdicts = {c["name"]: (c["passed"], c["reason"]) for c in model["cases"]}
     assert verdicts == {
         "tests-fail-on-the-original": (False, "the generated tests do not pass on the original code: test_above_gives_low"),
         "tests-miss-the-mutant": (False, "no generated test fails on the seeded mutant (2 pass on both)"),
@@ -181,7 +182,7 @@ def test_wrong_answers_are_scored_as_failures(tmp_path):
         "refactor-changes-behaviour": (False, "hidden tests fail after Refactor: test_squares_of_evens"),
         "no-edit-at-all": (False, f"codeAction/resolve failed: {NO_EDIT_MESSAGE}"),
     }
-    assert (model["passed"], model["cases"]) == (0, 8)
+    assert (model["summary"]["passed"], model["summary"]["cases"]) == (0, 8)
     assert "| deep: gpt-5.3-codex | 0/8 (0%) | 0/2 | 0/2 | 0/2 | 0/2 |" in out.stdout
 
 
@@ -202,7 +203,7 @@ def test_check_finds_cases_that_do_not_mean_what_they_say(tmp_path):
     out = eval_actions(str(cases), "--check", "--json", str(report))
     assert out.returncode == 1, out.stdout + out.stderr
     (row,) = json.loads(report.read_text())["models"]
-    verdicts = {c["name"]: (c["passed"], c["reason"]) for c in row["cases_detail"]}
+    verdicts = {c["name"]: (c["passed"], c["reason"]) for c in row["cases"]}
     assert verdicts == {
         "fix-ok": (True, "1 of 3 hidden tests fail before the fix"),
         "fix-already-passing": (False, "test_even_split passes before the fix"),

@@ -82,5 +82,6 @@ def markdown_report(results: Sequence[ModelResult], meta: dict[str, Any]) -> str
 def json_report(results: Sequence[ModelResult], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
-        "models": [{**summary(r), "cases_detail": [c.as_json() for c in r.cases]} for r in results],
+        "models": [{"model": r.label, "summary": {k: v for k, v in summary(r).items() if k != "model"},
+                    "cases": [c.as_json() for c in r.cases]} for r in results],
     }
