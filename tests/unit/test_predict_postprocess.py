@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from sparkforge.predict.postprocess import clean_rewrite, reindent, trim_duplicate_suffix
+from sparkforge.predict.postprocess import (
+    clean_rewrite,
+    reindent,
+    restore_dropped_ends,
+    restore_indentation,
+    trim_duplicate_suffix,
+)
 from sparkforge.predict.prompt import CURSOR, REGION_END, REGION_START, build_prompt
 
 DOC = "def add(a, b):\n    return a +\n\nprint(add(1, 2))\n"
@@ -139,3 +145,35 @@ def test_a_line_the_model_changed_is_not_read_as_a_line_it_dropped():
     doc = "name = 'y'\nprint(nam)\n"
     prompt = build_prompt(doc, "w.py", "python", (0, 9))
     assert clean_rewrite(answer("name = 'y'\nprint(name)\n"), prompt) == "name = 'y'\nprint(name)\n"
+
+
+def test_the_rest_of_the_line_written_again_is_dropped():
+    assert trim_duplicate_suffix("a > b) {", ") {", []) == "a > b"
+    assert trim_duplicate_suffix("x, verbose=True)", ", verbose=True)", []) == "x"
+    assert trim_duplicate_suffix("ab", "b", []) == "ab"  # one character proves nothing
+
+
+def test_lines_left_out_at_the_region_end_are_kept_but_a_deletion_inside_it_is_not():
+    originals = ["def f():", "    x = ", "    y = 2", "    return x + y", ""]
+    # stopped right after the cursor's line: the rest was left out, not deleted
+    assert restore_dropped_ends(originals, ["def f():", "    x = 1", ""], 1, 8) == [
+        "def f():", "    x = 1", "    y = 2", "    return x + y", ""]
+    # a line deleted with the rest copied is the model's edit
+    kept = ["def f():", "    x = 1", "    return x + y", ""]
+    assert restore_dropped_ends(originals, kept, 1, 8) == kept
+
+
+def test_a_region_answered_without_its_indentation_is_indented_back():
+    originals = ["    def f(self):", "        return ", ""]
+    assert restore_indentation(originals, ["def f(self):", "    return 1", ""]) == [
+        "    def f(self):", "        return 1", ""]
+    # an answer whose lines are as deep as the region's is left alone
+    same = ["    def f(self):", "        return 1", ""]
+    assert restore_indentation(originals, same) == same
+
+
+def test_an_answer_stopped_at_an_inner_closing_brace_is_refused():
+    doc = "func f() {\n\tif x {\n\t\t\n\t}\n\treturn\n}\n"
+    prompt = build_prompt(doc, "a.go", "go", (2, 2))
+    cut = f"{REGION_START}\nfunc f() {{\n\tif x {{\n\t\ty()\n\t}}\n"
+    assert clean_rewrite(cut, prompt) is None

@@ -1,10 +1,12 @@
 """From the fast model's raw answer to a clean rewrite of the editable region.
 
 Models drift from the requested format in predictable ways: a markdown fence around the
-answer, a sentence before it, the cursor marker echoed back, four spaces where the file uses
-tabs, trailing whitespace dropped from a line they meant to keep. ``clean_rewrite`` undoes
-all of that, restores the document's line endings, and returns None when nothing useful is
-left (no change, an empty answer, a runaway one).
+answer, a sentence before it, the cursor marker echoed back, a marker written twice, four
+spaces where the file uses tabs, the whole region unindented, trailing whitespace dropped from
+a line they meant to keep, the region's last lines left out. ``clean_rewrite`` undoes all of
+that, restores the document's line endings, and returns None when nothing useful is left (no
+change, an empty answer, a runaway one, one cut short). The corpus of such answers is
+``tests/data/hygiene/`` (docs/eval.md, "Post-processing corpus").
 
 ``trim_duplicate_suffix`` fixes the classic completion mistake of writing what already
 follows the cursor: ``foo(a, b))`` when the editor had already closed the parenthesis.
@@ -27,6 +29,14 @@ _OPENERS = {")": "(", "]": "[", "}": "{"}
 _QUOTES = "\"'`"
 # What may repeat at the seam between an insertion and the text after the cursor.
 _SEAM_PUNCTUATION = ";,"
+# Cursor markers of other next-edit prompts (Zeta's) that a model may echo instead of ours.
+_OTHER_CURSORS = ("<|user_cursor|>", "<|cursor|>")
+# A sentence a model puts before an answer without markers ("Here is the updated code:").
+_INTRO_RE = re.compile(
+    r"(?i)(here('s| is| are)|sure|certainly|of course|okay|ok|below is|i('ve| have)|"
+    r"the (updated|rewritten|completed|edited|next)|updated|rewritten)\b[^`]*[:.!]$")
+# Languages whose lines are prose (a sentence is content) and whose trailing spaces matter.
+_PROSE_LANGUAGES = {"markdown", "plaintext", "restructuredtext", "latex"}
 _CLOSERS = ")]};,"
 
 
@@ -45,20 +55,14 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
     """
     region = prompt.region_lf
     text = to_lf(raw)
-    start = text.find(REGION_START)
-    ended = REGION_END in text[max(start, 0):]
-    if start >= 0:
-        body = text[start + len(REGION_START):]
-        end = body.rfind(REGION_END)
-        body = body[:end] if end >= 0 else body
-        if body.startswith("\n"):
-            body = body[1:]  # the newline after the start marker belongs to the format
-        body = _unfence(body, region, inside_markers=True)
-    else:
-        end = text.rfind(REGION_END)
-        body = _unfence(text[:end] if end >= 0 else text, region, inside_markers=False)
-    if CURSOR not in region:  # a region may legitimately contain the marker's text
-        body = body.replace(CURSOR, "")
+    body, ended, marked = _between_markers(text, region)
+    prose = prompt.language_id in _PROSE_LANGUAGES
+    body = _unfence(body, region, inside_markers=marked)
+    if not marked and not prose:
+        body = _drop_intro(body, region)
+    if not ended:
+        body, ended = _drop_partial_end_marker(body)
+    body = strip_cursor_markers(body, region)
     # The prompt puts a newline before the end marker when the region (with the cursor
     # marker) does not end with one: at the end of the file, or with the cursor on a last,
     # empty line. That newline is the format's, not the region's.
@@ -70,10 +74,16 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
         body += "\n"
     if not body.strip() and region.strip():
         return None  # an empty answer is a failure far more often than a wish to delete
-    if not ended and _last_line(body) != _last_line(region):
+    if not ended and not _ends_like(body, region):
         return None  # no end marker and the region's end is missing: likely cut short
     fixer = LineFixer(prompt)
-    lines = restore_unchanged(fixer.originals, [fixer.fix(line) for line in body.split("\n")])
+    originals = fixer.originals
+    cursor_line = region.count("\n", 0, prompt.cursor_offset_lf)
+    cursor_column = prompt.cursor_offset_lf - (region.rfind("\n", 0, prompt.cursor_offset_lf) + 1)
+    lines = restore_indentation(originals, [fixer.fix(line) for line in body.split("\n")])
+    lines = restore_unchanged(originals, lines, cursor_line)
+    lines = restore_space_before_cursor(originals, lines, cursor_line, cursor_column)
+    lines = restore_dropped_ends(originals, lines, cursor_line, cursor_column)
     body = "\n".join(lines)
     if body == region:
         return None
@@ -83,20 +93,91 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
     return body.replace("\n", prompt.line_ending) if prompt.line_ending != "\n" else body
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return lines[-1] if lines else ""
+def strip_cursor_markers(text: str, region: str) -> str:
+    """``text`` without echoed cursor markers, ours or another prompt's (Zeta's)."""
+    for cursor in (CURSOR, *_OTHER_CURSORS):
+        if cursor not in region:  # a region may legitimately contain the marker's text
+            text = text.replace(cursor, "")
+    return text
+
+
+def _between_markers(text: str, region: str) -> tuple[str, bool, bool]:
+    """The answer's rewrite, whether its end marker was seen, and whether it had markers.
+
+    The rewrite runs from the start marker to the first end marker after it. A start marker
+    written twice counts once; an answer written twice counts once (the first copy).
+    """
+    start = text.find(REGION_START)
+    ends_in_region = REGION_START in region or REGION_END in region
+    if start < 0:
+        end = text.find(REGION_END) if not ends_in_region else text.rfind(REGION_END)
+        return (text[:end] if end >= 0 else text), end >= 0, end >= 0
+    body = text[start + len(REGION_START):]
+    end = body.find(REGION_END) if not ends_in_region else body.rfind(REGION_END)
+    body = body[:end] if end >= 0 else body
+    if not ends_in_region and REGION_START in body:
+        body = body[body.rfind(REGION_START) + len(REGION_START):]
+    if body.startswith("\n"):
+        body = body[1:]  # the newline after the start marker belongs to the format
+    return body, end >= 0, True
+
+
+def _drop_partial_end_marker(body: str) -> tuple[str, bool]:
+    """An answer cut off while writing the end marker (``<|editable_reg``) is complete."""
+    head, _, last = body.rstrip("\n").rpartition("\n")
+    last = last.strip()
+    if len(last) >= 2 and REGION_END.startswith(last):
+        return head + "\n", True
+    return body, False
+
+
+def _drop_intro(body: str, region: str) -> str:
+    """Without markers, a first line that introduces the answer ("Sure!") is not code."""
+    lines = body.split("\n")
+    known = {line.strip() for line in region.split("\n")}
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    line = lines[first].strip() if first is not None else ""
+    if not line or line in known or not _INTRO_RE.match(line) or not (
+            " " in line or line.endswith("!")):  # "updated:" may be a YAML key
+        return body
+    rest = lines[first + 1 :]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    return "\n".join(rest)
+
+
+def _ends_like(body: str, region: str) -> bool:
+    """``body`` ends with the region's last non-blank lines: enough of them to name one place
+    in the region (a lone ``}`` does not: the answer may have stopped at an inner one)."""
+    ours = [line.strip() for line in region.split("\n") if line.strip()]
+    theirs = [line.strip() for line in body.split("\n") if line.strip()]
+    if not ours:
+        return not theirs
+    n = 1
+    while n < len(ours) and _occurrences(ours, ours[-n:]) > 1:
+        n += 1
+    return theirs[-n:] == ours[-n:]
+
+
+def _occurrences(lines: list[str], run: list[str]) -> int:
+    k = len(run)
+    return sum(lines[i : i + k] == run for i in range(len(lines) - k + 1))
 
 
 def _unfence(body: str, region: str, inside_markers: bool) -> str:
     """Drop a markdown fence around ``body``, and any chatter outside it.
 
-    Between markers there is no chatter, so only a fence on the first line counts.
+    Between markers there is no chatter, so only a fence on the first line counts, or a lone
+    closing fence on the last.
     """
     lines = body.split("\n")
     if any(is_fence(line) for line in region.split("\n")):
         return body  # a markdown document: fences may be content
     fences = [i for i, line in enumerate(lines) if is_fence(line)]
+    if inside_markers and len(fences) == 1 and fences[0] != 0:
+        last = max(i for i, line in enumerate(lines) if line.strip())
+        if fences[0] == last:  # a closing fence whose opening one was outside the markers
+            return "\n".join(lines[:last] + lines[last + 1 :])
     if not fences or (inside_markers and fences[0] != 0):
         return body
     first = fences[0]
@@ -107,26 +188,31 @@ def _unfence(body: str, region: str, inside_markers: bool) -> str:
 
 
 class LineFixer:
-    """Per-line clean-up: indentation style. Shared with streaming so both agree."""
+    """Per-line clean-up: indentation style, trailing whitespace on new lines. Shared with
+    streaming so both agree."""
 
     def __init__(self, prompt: Prompt) -> None:
         self.originals = prompt.region_lf.split("\n")
         self._known = set(self.originals)
         self._indent = prompt.indent
+        self._prose = prompt.language_id in _PROSE_LANGUAGES
 
     def fix(self, line: str) -> str:
         if line.endswith("\r"):
             line = line[:-1]
         if line in self._known:
             return line
-        return reindent(line, self._indent)
+        line = reindent(line, self._indent)
+        if line in self._known or self._prose:
+            return line  # Markdown: two trailing spaces are a line break
+        return line.rstrip()  # a new line's trailing whitespace is noise
 
 
 def reindent(line: str, indent: str) -> str:
     """Re-express ``line``'s leading whitespace in the document's indentation style."""
     body = line.lstrip(" \t")
     lead = line[: len(line) - len(body)]
-    if not lead or not body:
+    if not lead:
         return line
     if indent == "\t" and " " in lead:
         width = 4  # the usual tab width; the editor does not tell us
@@ -137,21 +223,95 @@ def reindent(line: str, indent: str) -> str:
     return line
 
 
-def restore_unchanged(originals: Sequence[str], lines: list[str]) -> list[str]:
+def restore_unchanged(originals: Sequence[str], lines: list[str],
+                      cursor_line: int | None = None) -> list[str]:
     """Lines equal to an original except for trailing whitespace become the original.
 
     Models often drop (or add) trailing whitespace; each such line would be a useless edit.
+    A blank cursor line is matched only by an exact copy: the model usually wrote its
+    completion there, and a blank line of that completion is not the cursor's line.
     """
     if list(originals) == lines:
         return lines
-    a = [line.rstrip() for line in originals]
-    b = [line.rstrip() for line in lines]
+    if originals and lines and originals[-1] == lines[-1] == "":
+        # both end with a line break: the "" after it is the format's, not a blank line
+        return restore_unchanged(originals[:-1], lines[:-1], cursor_line) + [""]
+    a: list[str | tuple[str]] = [line.rstrip() for line in originals]
+    if cursor_line is not None and cursor_line < len(a) and not a[cursor_line]:
+        a[cursor_line] = (originals[cursor_line],)
+    b: list[str | tuple[str]] = [line.rstrip() for line in lines]
+    b = [(line,) if a.count((line,)) and not key else key for line, key in zip(lines, b)]
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     out = list(lines)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             out[j1:j2] = originals[i1:i2]
     return out
+
+
+def restore_indentation(originals: Sequence[str], lines: list[str]) -> list[str]:
+    """Lines the model wrote without the indentation the whole region has, re-indented.
+
+    A region inside a class or a function indented by some prefix, answered at column 0 (or
+    less deep), is shifted back when that makes more of its lines copies of the region's.
+    """
+    def least(texts: Sequence[str]) -> str:
+        leads = [t[: len(t) - len(t.lstrip(" \t"))] for t in texts if t.strip()]
+        return min(leads, key=len) if leads else ""
+
+    ours, theirs = least(originals), least(lines)
+    if len(theirs) >= len(ours) or not ours.startswith(theirs):
+        return lines
+    shift = ours[len(theirs):]
+    shifted = [shift + line if line.strip() else line for line in lines]
+    known = set(originals)
+    if sum(line in known for line in shifted) > sum(line in known for line in lines):
+        return shifted
+    return lines
+
+
+def restore_space_before_cursor(originals: Sequence[str], lines: list[str], cursor_line: int,
+                                cursor_column: int) -> list[str]:
+    """``price *quantity`` for ``price * |``: a completion that swallowed the space the user
+    typed before the cursor (a tokenizer merging it into the next word) keeps it."""
+    if cursor_line >= len(lines) or cursor_line >= len(originals):
+        return lines
+    before = originals[cursor_line][:cursor_column]
+    stem = before.rstrip()
+    line = lines[cursor_line]
+    if (stem == before or not stem or line.startswith(before) or not line.startswith(stem)
+            or [x.rstrip() for x in lines[:cursor_line]] != [x.rstrip() for x in originals[:cursor_line]]):
+        return lines
+    word = line[len(stem):len(stem) + 1]
+    if not (word.isalnum() or word in "_\"'`"):
+        return lines
+    return lines[:cursor_line] + [before + line[len(stem):]] + lines[cursor_line + 1 :]
+
+
+def restore_dropped_ends(originals: Sequence[str], lines: list[str], cursor_line: int,
+                         cursor_column: int) -> list[str]:
+    """Put back the region's lines a model left out at its ends.
+
+    The region starts and ends wherever the prompt cut the file, so an answer that stops
+    right after its edit of the cursor's line (blank lines aside), with none of the region's
+    later lines, left them out rather than meant to delete them: they are kept. So are blank
+    lines left out at the region's start.
+    """
+    ours, theirs = list(originals), list(lines)
+    final = bool(ours and theirs and ours[-1] == theirs[-1] == "")
+    if final:
+        ours, theirs = ours[:-1], theirs[:-1]
+    if ours and theirs and not ours[0].strip() and theirs[0].strip():
+        k = next((i for i, line in enumerate(ours) if line.strip()), len(ours))
+        if k < len(ours) and theirs[0].rstrip() == ours[k].rstrip():
+            theirs = ours[:k] + theirs
+    c = cursor_line
+    if (c + 1 < len(ours) and len(theirs) > c
+            and [x.rstrip() for x in theirs[:c]] == [x.rstrip() for x in ours[:c]]
+            and theirs[c].startswith(ours[c][:cursor_column].rstrip())):
+        if not any(x.strip() for x in theirs[c + 1 :]):  # a changed later line is an edit
+            theirs = theirs[: c + 1] + ours[c + 1 :]
+    return theirs + [""] if final else theirs
 
 
 def trim_duplicate_suffix(insertion: str, text_after_cursor_on_line: str,
@@ -164,6 +324,10 @@ def trim_duplicate_suffix(insertion: str, text_after_cursor_on_line: str,
     insertion ends with lines equal (ignoring indentation) to the lines that follow.
     """
     after = text_after_cursor_on_line
+    rest = after.rstrip()
+    if len(rest.strip()) >= 2 and insertion.endswith(rest):
+        # "a > b) {" before ") {": the model wrote the rest of the line again
+        insertion = insertion[: len(insertion) - len(rest)]
     if after and insertion:
         unmatched = _unmatched_closers(insertion)
         best = 0

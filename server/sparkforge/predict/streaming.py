@@ -35,7 +35,13 @@ from sparkforge.predict.diffing import (
     to_region_edit,
     trim_at_cursor,
 )
-from sparkforge.predict.postprocess import LineFixer, clean_rewrite, is_fence
+from sparkforge.predict.postprocess import (
+    LineFixer,
+    clean_rewrite,
+    is_fence,
+    restore_space_before_cursor,
+    strip_cursor_markers,
+)
 from sparkforge.predict.prompt import CURSOR, REGION_END, REGION_START, Prompt
 
 SETTLE_LINES = 2
@@ -65,6 +71,9 @@ class StreamingRewriteParser:
         self._final: list[RegionEdit] = []
         self._hunks: list[Hunk] = []  # the final hunks in region offsets
         self._fence_checked = False
+        cursor = prompt.cursor_offset_lf
+        self._cursor_line = self._old.count("\n", 0, cursor)
+        self._cursor_column = cursor - (self._old.rfind("\n", 0, cursor) + 1)
 
     def feed(self, delta: str) -> list[RegionEdit]:
         """Take the next piece of the answer; return the hunks that just became final."""
@@ -114,13 +123,22 @@ class StreamingRewriteParser:
             # The last line has no newline of its own; finish() will deal with it.
             self._state = "done"
             return
+        if not self._lines and REGION_START in line:
+            return  # the start marker written twice
         if not self._fence_checked:
             self._fence_checked = True
             if is_fence(line) and not any(is_fence(x) for x in self._old_lines):
                 return
-        if CURSOR not in self._old:
-            line = line.replace(CURSOR, "")
-        self._lines.append(self._fixer.fix(line))
+        line = self._fixer.fix(strip_cursor_markers(line, self._old))
+        if not self._lines and line.strip() and not self._old_keys[0].strip():
+            # As clean_rewrite does: blank lines the region starts with, left out, are kept.
+            first = next((i for i, key in enumerate(self._old_keys) if key.strip()), 0)
+            if line.rstrip() == self._old_keys[first]:
+                self._lines += [self._old_lines[i].rstrip("\n") for i in range(first)]
+        if len(self._lines) == self._cursor_line:
+            line = restore_space_before_cursor(self._fixer.originals, self._lines + [line],
+                                               self._cursor_line, self._cursor_column)[-1]
+        self._lines.append(line)
         self._settle()
 
     def _settle(self) -> None:
