@@ -18,7 +18,7 @@ def eval_actions(*args: str, timeout: float = 300) -> subprocess.CompletedProces
     # The user's own model settings and key must not leak into a test.
     env = {k: v for k, v in os.environ.items()
            if k != "OPENAI_API_KEY" and not k.startswith(("SPARKFORGE_FAST_", "SPARKFORGE_DEEP_"))}
-    return subprocess.run([sys.executable, "-m", "sparkforge.evaluation.actions", *args],
+    return subprocess.run([sys.executable, "-m", "sparkforge", "eval", "actions", *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -188,6 +188,24 @@ def test_wrong_answers_are_scored_as_failures(tmp_path):
 
 NO_EDIT_MESSAGE = ('sparkforge: Refactor: gpt-5.3-codex answered without an edit ("I would rather not change '
                    'this code."); nothing was applied. Run the action again: a model answers differently each time')
+
+
+def test_two_models_are_two_rows_of_one_table(tmp_path):
+    cases = tmp_path / "cases"
+    for name in ("fix-chunks", "document-class"):
+        write(cases, name, (CASES / f"{name}.md").read_text(encoding="utf-8"))
+    report = tmp_path / "report.json"
+    out = eval_actions(str(cases), "--oracle", "--model", "deep", "--model", "fast", "--json", str(report))
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    head = lines.index("| model | passed | document | fix | resolve p50 s | tokens in / out | cost |")
+    deep, fast = lines[head + 2], lines[head + 3]
+    assert lines[head + 4] == ""  # one table, a row per model
+    assert deep.startswith("| deep: gpt-5.3-codex | 2/2 (100%) | 1/1 | 1/1 | ")
+    assert fast.startswith("| fast: gpt-5.3-codex-spark | 2/2 (100%) | 1/1 | 1/1 | ")
+    # the session cost the server reports: gpt-5.3-codex has a price, the Spark preview none,
+    # so the fast row's actions really went to the fast model
+    assert deep.split(" | ")[-1].startswith("$") and fast.endswith(" | - |")
 
 
 def test_check_finds_cases_that_do_not_mean_what_they_say(tmp_path):
