@@ -2,7 +2,7 @@
 
 Followed (microsoft/vscode-copilot-chat): ``src/platform/workspaceRecorder/common/workspaceLog.ts``
 (the log entries), ``src/extension/inlineEdits/common/observableWorkspaceRecordingReplayer.ts``
-(how a log is replayed), ``test/e2e/inlineEdits/inlineEditScoringService.ts`` (scored edits:
+(how a log is replayed), the simulation tests' ``inlineEditScoringService.ts`` (scored edits:
 ``bad`` 0, ``valid`` 0.1, ``nextEdit`` 1) and the ``Scoring``/``Recording`` types of the
 recording scripts.
 
