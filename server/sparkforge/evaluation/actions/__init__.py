@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    from sparkforge.evaluation.actions.run import EvalError, check_cases, evaluate
+    from sparkforge.evaluation.actions.runner import EvalError, check_cases, evaluate
     from sparkforge.evaluation.actions.scoring import PytestConfig
 
     config = PytestConfig(python=args.python, timeout=args.test_timeout, plugins=args.pytest_plugins)
@@ -158,7 +158,7 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
     """One ``ModelSpec`` per ``--model``: the settings the server runs with. A role routes
     every action to it; a model name runs as the deep role's model."""
     from sparkforge.config import merge_raw, parse_settings, settings_from_env
-    from sparkforge.evaluation.actions.run import ModelSpec
+    from sparkforge.evaluation.actions.runner import ModelSpec
 
     raw: dict[str, Any] = {}
     if args.settings:

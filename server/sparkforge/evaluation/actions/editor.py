@@ -19,6 +19,7 @@ import logging
 import shutil
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,9 +224,11 @@ class Editor:
     async def run(self, case: ActionCase) -> ActionOutcome:
         """Run ``case``'s action on a fresh copy of its files; what the workspace became."""
         self._reset_workspace(case.files)
+        error, title, seconds = "", "", 0.0
+        if self.client.stopped:
+            return ActionOutcome(read_tree(self.root), "sparkforge lsp has exited")
         before = await self._usage()
         doc = self._did_open(case.path, case.files[case.path])
-        error, title, seconds = "", "", 0.0
         try:
             action = await self._pick(case, doc)
             if isinstance(action, str):
@@ -235,6 +238,8 @@ class Editor:
                 t0 = time.perf_counter()
                 error = await self._carry_out(action)
                 seconds = time.perf_counter() - t0
+        except RuntimeError as exc:  # pygls: the client stopped with the server
+            error = _message(exc)
         finally:
             self._did_close(doc)
         after = await self._usage()
@@ -296,7 +301,7 @@ class Editor:
     async def _carry_out(self, action: types.CodeAction) -> str:
         """Resolve ``action`` and apply its edit (or run its command); "" or why nothing was applied."""
         try:
-            resolved = await asyncio.wait_for(self.client.code_action_resolve_async(action), self.timeout)
+            resolved = await self._request(types.CODE_ACTION_RESOLVE, action)
         except asyncio.TimeoutError:
             return f"codeAction/resolve gave no answer in {self.timeout:g} s"
         except (JsonRpcException, RuntimeError) as exc:
@@ -311,10 +316,8 @@ class Editor:
             self._applied.clear()
             self.messages.clear()
             try:
-                reply = plain(await asyncio.wait_for(self.client.workspace_execute_command_async(
-                    types.ExecuteCommandParams(command=resolved.command.command,
-                                               arguments=list(resolved.command.arguments or []))),
-                    self.timeout))
+                reply = plain(await self._request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
+                    command=resolved.command.command, arguments=list(resolved.command.arguments or []))))
             except asyncio.TimeoutError:
                 return f"{resolved.command.command} gave no answer in {self.timeout:g} s"
             except (JsonRpcException, RuntimeError) as exc:
@@ -325,7 +328,21 @@ class Editor:
             return reason or next(iter(self._applied), "") or "; ".join(self.messages) or "no edit was applied"
         return "the resolved action carries neither an edit nor a command"
 
+    async def _request(self, method: str, params: Any) -> Any:
+        """A request that may take the model's time: past ``timeout`` it is cancelled with
+        ``$/cancelRequest``, as an editor cancels it (the server then closes the model's stream)."""
+        msg_id = str(uuid.uuid4())
+        try:
+            return await asyncio.wait_for(
+                self.client.protocol.send_request_async(method, params, msg_id=msg_id), self.timeout)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            if not self.client.stopped:
+                self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+            raise
+
     async def _usage(self) -> dict[str, Any]:
+        if self.client.stopped:
+            return {}
         try:
             status = plain(await asyncio.wait_for(self.client.protocol.send_request_async(STATUS, {}), 10))
         except (JsonRpcException, asyncio.TimeoutError, RuntimeError):
@@ -343,6 +360,8 @@ class Editor:
 
     def _did_close(self, doc: _OpenDoc) -> None:
         self._open.pop(doc.uri, None)
+        if self.client.stopped:
+            return
         self.client.text_document_did_close(types.DidCloseTextDocumentParams(
             text_document=types.TextDocumentIdentifier(uri=doc.uri)))
 
@@ -396,7 +415,7 @@ class Editor:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="")
             doc = self._open.get(path.as_uri())
-            if doc is not None and doc.text != text:
+            if doc is not None and doc.text != text and not self.client.stopped:
                 doc.text, doc.version = text, doc.version + 1
                 self.client.text_document_did_change(types.DidChangeTextDocumentParams(
                     text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),

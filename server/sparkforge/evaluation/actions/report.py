@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sparkforge.evaluation.actions.cases import KINDS
-from sparkforge.evaluation.actions.run import ModelResult
+from sparkforge.evaluation.actions.runner import ModelResult
 
 
 def summary(result: ModelResult) -> dict[str, Any]:

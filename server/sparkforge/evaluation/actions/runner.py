@@ -93,20 +93,25 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
                      limit: asyncio.Semaphore, server: OracleServer | None, timeout: float,
                      progress: Progress) -> ModelResult:
     workspace = Path(tempfile.mkdtemp(prefix="sparkforge-eval-actions-")) / "project"
-    editor = Editor(workspace, settings, timeout=timeout)
-    try:
-        await editor.start()
-    except (EditorError, OSError) as exc:
-        shutil.rmtree(workspace.parent, ignore_errors=True)
-        raise EvalError(f"{spec.label}: {exc}") from None
+    editor: Editor | None = None
     scoring: list[asyncio.Task[CaseResult]] = []
     try:
         for case in cases:
+            if editor is not None and editor.client.stopped:  # it exited between two cases
+                progress(f"{spec.label}: sparkforge lsp exited: {editor.stderr_tail()}; starting it again")
+                await editor.stop()
+                editor = None
+            if editor is None:
+                editor = await _start(spec, workspace, settings, timeout)
             if server is not None:
                 await asyncio.to_thread(server.answer, case)
             outcome = await editor.run(case)
             if editor.client.stopped:
-                raise EvalError(f"{spec.label}: sparkforge lsp stopped during {case.name}: {editor.stderr_tail()}")
+                # the case fails with why, and the next case gets a new server
+                progress(f"{spec.label}: sparkforge lsp exited during {case.name}: {editor.stderr_tail()}")
+                outcome.error = f"sparkforge lsp exited during the action ({outcome.error or 'no answer'})"
+                await editor.stop()
+                editor = None
             scoring.append(asyncio.create_task(_score(scorer, limit, case, outcome, spec.label, progress)))
         return ModelResult(spec.label, spec.model, list(await asyncio.gather(*scoring)))
     except BaseException:
@@ -115,8 +120,19 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
         await asyncio.gather(*scoring, return_exceptions=True)
         raise
     finally:
-        await editor.stop()
+        if editor is not None:
+            await editor.stop()
         shutil.rmtree(workspace.parent, ignore_errors=True)
+
+
+async def _start(spec: ModelSpec, workspace: Path, settings: dict[str, Any], timeout: float) -> Editor:
+    editor = Editor(workspace, settings, timeout=timeout)
+    try:
+        await editor.start()
+    except (EditorError, OSError) as exc:
+        await editor.stop()
+        raise EvalError(f"{spec.label}: {exc}") from None
+    return editor
 
 
 async def _score(scorer: Scorer, limit: asyncio.Semaphore, case: ActionCase, outcome: ActionOutcome,
