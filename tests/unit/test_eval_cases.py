@@ -575,6 +575,23 @@ def test_the_copilot_recordings_under_tests_load():
     assert two.history[0].path == "src/types.ts"
 
 
+def test_every_expected_edit_under_tests_lies_in_the_editable_region():
+    # The fast model's region is the cursor line and 3 lines either side (docs/prompts.md),
+    # so that --oracle can give every expected edit.
+    import difflib
+
+    for case in load_cases([DATA / "zed", DATA / "copilot"]):
+        cursor_line = case.current_text()[: case.cursor_offset].count("\n")
+        for alt in case.expected:
+            if alt.score < 1:
+                continue
+            before = case.current()[alt.path].split("\n")
+            opcodes = difflib.SequenceMatcher(None, before, alt.after.split("\n"), autojunk=False).get_opcodes()
+            rows = [row for tag, i1, i2, _, _ in opcodes if tag != "equal" for row in (i1, max(i1, i2 - 1))]
+            assert rows and alt.path == case.cursor_path, case.name
+            assert all(abs(row - cursor_line) <= 3 for row in rows), (case.name, rows, cursor_line)
+
+
 COPILOT_BAD = [
     (LOG[:1] + LOG[2:], [RENAME_Y], "log entry 2: setContent for document 7, which no documentEncountered entry named"),
     (LOG[:2] + LOG[4:], [RENAME_Y], "log entry 3: selectionChanged for src/a.ts before its setContent"),

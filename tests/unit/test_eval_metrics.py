@@ -94,3 +94,14 @@ def test_line_scores_edge_cases():
     # Both replace "a", by different lines: expected {-a, +b}, predicted {-a, +c}:
     # tp 1, fp 1, fn 1 -> precision 1/2, recall 1/2, F1 1/2.
     assert line_scores("a\n", "c\n", "b\n") == (0.5, 0.5, 0.5)
+
+
+def test_delta_chrf_keeps_zeds_quirk_for_a_transposition():
+    # before "ie", expected = predicted = "ei" (a spelling fix). Zed keeps zero entries in the
+    # n-gram deltas, so:
+    #   order 1: deltas {i: 0, e: 0}: not empty, but no count on either side -> precision 0, recall 0
+    #   order 2: {¬ie, ei} on both sides -> 1, 1
+    #   orders 3-6: no n-gram in a 2-character region -> 1, 1 each
+    # precision = recall = 5/6, F(beta=2) = 5/6 -> 83.33: a perfect fix of a transposition
+    # does not reach 100, in Zed's metric as here.
+    assert delta_chrf("ie", "ei", "ei") == pytest.approx(500 / 6)
