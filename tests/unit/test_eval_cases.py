@@ -263,6 +263,19 @@ import sys<|user_cursor|>
     assert case.cursor_offset == 10
 
 
+def test_hunks_insert_by_line_number_and_keep_a_missing_final_newline():
+    from sparkforge.evaluation.hunks import apply_file_diff, parse_diff
+
+    [diff] = parse_diff("--- a.txt\n+++ a.txt\n@@ -2,0 +3,1 @@\n+three\n")
+    # Line 2 and no old lines: insert after line 2.
+    assert apply_file_diff("one\ntwo\nfour\n", diff) == "one\ntwo\nthree\nfour\n"
+    [diff] = parse_diff("--- a.txt\n+++ a.txt\n@@\n-last\n\\ No newline at end of file\n+last\n")
+    assert apply_file_diff("first\nlast", diff) == "first\nlast\n"
+    [diff] = parse_diff("--- a.txt\n+++ a.txt\n@@\n+new\n")
+    with pytest.raises(ValueError, match="has no context or removed lines to locate it in a non-empty file"):
+        apply_file_diff("x\n", diff)
+
+
 def test_load_cases_walks_directories_sorted_and_skips_readme(tmp_path):
     (tmp_path / "sub").mkdir()
     write(tmp_path, "# Not a case\n", "README.md")
@@ -424,6 +437,43 @@ def test_a_zed_revision_missing_from_the_checkout_reads_the_working_tree_and_say
     [case] = load_cases([write(tmp_path, ZED_CASE, "c.md")], repo_root=tmp_path)
     assert case.cursor_offset == 25
     assert case.notes == (f"revision REVISION is not in {repo}: files were read from its working tree",)
+
+
+def test_a_zed_expected_patch_to_another_file(tmp_path):
+    other = f"""{FENCE}diff
+--- a/src/other.py
++++ b/src/other.py
+@@ -1,1 +1,1 @@
+-RATE = 1
++RATE = 2
+{FENCE}
+"""
+    both = ZED_CASE.replace(
+        "#                                    ^[CURSOR_POSITION]\n",
+        "#                                    ^[CURSOR_POSITION]\n--- a/src/other.py\n+++ b/src/other.py\n@@ -1,1 +1,1 @@\n-RATE = 1\n+RATE = 2\n",
+    )
+    # Without a checkout, the other file's change is left out and said so.
+    [case] = load_cases([write(tmp_path, both, "both.md")])
+    assert case.expected == (
+        Expected("src/cart.py", "def total(items, tax_rate):\n    return sum(items) * (1 + tax_rate)\n"),
+    )
+    assert case.notes[1] == "1 expected patch(es) change other files than src/cart.py: those changes are left out"
+    # A patch of the other file alone cannot be scored without it.
+    only_other = ZED_CASE.split("## Expected Patch")[0] + "## Expected Patch\n\n" + other
+    with pytest.raises(CaseError, match="every expected patch changes other files than src/cart.py: give --repo-root"):
+        load_cases([write(tmp_path, only_other, "other.md")])
+    # With a checkout, the other file is read at the revision, opened, and part of the alternative.
+    repo = tmp_path / "shop"
+    (repo / "src").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "src" / "cart.py").write_text("def total(items, rate):\n    return sum(items) * (1 + rate)\n")
+    (repo / "src" / "other.py").write_text("RATE = 1\n")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    revision = _git(repo, "rev-parse", "HEAD")
+    [case] = load_cases([write(tmp_path, both.replace("REVISION", revision), "both2.md")], repo_root=tmp_path)
+    assert case.files["src/other.py"] == "RATE = 1\n"
+    assert case.expected[0].other_files == (("src/other.py", "RATE = 2\n"),)
 
 
 def test_zed_cursor_markers_inline_and_at_the_first_column():

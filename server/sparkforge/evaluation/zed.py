@@ -84,6 +84,7 @@ class _ZedCase:
             self.revision = str(data.get("revision", ""))
             self.tags = [str(t) for t in data.get("tags", [])]
         self.name = Path(source).stem
+        self.root = Path(".")
         self.title = ""
         self.uncommitted = ""
         self.history_text = ""
@@ -203,7 +204,7 @@ class _ZedCase:
         return {path: states[0]}, edits, current
 
     def _from_checkout(self, repo_root: Path, history: list[FileDiff]) -> tuple[dict[str, str], list[HistoryEdit]]:
-        root = self._checkout(repo_root)
+        root = self.root = self._checkout(repo_root)
         files: dict[str, str] = {}
         uncommitted = self._diffs(self.uncommitted, "the uncommitted diff")
         wanted = [self.cursor_path] + [d.path for d in uncommitted + history if not d.creates]
@@ -270,7 +271,10 @@ class _ZedCase:
                     if repo_root is None:
                         continue
                     if diff.path not in texts:
-                        texts[diff.path] = "" if diff.creates else current.get(diff.path) or ""
+                        if not diff.creates and diff.path not in current:
+                            # Opened by the case too, as the editor would have it.
+                            current[diff.path] = files[diff.path] = self._read(self.root, diff.path)
+                        texts[diff.path] = "" if diff.creates else current[diff.path]
                     others.append(diff.path)
                 if repo_root is None:
                     text = texts[path]
@@ -279,13 +283,18 @@ class _ZedCase:
                     texts[path] = text
                 else:
                     texts[diff.path] = _apply_zed(texts[diff.path], diff, what, first=True)
-            if repo_root is None and any(d.path != path for d in self._diffs(patch, what)):
+            touched = {d.path for d in self._diffs(patch, what)}
+            if repo_root is None and touched - {path}:
                 left_out += 1
+                if path not in touched:
+                    continue  # nothing of it can be scored without the other files
             alternatives.append(
                 Expected(path, texts[path], 1.0, tuple((p, texts[p]) for p in dict.fromkeys(others)))
             )
         if left_out:
-            self.notes.append(f"{left_out} expected patch(es) also change other files; only {path} is scored")
+            self.notes.append(f"{left_out} expected patch(es) change other files than {path}: those changes are left out")
+        if not alternatives:
+            raise ValueError(f"every expected patch changes other files than {path}: give --repo-root")
         if all(e.after == current_text and not e.other_files for e in alternatives):
             return ()
         return tuple(alternatives)
