@@ -133,7 +133,8 @@ class _CaseParser:
         for section in body[1:]:
             name = self._section_kind(section)
             where = f"'{'#' * section.level} {section.title}' (line {section.line})"
-            for number, line in section.prose:
+            if section.prose:
+                number, line = section.prose[0]
                 raise self.fail(f"line {number}: text outside a fence under {where}: {line.strip()[:60]!r}")
             if name == "file":
                 path = self._path(section, "File")

@@ -154,7 +154,8 @@ class _Replay:
         if no_edit:
             # The expected next edit is none: a case that expects no edit has no alternatives.
             if len(expected) > len(best):
-                notes.append(f"the expected next edit is no edit: {len(expected) - len(best)} other graded edit(s) dropped")
+                dropped = len(expected) - len(best)
+                notes.append(f"the expected next edit is no edit: {dropped} other graded edit(s) dropped")
             expected = ()
         if folded:
             notes.append(f"the first {len(folded)} of {len(self.changes)} text changes are part of the files")

@@ -292,7 +292,9 @@ class _ZedCase:
                 Expected(path, texts[path], 1.0, tuple((p, texts[p]) for p in dict.fromkeys(others)))
             )
         if left_out:
-            self.notes.append(f"{left_out} expected patch(es) change other files than {path}: those changes are left out")
+            self.notes.append(
+                f"{left_out} expected patch(es) change other files than {path}: those changes are left out"
+            )
         if not alternatives:
             raise ValueError(f"every expected patch changes other files than {path}: give --repo-root")
         if all(e.after == current_text and not e.other_files for e in alternatives):
