@@ -75,7 +75,7 @@ async def run_pytest(root: Path, targets: list[str], config: PytestConfig) -> Py
     env.pop("PYTHONPATH", None)
     if not config.plugins:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    args = [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
+    args = [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root), "--confcutdir", str(root),
             f"--junitxml={report}", "-o", "junit_family=xunit2", *targets]
     proc = await asyncio.create_subprocess_exec(
         *args, cwd=root, env=env, stdin=asyncio.subprocess.DEVNULL,
