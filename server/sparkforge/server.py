@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from pygls.capabilities import get_capability
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from sparkforge import __version__
+from sparkforge import __version__, stdio
 from sparkforge.config import Role, Settings, SettingsLayers, parse_settings, section_of, settings_from_env
 from sparkforge.errors import EXPECTED, InvalidParams, UnknownDocumentError
 from sparkforge.documents import DocumentState
@@ -209,6 +211,23 @@ class SparkforgeServer(LanguageServer):
         self.encoding: str = UTF16
         self.edit_support = EditSupport()
         self._policy_generation = 0
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve LSP on stdin/stdout, read and written by the event loop itself (see
+        ``sparkforge.stdio``); pygls's threaded reader where the loop cannot watch them."""
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        if not stdio.can_serve(stdin, stdout):
+            super().start_io(stdin, stdout)
+            return
+        self._stop_event = threading.Event()
+        try:
+            asyncio.run(stdio.serve(self.protocol, self._stop_event, stdin, stdout, self.report_server_error))
+        except BrokenPipeError:
+            log.info("the client closed the connection; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, raw: Any = None) -> None:
