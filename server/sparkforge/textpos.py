@@ -15,7 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
@@ -186,6 +186,9 @@ class TextLines:
         self._snapshot: tuple[str, ...] | None = None
         self._span: tuple[int, int, int] | None = None
         self._before: tuple[str, ...] = ()
+        # per_line's lists, kept in step with the lines, and their copies for this change
+        self._derived: dict[Callable[[str], Any], list[Any]] = {}
+        self._derived_copies: dict[Callable[[str], Any], tuple[Any, ...]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -205,6 +208,18 @@ class TextLines:
         if self._snapshot is None:
             self._snapshot = tuple(self._split())
         return self._snapshot
+
+    def per_line(self, fn: Callable[[str], Any]) -> tuple[Any, ...]:
+        """``fn`` of each line (with its ending), as an immutable copy made once per change.
+        Computed for every line on the first call; after that a change recomputes only the
+        lines it touched (``fn`` must depend on its line alone)."""
+        copy = self._derived_copies.get(fn)
+        if copy is None:
+            values = self._derived.get(fn)
+            if values is None:
+                values = self._derived[fn] = list(map(fn, self._split()))
+            copy = self._derived_copies[fn] = tuple(values)
+        return copy
 
     @property
     def line_count(self) -> int:
@@ -264,12 +279,15 @@ class TextLines:
         if el < len(lines) - 1:
             new.pop()  # the "" after the kept line ending: that line is still there
         lines[sl : el + 1] = new
+        for fn, values in self._derived.items():
+            values[sl : el + 1] = map(fn, new)
         self._changed((sl, el + 1, sl + len(new)))
 
     def replace_all(self, text: str) -> None:
         self._keep_before()
         old = len(self._split())
         self._lines = pieces(text)
+        self._derived.clear()  # recomputed when next asked for
         self._changed((0, old, len(self._lines)))
         self._text = text
 
@@ -280,6 +298,7 @@ class TextLines:
     def _changed(self, span: tuple[int, int, int]) -> None:
         self._text = None
         self._snapshot = None
+        self._derived_copies.clear()
         self._span = merge_spans(self._span, span)
 
 

@@ -35,6 +35,9 @@ def test_random_edits_match_a_rebuild(encoding, text, data):
         doc.replace(a[:2], b[:2], new)
         text = text[: a[2]] + new + text[b[2] :]
         assert doc.text == text
+        # per_line kept in step with the lines (ALPHABET's letters stand for "a line holding
+        # an a"), against the lines split again from the text
+        assert doc.per_line(_has_a) == tuple("a" in ln for ln in text.split("\n"))
         rebuilt = LineIndex.of(text, encoding)
         assert doc.line_count == rebuilt.line_count
         assert [doc.line(n) for n in range(doc.line_count)] == [rebuilt.line(n) for n in range(rebuilt.line_count)]
@@ -91,6 +94,29 @@ def test_changes_past_the_end_are_clamped_like_pygls():
     doc = TextLines("😀", UTF16)
     doc.replace((0, 1), (0, 1), "x")  # inside the surrogate pair: before it
     assert doc.text == "x😀"
+
+
+def _has_a(line: str) -> bool:
+    return "a" in line
+
+
+def test_per_line_recomputes_only_the_lines_a_change_touches():
+    seen: list[str] = []
+
+    def length(line: str) -> int:
+        seen.append(line)
+        return len(line)
+
+    doc = TextLines("one\ntwo\nthree\n", UTF16)
+    assert doc.per_line(length) == (4, 4, 6, 0)
+    seen.clear()
+    doc.replace((1, 1), (1, 2), "oo")  # "two" -> "tooo"
+    assert doc.per_line(length) == (4, 5, 6, 0)
+    assert seen == ["tooo\n"]  # the one line touched
+    doc.replace((0, 3), (2, 0), "")  # lines 0-2 became "onethree"
+    assert doc.per_line(length) == (9, 0)
+    doc.replace_all("x\ny")
+    assert doc.per_line(length) == (2, 1)
 
 
 def test_replace_all_and_spans_of_several_changes():

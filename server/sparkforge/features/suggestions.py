@@ -8,6 +8,7 @@ positions checked strictly); filters suggestions the user already rejected.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from sparkforge.config import Settings
 from sparkforge.documents import DocumentState
 from sparkforge.features.params import Params, is_int, shown
 from sparkforge.predict.diffing import RegionEdit
+from sparkforge.predict.snippets import OWN_DEFINITIONS_MAX_LINES, line_definition
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
 from sparkforge.predict.history import EditHistory
 from sparkforge.models.tokens import OverBudget
@@ -80,6 +82,7 @@ class Suggestions:
 
     def changed(self, state: DocumentState) -> None:
         uri = state.uri
+        arrived = time.perf_counter()
         doc = self.server.workspace.text_documents.get(uri)
         if doc is None:
             return
@@ -89,7 +92,7 @@ class Suggestions:
         if change is not None and self.server.exclusion_reason(uri) is None:
             before, span = change
             self.history.record_lines(uri, before, doc.lines, span, path=self.relative_path(uri))
-        self.engine.keystroke(uri)
+        self.engine.keystroke(uri, arrived)
         self._touch(uri)
 
     def closed(self, state: DocumentState) -> None:
@@ -141,10 +144,15 @@ class Suggestions:
             )
         if column is None:
             column = self.column(doc, position)
+        text_lines = doc.text_lines
         return Snapshot(
             uri=uri,
             version=doc.version or 0,
             lines=doc.lines,
+            # kept line by line with the document: the prompt looks up the names near the
+            # cursor among them without scanning the file
+            definitions=text_lines.per_line(line_definition)
+            if text_lines.line_count <= OWN_DEFINITIONS_MAX_LINES else None,
             line=position.line,
             column=column,
             path=self.relative_path(uri),
@@ -219,6 +227,7 @@ class Suggestions:
                     "debounceMs": round(last.debounce_ms, 1),
                     "promptTokens": last.prompt.token_count,
                     "timingsMs": last.timings_ms,
+                    "startedAt": round(last.started_at, 6),
                 },
             },
         }

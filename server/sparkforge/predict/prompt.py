@@ -117,8 +117,14 @@ class Prompt:
     line_ending: str  # the document's dominant line ending: "\n" or "\r\n"
     indent: str  # the document's indentation unit: "\t" or some spaces
     version: str = PROMPT_VERSION
-    token_count: int = 0
+    token_bound: int = 0  # the prompt is at most this many tokens (counted when built)
     section_tokens: Mapping[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def token_count(self) -> int:
+        """The prompt's exact token count (instructions and input), counted when first asked:
+        the prompt is built from its sections' counts, which bound it."""
+        return count_tokens(self.instructions) + count_tokens(self.input)
 
     @functools.cached_property
     def region_lf(self) -> str:
@@ -140,6 +146,7 @@ def build_prompt(
     history: str = "",
     other_documents: Sequence[tuple[str, str]] = (),
     settings: PromptSettings = PromptSettings(),
+    definitions: Sequence[str | None] | None = None,
 ) -> Prompt:
     """The prompt to predict the next edit of ``text`` with the cursor at ``cursor``.
 
@@ -150,7 +157,8 @@ def build_prompt(
     ``history`` is ``EditHistory.render(...)``'s output. ``other_documents`` are
     ``(path, text)`` of other open documents, most relevant first: definitions of names used
     in the region are looked up in them (and in the rest of this document), then what budget
-    remains is filled with the start of each. Raises ``RegionTooLarge`` when the cursor line
+    remains is filled with the start of each. ``definitions``, if the caller keeps them, are
+    ``snippets.line_definition`` of each line of ``text`` (else they are looked up). Raises ``RegionTooLarge`` when the cursor line
     alone is over ``settings.region_max_tokens``.
     """
     document = pieces(text) if isinstance(text, str) else text
@@ -206,6 +214,7 @@ def build_prompt(
     snippets = related_code(
         region_lf, cursor_lf, path, DocumentLines(document), (first_shown, lo + end + len(below)),
         other_documents, min(settings.snippets_max_tokens, remaining), settings, SNIPPET_HEADER,
+        definitions,
     )
     sections["snippets"] = count_tokens(snippets)
 
@@ -223,9 +232,13 @@ def build_prompt(
         return "\n".join(parts)
 
     user_input = assemble()
-    input_tokens = count_tokens(user_input)
-    # Tokens may merge differently across the seams: if that tips the total over, give up
-    # context in reverse order of priority until it fits.
+    # The sections' counts add up to at least the whole's (parts meet at line breaks): when
+    # their sum fits, so does the prompt, and it is not tokenized again. Otherwise count it,
+    # and give up context in reverse order of priority until it fits.
+    bound = sum(sections.values()) + framing
+    input_tokens = bound - sections["instructions"]
+    if bound > settings.max_tokens:
+        input_tokens = count_tokens(user_input)
     while sections["instructions"] + input_tokens > settings.max_tokens:
         if snippets:
             snippets, sections["snippets"] = "", 0
@@ -256,7 +269,7 @@ def build_prompt(
         line_ending=dominant_line_ending("".join(document[lo:hi])),  # the window's
         indent=detect_indent(above[-20:] + contents[start:end] + below[:20]),
         version=PROMPT_VERSION,
-        token_count=sections["instructions"] + input_tokens,
+        token_bound=sections["instructions"] + input_tokens,
         section_tokens=sections,
     )
 

@@ -76,11 +76,13 @@ def related_code(
     budget: int,
     settings: DefinitionLimits,
     header: str,
+    definitions: Sequence[str | None] | None = None,
 ) -> str:
     """Definitions of the region's names, then the start of other documents, within budget.
 
     ``contents`` are the current document's lines, ``shown`` the lines the excerpt already
-    shows, ``header`` the template heading each block (``{path}``).
+    shows, ``header`` the template heading each block (``{path}``), ``definitions`` (if the
+    caller keeps them) ``line_definition`` of each of the document's lines.
     """
     if budget <= 0:
         return ""
@@ -102,7 +104,7 @@ def related_code(
         for i, (_, doc) in enumerate(sources):
             for name, line in _definitions(doc):
                 index.setdefault(name, []).append((i, line))
-        own = _own_definitions(contents, shown)
+        own = _own_definitions(contents, shown, definitions)
         for name in wanted:
             for src, line in (index.get(name, []) + [(-1, ln) for ln in own.get(name, [])])[:2]:
                 if len(taken) >= settings.max_definitions or (src, line) in taken:
@@ -134,31 +136,43 @@ def related_code(
     return text
 
 
-@functools.lru_cache(maxsize=8192)
-def _line_definition(line: str) -> str | None:
-    # Between two keystrokes all lines but one are unchanged: a per-line cache makes the
-    # rescan of the current document cost a dictionary lookup per line.
+OWN_DEFINITIONS_MAX_LINES = 20000  # a longer document's own definitions are not looked up
+
+
+@functools.lru_cache(maxsize=16384)
+def line_definition(line: str) -> str | None:
+    """The name ``line`` (with or without its ending) defines, if any. Cached per line: a
+    document's lines are scanned once (``TextLines.per_line`` keeps the results in step with
+    its changes), and the lines of one without such an index repeat between keystrokes."""
+    if len(line) > 400:
+        return None
     match = _DEF_RE.match(line)
     return match.group(1) if match else None
 
 
-def _own_definitions(contents: list[str], shown: tuple[int, int]) -> dict[str, list[int]]:
-    """Definitions in the current document outside the lines already shown."""
-    if len(contents) > 20000:
+def _own_definitions(contents: Sequence[str], shown: tuple[int, int],
+                     definitions: Sequence[str | None] | None = None) -> dict[str, list[int]]:
+    """Definitions in the current document outside the lines already shown; ``definitions``
+    is ``line_definition`` of each of its lines, if the caller keeps them."""
+    raw = getattr(contents, "raw", contents)  # DocumentLines: its lines, endings and all
+    total = len(raw)
+    if total > OWN_DEFINITIONS_MAX_LINES:
         return {}
-    found: dict[str, list[int]] = {}
     # In a long file, look near the excerpt and at the top (imports, module-level names):
     # that is where a name used at the cursor is most often defined, and it bounds the cost.
-    lines: Iterable[int] = range(len(contents))
-    if len(contents) > 1500:
-        top = min(300, len(contents))
-        near = range(max(top, shown[0] - 600), min(len(contents), shown[1] + 600))
-        lines = itertools.chain(range(top), near)
-    for line in lines:
-        text = contents[line]
-        if shown[0] <= line < shown[1] or len(text) > 400:
-            continue
-        name = _line_definition(text)
-        if name is not None:
-            found.setdefault(name, []).append(line)
+    spans = [(0, total)]
+    if total > 1500:
+        top = min(300, total)
+        near = (max(top, shown[0] - 600), min(total, shown[1] + 600))
+        spans = [(0, top), near] if near[0] < near[1] else [(0, top)]
+    found: dict[str, list[int]] = {}
+    for start, end in spans:
+        for lo, hi in ((start, min(end, shown[0])), (max(start, shown[1]), end)):  # not the shown
+            if lo >= hi:
+                continue
+            # map() over the cache runs in C: a few hundredths of a microsecond a line
+            names = definitions[lo:hi] if definitions is not None else map(line_definition, raw[lo:hi])
+            for offset, name in enumerate(names):
+                if name is not None:
+                    found.setdefault(name, []).append(lo + offset)
     return found

@@ -55,7 +55,11 @@ def detect_indent(lines: Sequence[str]) -> str:
 
 
 def lines_cost(lines: Sequence[str]) -> int:
-    return count_tokens("".join(c + "\n" for c in lines))
+    """Tokens of ``lines`` joined, each ended by a newline, counted line by line (each line's
+    count is cached, and the lines around the cursor repeat from one keystroke to the next).
+    Joined, they never take more: the tokenizer splits its input at line breaks first, and
+    only blank lines' breaks merge."""
+    return sum(count_tokens(c + "\n") for c in lines)
 
 
 def take_lines(lines: Sequence[str], budget: int) -> list[str]:
@@ -69,8 +73,6 @@ def take_lines(lines: Sequence[str], budget: int) -> list[str]:
         if used > budget:
             break
         taken.append(line)
-    while taken and lines_cost(taken) > budget:  # tokens can merge differently when joined
-        taken.pop()
     return taken
 
 
@@ -84,6 +86,11 @@ class DocumentLines(Sequence[str]):
 
     def __len__(self) -> int:
         return len(self._lines)
+
+    @property
+    def raw(self) -> Sequence[str]:
+        """The lines with their endings, as given."""
+        return self._lines
 
     @overload
     def __getitem__(self, i: int) -> str: ...
