@@ -316,6 +316,9 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
     debounces: list[float] = []  # the debounce of each sampled prediction (ms)
     over_debounce = 0  # sampled predictions whose work before the request outlasted the debounce
     debounce_to_request: list[float] = []  # ms: debounce end -> model server received the request
+    keystroke_trip: list[float] = []  # ms: the editor sends a keystroke -> the server has it
+    over_sleep: list[float] = []  # ms: the debounce's end -> the server's wait ends
+    after_last_byte: list[tuple[float, float, float]] = []  # last byte -> items, in three steps
     last_byte_to_items: list[float] = []  # ms: the model's last byte -> the client has the items
     sample_transports: set = set()
     typed = 0
@@ -349,13 +352,28 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
         if entry["received_monotonic"] < last_result["sent"]:
             return  # not this keystroke's request
         debounces.append(last["debounceMs"])
-        if (last.get("timingsMs") or {}).get("ready", 0) > last["debounceMs"]:
+        t = last.get("timingsMs") or {}
+        if t.get("ready", 0) - t.get("keystroke", 0) > last["debounceMs"]:
             over_debounce += 1
-        # The debounce counts from the keystroke (the client's clock, the same monotonic clock
-        # as the model server's): so this includes the keystroke's trip to the server.
-        debounce_end = last_result["sent"] + last["debounceMs"] / 1000
+        # The debounce counts from the keystroke's arrival at the server (the server's clock,
+        # perf_counter, is CLOCK_MONOTONIC as the model server's and ours are): the trip of the
+        # keystroke from the editor is reported on its own.
+        t = last.get("timingsMs") or {}
+        if not (last.get("startedAt") and "keystroke" in t and "debounce_end" in t):
+            return
+        at = last["startedAt"]
+        arrived = at + t["keystroke"] / 1000
+        debounce_end = arrived + last["debounceMs"] / 1000
         debounce_to_request.append((entry["received_monotonic"] - debounce_end) * 1000)
+        keystroke_trip.append((arrived - last_result["sent"]) * 1000)
+        over_sleep.append((at + t["debounce_end"] / 1000 - debounce_end) * 1000)
         last_byte_to_items.append((last_result["items_at"] - last_byte(entry)) * 1000)
+        if "stream_end" in t and "classified" in t:
+            after_last_byte.append((
+                (at + t["stream_end"] / 1000 - last_byte(entry)) * 1000,  # the stream's end read
+                t["classified"] - t["stream_end"],  # the answer read back into a suggestion
+                (last_result["items_at"] - at - t["classified"] / 1000) * 1000,  # to the editor
+            ))
         sample_transports.add(str(entry.get("transport")))
 
     while typed < keystrokes:
@@ -413,6 +431,9 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
         "input_tokens": stats.get("input_tokens", 0),
         "cached_tokens": stats.get("cached_tokens", 0),
         "debounce_to_request": debounce_to_request,
+        "keystroke_trip": keystroke_trip,
+        "over_sleep": over_sleep,
+        "after_last_byte": after_last_byte,
         "debounces": debounces,
         "over_debounce": over_debounce,
         "last_byte_to_items": last_byte_to_items,
@@ -561,6 +582,10 @@ async def main_async(args) -> None:
     share = bd["cached_tokens"] / bd["input_tokens"] if bd["input_tokens"] else float("nan")
     print(f"| debounce end -> model server received the request, p50 / p90 (ms, n={len(d2r)}; "
           f"over {', '.join(bd['sample_transports']) or '-'}) | {pct(d2r, .5):.2f} / {pct(d2r, .9):.2f} | p50 <= 1 |")
+    trip, late = bd["keystroke_trip"], bd["over_sleep"]
+    print(f"| of which: the server's wait ending after the debounce, p50 / p90 (ms) | {pct(late, .5):.2f} / {pct(late, .9):.2f} | |")
+    print(f"| the editor sends a keystroke -> the server has it (not in the above), p50 / p90 (ms) "
+          f"| {pct(trip, .5):.2f} / {pct(trip, .9):.2f} | |")
     print(f"| the debounce of those predictions, p50 / p10 (ms); work before the request outlasting it "
           f"| {pct(bd['debounces'], .5):.1f} / {pct(bd['debounces'], .1):.1f}; {bd['over_debounce']}/{len(d2r)} | |")
     print(f"| model's last byte -> client has the items, p50 / p90 (ms, n={len(b2i)}) | {pct(b2i, .5):.2f} / {pct(b2i, .9):.2f} | p50 <= 1 |")

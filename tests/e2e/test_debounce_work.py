@@ -10,7 +10,7 @@ from pytest_lsp import LanguageClient
 from lsphelp import Doc, request
 from samples import rewrite
 
-TOTAL = "def total(items):\n    result = 0\n    for item in items:\n        result += item.price\n    return res\n"
+TOTAL = "def total(items):\n    result = 0\n    for item in items:\n        result += item.price\n    return re\n"
 TOTAL_DONE = "    result = 0\n    for item in items:\n        result += item.price\n    return result\n"
 
 
@@ -20,7 +20,7 @@ async def test_the_prompt_is_built_while_the_debounce_waits(client: LanguageClie
     )
     model_server.load([rewrite("total", ["return res<|user_cursor_is_here|>"], TOTAL_DONE)])
     doc = Doc(client, workspace / "cart.py", TOTAL)
-    pos = doc.position_after("return res")
+    pos = doc.type(doc.position_after("return re"), "s")  # a keystroke, then the editor asks
     result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri=doc.uri), position=pos,
         context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic)))
@@ -28,10 +28,14 @@ async def test_the_prompt_is_built_while_the_debounce_waits(client: LanguageClie
     last = (await request(client, "sparkforge/getStatus", {}))["predictions"]["last"]
     marks = last["timingsMs"]
     assert last["debounceMs"] == 600
-    assert list(marks) == ["start", "prompt", "ready", "debounce_end", "first_event", "stream_end", "classified"]
-    # prompt and request set-up came first, then the rest of the 600 ms wait (a sleep never
-    # ends early), then the request: the model's first event after the debounce's end
+    assert list(marks) == ["keystroke", "start", "context", "prompt", "ready", "debounce_end", "first_event",
+                           "stream_end", "classified"]
+    # The wait counts from the keystroke's arrival, which came before the request's: prompt
+    # and request set-up came first, then the rest of the 600 ms (a wait never ends early),
+    # then the request: the model's first event after the debounce's end
+    assert marks["keystroke"] < 0 == marks["start"]
     assert marks["prompt"] <= marks["ready"]
+    assert marks["debounce_end"] - marks["keystroke"] >= 600
     assert marks["debounce_end"] - marks["ready"] >= 300
     assert marks["first_event"] >= marks["debounce_end"]
     assert len(model_server.requests()) == 1

@@ -42,6 +42,11 @@ class AdaptiveDebounce:
                 self._intervals.append(gap)
         self._last_key = now
 
+    @property
+    def last_keystroke(self) -> float | None:
+        """When the last keystroke arrived (seconds, monotonic), if any."""
+        return self._last_key
+
     def model_latency(self, ms: float) -> None:
         self._latencies.append(ms)
 

@@ -33,6 +33,21 @@ from sparkforge.predict.streaming import StreamingRewriteParser
 from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
 from sparkforge.textpos import pieces
 
+# The event loop's timers wake up to a millisecond late (epoll counts whole milliseconds),
+# and the request should leave as the debounce ends: the last stretch is waited by yielding.
+SPIN_S = 0.0012
+
+
+async def _sleep_until(deadline: float) -> None:
+    """Sleep until ``time.perf_counter()`` reaches ``deadline``: a timer for most of the wait,
+    then a turn of the event loop at a time (other work goes on) for the last ``SPIN_S``."""
+    left = deadline - time.perf_counter()
+    if left > SPIN_S:
+        await asyncio.sleep(left - SPIN_S)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0)
+
+
 PartialListener = Callable[[list[RegionEdit]], None]
 # Given the history's token budget: the edit history and the other documents to show.
 ContextSource = Callable[[int], tuple[str, Sequence[tuple[str, str]]]]
@@ -53,6 +68,7 @@ class Snapshot:
     column: int  # str index in the line
     path: str  # workspace-relative, for the prompt
     language: str
+    definitions: Sequence[str | None] | None = None  # snippets.line_definition of each line
 
     @property
     def key(self) -> tuple[str, int, int, int]:
@@ -73,10 +89,11 @@ class PredictionResult:
     model_ms: float  # from the request to the end of the stream
     first_token_ms: float | None
     debounce_ms: float
+    started_at: float = 0.0  # when the work began (perf_counter seconds: CLOCK_MONOTONIC on Linux)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    """Milliseconds from the start of the work (during the debounce) to each step: prompt
-    (built), ready (redacted, parser made), debounce_end, first_event, stream_end,
-    classified."""
+    """Milliseconds from the start of the work (during the debounce) to each step: keystroke
+    (the debounce's anchor, zero or negative), prompt (built), ready (redacted, parser made),
+    debounce_end, first_event, stream_end, classified."""
 
 
 @dataclass
@@ -222,7 +239,13 @@ class PredictionEngine:
         if (refused := self.gateway.refusal("fast")) is not None:
             raise refused  # rate-limited or down: answer at once, with no prompt and no request
         began = time.perf_counter()
-        delay = self._debounce(snap.uri).delay_ms() if debounce else 0.0
+        debouncer = self._debounce(snap.uri)
+        delay = debouncer.delay_ms() if debounce else 0.0
+        # The debounce counts from the keystroke's arrival, not from this request's: the
+        # editor's request follows its didChange, and the time between is part of the wait.
+        # A request with no recent keystroke (a cursor move) counts from itself.
+        key = debouncer.last_keystroke
+        anchor = key if key is not None and began - delay / 1000 <= key <= began else began
         if self._closing:
             # Let stale streams finish closing first: they cost money until they do, and
             # their unwinding would otherwise queue behind this prediction's prompt building.
@@ -232,10 +255,11 @@ class PredictionEngine:
         # The prompt, its redaction and the parser are made while the debounce waits (idle
         # time otherwise): they depend only on the snapshot, and a keystroke that replaces the
         # snapshot cancels this flight. When the debounce ends only the request is left.
-        marks = {"start": time.perf_counter()}
+        marks = {"keystroke": anchor, "start": time.perf_counter()}
         settings = self._prompt_settings()
         # Gathered only for a prediction of its own: a request that joins one never pays for it.
         history, other_documents = context(settings.history_max_tokens)
+        marks["context"] = time.perf_counter()
         try:
             prompt = build_prompt(
                 snap.lines,
@@ -245,6 +269,7 @@ class PredictionEngine:
                 history=history,
                 other_documents=other_documents,
                 settings=settings,
+                definitions=snap.definitions,
             )
         except RegionTooLarge:
             return None  # a minified line: nothing sensible fits the fast prompt
@@ -258,8 +283,8 @@ class PredictionEngine:
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
         marks["ready"] = time.perf_counter()
-        if (left := delay / 1000 - (marks["ready"] - began)) > 0:
-            await asyncio.sleep(left)
+        if delay > 0:
+            await _sleep_until(anchor + delay / 1000)
         marks["debounce_end"] = time.perf_counter()
         started = time.perf_counter()
         first: float | None = None
@@ -316,6 +341,7 @@ class PredictionEngine:
             model_ms=model_ms,
             first_token_ms=None if first is None else (first - started) * 1000,
             debounce_ms=delay,
+            started_at=marks["start"],
             timings_ms={k: round((v - marks["start"]) * 1000, 3) for k, v in marks.items()},
         )
 
