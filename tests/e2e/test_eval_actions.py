@@ -50,6 +50,7 @@ def test_the_oracle_passes_every_project_case(tmp_path):
     assert summary["by_kind"] == {"generate-tests": {"passed": 6, "cases": 6}, "document": {"passed": 6, "cases": 6},
                                 "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 6, "cases": 6}}
     assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0  # the model server really answered
+    assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 24}, "chat": {}}  # one request a case
     reasons = {c["name"]: c["reason"] for c in model["cases"]}
     assert reasons["fix-chunks"] == "test_keeps_the_short_last_chunk now passes; 3 hidden tests pass"
     assert reasons["generate-tests-clamp"] == "4 generated tests pass on the original, 1 fails on the mutant"
@@ -206,6 +207,19 @@ def test_two_models_are_two_rows_of_one_table(tmp_path):
     # the session cost the server reports: gpt-5.3-codex has a price, the Spark preview none,
     # so the fast row's actions really went to the fast model
     assert deep.split(" | ")[-1].startswith("$") and fast.endswith(" | - |")
+
+
+def test_the_oracle_speaks_chat_completions_too(tmp_path):
+    # over Chat Completions the oracle answers each case's edits as one unified diff
+    cases = tmp_path / "cases"
+    for name in ("generate-tests-roman-extend", "document-class", "fix-mutable-default", "refactor-extract-function"):
+        write(cases, name, (CASES / f"{name}.md").read_text(encoding="utf-8"))
+    report = tmp_path / "report.json"
+    out = eval_actions(str(cases), "--oracle", "--api", "chat", "--json", str(report))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| deep: gpt-5.3-codex | 4/4 (100%) | 1/1 | 1/1 | 1/1 | 1/1 |" in out.stdout
+    (model,) = json.loads(report.read_text())["models"]
+    assert model["oracle_requests"] == {"responses": {}, "chat": {"gpt-5.3-codex": 4}}
 
 
 def test_check_finds_cases_that_do_not_mean_what_they_say(tmp_path):

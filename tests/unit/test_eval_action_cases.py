@@ -10,6 +10,7 @@ from lsprotocol import types
 
 from sparkforge.evaluation.actions.cases import ActionCaseError, load_action_cases, parse_case, parse_envelope
 from sparkforge.evaluation.actions.editor import apply_text_edits
+from sparkforge.evaluation.actions.oracle import apply_v4a, unified_diff
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -159,3 +160,19 @@ def test_text_edits_are_utf16_and_applied_as_an_editor_applies_them():
     assert apply_text_edits("ab", [edit(0, 1, 0, 1, "1"), edit(0, 1, 0, 1, "2")]) == "a12b"
     with pytest.raises(ValueError, match="overlap"):
         apply_text_edits("abcdef", [edit(0, 0, 0, 3, "x"), edit(0, 2, 0, 4, "y")])
+
+
+def test_the_oracle_answers_chat_completions_with_the_same_edits_as_a_unified_diff():
+    files = {"calc.py": "def add(a, b):\n    return a - b\n"}
+    operations = [
+        {"type": "update_file", "path": "calc.py", "diff": "@@ def add(a, b):\n-    return a - b\n+    return a + b\n"},
+        {"type": "create_file", "path": "tests/test_calc.py", "diff": "+from calc import add\n+\n+assert add(1, 2) == 3\n"},
+    ]
+    assert unified_diff(files, operations) == (
+        "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
+        "--- /dev/null\n+++ b/tests/test_calc.py\n@@ -0,0 +1,3 @@\n+from calc import add\n+\n+assert add(1, 2) == 3\n"
+    )
+    # an anchor places the change after it; a hunk that is not in the file is an error
+    assert apply_v4a("x = 1\ndef f():\n    x = 1\n", "@@ def f():\n-    x = 1\n+    x = 2\n") == "x = 1\ndef f():\n    x = 2\n"
+    with pytest.raises(ValueError, match="are not in the file"):
+        apply_v4a("x = 1\n", "@@\n-x = 2\n+x = 3\n")

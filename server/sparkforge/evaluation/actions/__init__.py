@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             results = [asyncio.run(check_cases(cases, config, jobs=args.jobs, progress=progress))]
         else:
             specs = model_specs(args)
-            results = asyncio.run(evaluate(specs, cases, config, oracle=args.oracle, timeout=args.timeout,
+            results = asyncio.run(evaluate(specs, cases, config, oracle=args.oracle, api=args.api, timeout=args.timeout,
                                            jobs=args.jobs, progress=progress))
     except EvalError as exc:
         raise CommandError(str(exc)) from None

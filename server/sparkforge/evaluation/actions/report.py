@@ -83,5 +83,6 @@ def json_report(results: Sequence[ModelResult], meta: dict[str, Any]) -> dict[st
     return {
         **meta,
         "models": [{"model": r.label, "summary": {k: v for k, v in summary(r).items() if k != "model"},
+                    **({"oracle_requests": r.oracle_requests} if r.oracle_requests is not None else {}),
                     "cases": [c.as_json() for c in r.cases]} for r in results],
     }

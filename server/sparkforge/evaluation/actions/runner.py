@@ -56,17 +56,18 @@ class ModelResult:
     label: str
     model: str
     cases: list[CaseResult] = field(default_factory=list)
+    # --oracle: what the local model server served for this model (endpoint -> model -> count)
+    oracle_requests: dict[str, dict[str, int]] | None = None
 
 
-def _oracle_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """Both roles on the local model server, over the Responses API (the answers are
-    apply_patch operations)."""
-    local = {"baseUrl": base_url, "api": "responses", "maxRetries": 0, "fallbackModels": []}
+def _oracle_settings(settings: dict[str, Any], base_url: str, api: str | None = None) -> dict[str, Any]:
+    """Both roles on the local model server, over ``api`` (default: the Responses API)."""
+    local = {"baseUrl": base_url, "api": api or "responses", "maxRetries": 0, "fallbackModels": []}
     return merge_raw(settings, {"fast": dict(local), "deep": dict(local)})
 
 
 async def evaluate(specs: Sequence[ModelSpec], cases: Sequence[ActionCase], config: PytestConfig, *,
-                   oracle: bool = False, timeout: float = 300.0, jobs: int = 2,
+                   oracle: bool = False, api: str | None = None, timeout: float = 300.0, jobs: int = 2,
                    progress: Progress = lambda line: None) -> list[ModelResult]:
     """Each model's results, in the order the models were given."""
     server = None
@@ -80,7 +81,7 @@ async def evaluate(specs: Sequence[ModelSpec], cases: Sequence[ActionCase], conf
     results = []
     try:
         for spec in specs:
-            settings = spec.settings if server is None else _oracle_settings(spec.settings, server.base_url)
+            settings = spec.settings if server is None else _oracle_settings(spec.settings, server.base_url, api)
             results.append(await _run_model(spec, settings, cases, scorer, limit, server, timeout, progress))
     finally:
         scorer.close()
@@ -96,6 +97,8 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
     editor: Editor | None = None
     scoring: list[asyncio.Task[CaseResult]] = []
     try:
+        if server is not None:
+            await asyncio.to_thread(server.reset)
         for case in cases:
             if editor is not None and editor.client.stopped:  # it exited between two cases
                 progress(f"{spec.label}: sparkforge lsp exited: {editor.stderr_tail()}; starting it again")
@@ -113,7 +116,10 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
                 await editor.stop()
                 editor = None
             scoring.append(asyncio.create_task(_score(scorer, limit, case, outcome, spec.label, progress)))
-        return ModelResult(spec.label, spec.model, list(await asyncio.gather(*scoring)))
+        result = ModelResult(spec.label, spec.model, list(await asyncio.gather(*scoring)))
+        if server is not None:
+            result.oracle_requests = await asyncio.to_thread(server.requests)
+        return result
     except BaseException:
         for task in scoring:
             task.cancel()
