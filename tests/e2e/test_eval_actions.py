@@ -46,18 +46,20 @@ def test_the_oracle_passes_every_project_case(tmp_path):
     assert failed == {}
     assert model["model"] == "deep: gpt-5.3-codex"
     summary = model["summary"]
-    assert (summary["passed"], summary["cases"]) == (24, 24)
-    assert summary["by_kind"] == {"generate-tests": {"passed": 6, "cases": 6}, "document": {"passed": 6, "cases": 6},
-                                "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 6, "cases": 6}}
+    assert (summary["passed"], summary["cases"]) == (26, 26)
+    assert summary["by_kind"] == {"generate-tests": {"passed": 7, "cases": 7}, "document": {"passed": 6, "cases": 6},
+                                "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 7, "cases": 7}}
     assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0  # the model server really answered
-    assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 24}, "chat": {}}  # one request a case
+    assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 26}, "chat": {}}  # one request a case
     reasons = {c["name"]: c["reason"] for c in model["cases"]}
+    # a multi-file edit: the caller in the other open file was updated, or its tests would fail
+    assert reasons["refactor-rename-with-callers"] == "prices.py changed; 2 hidden tests pass"
     assert reasons["fix-chunks"] == "test_keeps_the_short_last_chunk now passes; 3 hidden tests pass"
     assert reasons["generate-tests-clamp"] == "4 generated tests pass on the original, 1 fails on the mutant"
     assert reasons["document-stack-method"] == "pop has a docstring; 2 hidden tests pass"
     assert reasons["refactor-dict-lookup"] == "http_status.py changed; 2 hidden tests pass"
     # the same table on stdout and in the Markdown file, a row per model
-    row = ("| deep: gpt-5.3-codex | 24/24 (100%) | 6/6 | 6/6 | 6/6 | 6/6 |")
+    row = "| deep: gpt-5.3-codex | 26/26 (100%) | 7/7 | 6/6 | 6/6 | 7/7 |"
     assert row in out.stdout and row in markdown.read_text()
 
 

@@ -84,7 +84,7 @@ def test_at_is_a_cursor_or_a_selection(at, start, end):
      "line 13 (## Test: tests/test_calc.py): unknown section (expected File, Tests, Mutant or Answer)"),
     (("failing: test_add", "failng: test_add"),
      "line 5: 'failng: test_add, test_add_zero' is not a 'key: value' line "
-     "(kind, at, diagnostic, failing, instruction, function, tags, notes)"),
+     "(kind, at, open, diagnostic, failing, instruction, function, tags, notes)"),
     (("*** End Patch", "*** Finish"), "line 24: the answer's block must end with '*** End Patch'"),
     (("## File: calc.py", "## File: ../calc.py"),
      "line 7 (## File: ../calc.py): '../calc.py' must be a relative path inside the workspace"),
@@ -141,7 +141,11 @@ def test_loading_names_the_file(tmp_path):
 def test_the_project_cases_load():
     cases = load_action_cases([REPO / "eval" / "actions"])
     kinds = sorted(c.kind for c in cases)
-    assert kinds == ["document"] * 6 + ["fix"] * 6 + ["generate-tests"] * 6 + ["refactor"] * 6
+    assert kinds == ["document"] * 6 + ["fix"] * 6 + ["generate-tests"] * 7 + ["refactor"] * 7
+    callers = next(c for c in cases if c.name == "refactor-rename-with-callers")
+    assert callers.open == ("checkout.py",)
+    package = next(c for c in cases if c.name == "generate-tests-package")
+    assert package.files["shapes/__init__.py"] == ""  # an empty fence is an empty file
     assert all(c.answer is not None and c.answer.operations for c in cases)
 
 

@@ -30,7 +30,8 @@ The oracle's reply (optional prose), then its edits as an apply_patch envelope:
 ````
 
 Header lines: ``kind`` (generate-tests | document | fix | refactor), ``at`` (``PATH:LINE``,
-``PATH:LINE:COLUMN`` or ``PATH:FIRST-LAST``, 1-based), for fix ``diagnostic`` and ``failing``
+``PATH:LINE:COLUMN`` or ``PATH:FIRST-LAST``, 1-based), ``open`` (other files open in the
+editor, e.g. callers a refactor must update), for fix ``diagnostic`` and ``failing``
 (the hidden tests that fail now), for refactor an optional ``instruction``, for document an
 optional ``function`` (else the innermost definition around ``at``), ``tags``, ``notes``.
 Generate tests needs a ``## Mutant`` section: a ```diff against the workspace (bare ``@@``
@@ -51,7 +52,7 @@ from sparkforge.evaluation.mdsections import Fence, Section, split_sections
 KINDS = ("generate-tests", "document", "fix", "refactor")
 # our case kind -> the action's data.kind (docs/actions.md)
 ACTION_KINDS = {"generate-tests": "tests", "document": "document", "fix": "fix", "refactor": "refactor"}
-HEADER_KEYS = ("kind", "at", "diagnostic", "failing", "instruction", "function", "tags", "notes")
+HEADER_KEYS = ("kind", "at", "open", "diagnostic", "failing", "instruction", "function", "tags", "notes")
 
 _AT_RE = re.compile(r"^(?P<path>[^:\s]+):(?P<first>\d+)(?:(?::(?P<col>\d+))|(?:-(?P<last>\d+)))?$")
 _HEADER_RE = re.compile(r"^(?P<key>[a-z-]+):\s*(?P<value>.*)$")
@@ -83,6 +84,7 @@ class ActionCase:
     files: dict[str, str]  # the workspace
     tests: dict[str, str]  # the hidden test suite
     mutant: dict[str, str] = field(default_factory=dict)  # the workspace with a seeded bug (generate-tests)
+    open: tuple[str, ...] = ()  # other files open in the editor (before the ``at`` file)
     failing: tuple[str, ...] = ()  # fix: hidden tests that fail before the fix
     diagnostic: str = ""  # fix: the message the editor shows on the ``at`` line
     instruction: str = ""  # refactor: what the user asks for
@@ -156,7 +158,8 @@ def parse_case(text: str, *, name: str, source: str) -> ActionCase:
             target = files if heading == "file" else tests
             if arg in files or arg in tests:
                 raise ValueError(f"{where}: {arg} is given twice")
-            target[_clean_path(arg, where)] = _one_fence(section, where) + "\n"
+            body = _one_fence(section, where)
+            target[_clean_path(arg, where)] = body + "\n" if body else ""  # an empty fence: an empty file
         elif heading == "mutant" and not arg:
             if mutant_diff is not None:
                 raise ValueError(f"{where}: a second '## Mutant' section")
@@ -182,6 +185,10 @@ def parse_case(text: str, *, name: str, source: str) -> ActionCase:
     if path not in files:
         raise ValueError(f"at: {path} is none of the '## File' sections ({', '.join(files)})")
     start, end = _range(files[path], int(match["first"]), match["col"], match["last"])
+    opened = tuple(p for p in re.split(r"[\s,]+", header.get("open", "")) if p)
+    for other in opened:
+        if other not in files or other == path:
+            raise ValueError(f"open: {other} is {'the at file' if other == path else 'none of the File sections'}")
     failing = tuple(t for t in re.split(r"[\s,]+", header.get("failing", "")) if t)
     diagnostic = header.get("diagnostic", "")
     if kind == "fix" and not (failing and diagnostic):
@@ -206,7 +213,7 @@ def parse_case(text: str, *, name: str, source: str) -> ActionCase:
         raise ValueError("'function:' is for document cases only")
     return ActionCase(
         name=name, title=title_section.title, source=source, kind=kind, path=path, start=start, end=end,
-        files=files, tests=tests, mutant=mutant, failing=failing, diagnostic=diagnostic,
+        files=files, tests=tests, mutant=mutant, open=opened, failing=failing, diagnostic=diagnostic,
         instruction=header.get("instruction", ""), function=function, answer=answer,
         tags=tuple(t for t in re.split(r"[\s,]+", header.get("tags", "")) if t),
         notes=(header["notes"],) if header.get("notes") else (),

@@ -228,6 +228,7 @@ class Editor:
         if self.client.stopped:
             return ActionOutcome(read_tree(self.root), "sparkforge lsp has exited")
         before = await self._usage()
+        others = [self._did_open(path, case.files[path]) for path in case.open]
         doc = self._did_open(case.path, case.files[case.path])
         try:
             action = await self._pick(case, doc)
@@ -241,7 +242,8 @@ class Editor:
         except RuntimeError as exc:  # pygls: the client stopped with the server
             error = _message(exc)
         finally:
-            self._did_close(doc)
+            for opened in (doc, *others):
+                self._did_close(opened)
         after = await self._usage()
         tokens_in = after.get("inputTokens", 0) - before.get("inputTokens", 0)
         tokens_out = after.get("outputTokens", 0) - before.get("outputTokens", 0)

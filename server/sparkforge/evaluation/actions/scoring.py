@@ -166,7 +166,8 @@ class Scorer:
                 return Verdict(False, "the hidden tests all pass on the mutant: it seeds no bug they catch")
             if mutated.returncode != 1:
                 return Verdict(False, f"the hidden tests do not run on the mutant: {mutated.summary()}")
-            return Verdict(True, f"{len(run.outcomes)} hidden tests pass; {len(mutated.problems())} fail on the mutant")
+            caught = len(mutated.problems())
+            return Verdict(True, f"{len(run.outcomes)} hidden tests pass; {caught} fail{'s' if caught == 1 else ''} on the mutant")
         return Verdict(True, f"{len(run.outcomes)} hidden tests pass")
 
     # -- an action's result --------------------------------------------------------------------
