@@ -42,7 +42,7 @@ from sparkforge.models.access import message as access_message
 from sparkforge.models.watchdog import Watchdog
 from sparkforge.models.websocket import SocketClosedError, SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
-from sparkforge.models.sse import is_done, sse_data, sse_data_of_bytes
+from sparkforge.models.sse import is_done, sse_data_of_bytes
 
 # USD per million tokens (input, cached input, output); a model not listed has no cost shown.
 # Cached input is what the API read from its prompt cache (``cached_tokens``): a tenth of the
@@ -416,8 +416,9 @@ class ModelGateway:
             async with ctx as response:
                 outcome = True
                 self._reached(role, probe)
-                iter_bytes = getattr(response, "iter_bytes", None)  # HTTP: split lines ourselves
-                data_of = sse_data_of_bytes(iter_bytes()) if iter_bytes else sse_data(response.iter_lines())
+                iter_data = getattr(response, "iter_data", None)  # a WebSocket's messages
+                # over HTTP, the events are split from the bytes here (not by the SDK)
+                data_of = iter_data() if iter_data else sse_data_of_bytes(response.iter_bytes())
                 async with contextlib.aclosing(data_of) as events:
                     async for data in events:
                         if _now() > deadline:

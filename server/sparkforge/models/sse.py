@@ -71,13 +71,3 @@ async def sse_data_of_bytes(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         yield data
     if (data := decoder.flush()) is not None:
         yield data
-
-
-async def sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The data of each event in a stream of lines already split (a WebSocket request's)."""
-    decoder = SSEDecoder()
-    async for line in lines:
-        if (data := decoder.feed(line)) is not None:
-            yield data
-    if (data := decoder.flush()) is not None:
-        yield data

@@ -10,8 +10,8 @@ for a request, another is opened in the background, so the next request never wa
 handshake.
 
 ``SocketRequest`` is shaped like the SDK's streaming HTTP request (an async context manager
-whose response has ``iter_lines()``), so the gateway reads both transports with one loop and
-one parser, and a failure raises the SDK's own exceptions (``APIStatusError`` subclasses for
+whose response yields each event's data (``iter_data()``, where HTTP's is split from its
+bytes), so the gateway reads both transports with one loop and one parser, and a failure raises the SDK's own exceptions (``APIStatusError`` subclasses for
 the API's ``error`` events and refused handshakes, ``APIConnectionError`` for sockets that
 fail or drop): typed errors, retries before the first token, pauses and usage work as over
 HTTP. Under ``auto`` an endpoint whose handshake is answered with an HTTP status that says it
@@ -31,7 +31,6 @@ from typing import Any
 
 import openai
 
-from sparkforge.models.watchdog import Watchdog
 
 try:  # openai 3.x ships its HTTP client as httpx2
     import httpx2 as httpx
@@ -238,8 +237,8 @@ class SocketRequest:
     """One Responses request over a pooled socket, used like the SDK's streaming request:
     ``async with`` it to send ``response.create`` and wait for the answer's first event (an
     ``error`` event with a status raises the SDK's exception for it, as HTTP would), then read
-    ``iter_lines()``: ``data: {event}`` and a blank line per message, up to the terminal
-    event."""
+    ``iter_data()``: each message's JSON, up to the terminal event. A silence longer than
+    ``read_timeout`` mid-answer is a stall (``APITimeoutError``), as on HTTP."""
 
     def __init__(self, pool: SocketPool, body: dict[str, Any],
                  over_http: Callable[[], Any] | None, *, read_timeout: float | None = None) -> None:
@@ -320,27 +319,71 @@ class SocketRequest:
             self._pool.discard(self._conn)
             self._conn = None
 
-    async def iter_lines(self) -> AsyncIterator[str]:
+    async def iter_data(self) -> AsyncIterator[str]:
+        """Each message's JSON, as an SSE event's data would be (one message is one event)."""
         conn = self._conn
         message, self._first = self._first, None
-        while message is not None:
-            yield "data: " + message.decode()
-            yield ""  # one message is one event: end it as SSE does
-            if any(t in message for t in _TERMINAL) and _terminal(message):
-                self.finished = True
-                return
-            watchdog = Watchdog(self._read_timeout) if self._read_timeout is not None else None
-            try:
-                message = await conn.recv_bytes()
-            except asyncio.CancelledError:
-                if watchdog is not None and watchdog.absorb():
-                    raise openai.APITimeoutError(request=httpx.Request("GET", self._pool.url)) from None
-                raise
-            except Exception as exc:
-                raise _dropped(self._pool.url, exc) from exc
-            finally:
-                if watchdog is not None:
-                    watchdog.disarm()
+        stall = _StallWatch(self._read_timeout)
+        try:
+            while message is not None:
+                yield message.decode()
+                if any(t in message for t in _TERMINAL) and _terminal(message):
+                    self.finished = True
+                    return
+                stall.progress()
+                try:
+                    message = await conn.recv_bytes()
+                except asyncio.CancelledError:
+                    if stall.absorb():
+                        raise openai.APITimeoutError(request=httpx.Request("GET", self._pool.url)) from None
+                    raise
+                except Exception as exc:
+                    raise _dropped(self._pool.url, exc) from exc
+        finally:
+            stall.stop()
+
+
+class _StallWatch:
+    """A stall check for a stream of messages: no message for ``seconds`` cancels the reading
+    task. One timer for the whole stream, moved on only when it would fire (a timer per
+    message would cost more than reading the message, at thousands of messages a second)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._last = time.monotonic()
+        self.fired = False
+        self._task = asyncio.current_task()
+        if seconds is not None:
+            self._arm(seconds)
+
+    def _arm(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._handle = loop.call_later(max(seconds, 0.0), self._check)
+        self.fired = False
+
+    def _check(self) -> None:
+        assert self._seconds is not None
+        left = self._last + self._seconds - time.monotonic()
+        if left > 0:
+            self._arm(left)  # there was a message since: wait out the rest from it
+            return
+        self.fired = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def progress(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        if self._seconds is not None:
+            self._handle.cancel()
+
+    def absorb(self) -> bool:
+        """After a CancelledError: True if it was the stall (the cancellation is withdrawn)."""
+        if self._seconds is None or not self.fired or self._task is None:
+            return False
+        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
+        return uncancel is None or uncancel() == 0
 
 
 def _terminal(message: bytes) -> bool:
