@@ -51,6 +51,7 @@ def test_the_oracle_passes_every_project_case(tmp_path):
                                 "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 7, "cases": 7}}
     assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0  # the model server really answered
     assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 26}, "chat": {}}  # one request a case
+    assert {c["via"] for c in model["cases"]} == {"codeAction/resolve"}  # as VS Code gets an action's edit
     reasons = {c["name"]: c["reason"] for c in model["cases"]}
     # a multi-file edit: the caller in the other open file was updated, or its tests would fail
     assert reasons["refactor-rename-with-callers"] == "prices.py changed; 2 hidden tests pass"
@@ -222,6 +223,22 @@ def test_the_oracle_speaks_chat_completions_too(tmp_path):
     assert "| deep: gpt-5.3-codex | 4/4 (100%) | 1/1 | 1/1 | 1/1 | 1/1 |" in out.stdout
     (model,) = json.loads(report.read_text())["models"]
     assert model["oracle_requests"] == {"responses": {}, "chat": {"gpt-5.3-codex": 4}}
+
+
+def test_a_client_without_resolve_gets_its_edits_through_workspace_apply_edit(tmp_path):
+    cases = tmp_path / "cases"
+    for name in ("generate-tests-clamp", "document-stack-method", "fix-chunks", "refactor-rename-with-callers"):
+        write(cases, name, (CASES / f"{name}.md").read_text(encoding="utf-8"))
+    report = tmp_path / "report.json"
+    out = eval_actions(str(cases), "--oracle", "--client", "plain", "--json", str(report))
+    assert out.returncode == 0, out.stdout + out.stderr
+    (model,) = json.loads(report.read_text())["models"]
+    assert [(c["name"], c["passed"], c["via"]) for c in model["cases"]] == [
+        ("document-stack-method", True, "workspace/applyEdit"),
+        ("fix-chunks", True, "workspace/applyEdit"),
+        ("generate-tests-clamp", True, "workspace/applyEdit"),
+        ("refactor-rename-with-callers", True, "workspace/applyEdit"),
+    ]
 
 
 def test_check_finds_cases_that_do_not_mean_what_they_say(tmp_path):

@@ -2,7 +2,7 @@
 
     sparkforge eval actions CASES... [--model ROLE_OR_NAME ...] [--oracle] [--check]
                             [--json FILE] [--markdown FILE] [--settings FILE] [--base-url URL]
-                            [--api responses|chat] [--timeout S] [--python PATH]
+                            [--api responses|chat] [--client vscode|plain] [--timeout S] [--python PATH]
                             [--pytest-plugins] [--jobs N] [-k TEXT]
 
 Each case is a small Python module with a hidden pytest suite (``cases.py``). For each model,
@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--settings", metavar="FILE", help="a JSON file with the sparkforge settings section")
     p.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL for the models")
     p.add_argument("--api", choices=["responses", "chat"], help="the API the models speak")
+    p.add_argument("--client", choices=["vscode", "plain"], default="vscode",
+                   help="vscode: resolve each action's edit (the default); plain: a client without "
+                        "resolve support, which runs the action's command and gets workspace/applyEdit")
     p.add_argument("--timeout", type=float, default=300.0, metavar="S",
                    help="how long one action may take (default %(default)s s)")
     p.add_argument("--test-timeout", type=float, default=60.0, metavar="S",
@@ -117,6 +120,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         else:
             specs = model_specs(args)
             results = asyncio.run(evaluate(specs, cases, config, oracle=args.oracle, api=args.api, timeout=args.timeout,
+                                           resolve=args.client == "vscode",
                                            jobs=args.jobs, progress=progress))
     except EvalError as exc:
         raise CommandError(str(exc)) from None

@@ -47,6 +47,7 @@ class ActionOutcome:
     files: dict[str, str]  # the workspace afterwards (path -> text)
     error: str = ""  # why no edit was applied ("" when one was)
     title: str = ""  # the action's title, as the lightbulb showed it
+    via: str = ""  # how the edit arrived: "codeAction/resolve" or "workspace/applyEdit"
     seconds: float = 0.0  # codeAction/resolve (or the command) until the edit was back
     input_tokens: int = 0
     output_tokens: int = 0
@@ -60,8 +61,10 @@ class _OpenDoc:
     version: int = 1
 
 
-def capabilities() -> types.ClientCapabilities:
-    """What VS Code announces for code actions and workspace edits (the parts that matter)."""
+def capabilities(resolve: bool = True) -> types.ClientCapabilities:
+    """What VS Code announces for code actions and workspace edits (the parts that matter);
+    ``resolve=False``: a client that cannot resolve an action's edit (the server then gives
+    each action the ``sparkforge.runAction`` command and applies with ``workspace/applyEdit``)."""
     kinds = ["", "quickfix", "refactor", "refactor.extract", "refactor.inline", "refactor.rewrite",
              "source", "source.organizeImports"]
     return types.ClientCapabilities(
@@ -84,7 +87,7 @@ def capabilities() -> types.ClientCapabilities:
                 is_preferred_support=True,
                 disabled_support=True,
                 data_support=True,
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None,
                 honors_change_annotations=True,
             ),
         ),
@@ -131,11 +134,12 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
 class Editor:
     """``sparkforge lsp`` on a workspace folder of its own, with one client."""
 
-    def __init__(self, root: Path, settings: dict[str, Any], *, timeout: float = 300.0,
+    def __init__(self, root: Path, settings: dict[str, Any], *, timeout: float = 300.0, resolve: bool = True,
                  command: list[str] | None = None) -> None:
         self.root = root.resolve()
         self.settings = settings
         self.timeout = timeout
+        self.resolve = resolve  # VS Code resolves an action's edit; a plain client runs its command
         self.command = command or [sys.executable, "-m", "sparkforge", "lsp"]
         self.client = LanguageClient("sparkforge-eval", "1")
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
@@ -143,6 +147,7 @@ class Editor:
         self._open: dict[str, _OpenDoc] = {}
         self._applied: list[str] = []  # errors of workspace/applyEdit requests ("" = applied)
         self._tasks: list[asyncio.Task[Any]] = []
+        self._via = ""
         self._register()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -155,7 +160,7 @@ class Editor:
             self._tasks.append(asyncio.create_task(self._drain(server.stderr)))
         try:
             await asyncio.wait_for(self.client.initialize_async(types.InitializeParams(
-                capabilities=capabilities(),
+                capabilities=capabilities(self.resolve),
                 process_id=None,
                 root_uri=self.root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=self.root.as_uri(), name=self.root.name)],
@@ -224,7 +229,7 @@ class Editor:
     async def run(self, case: ActionCase) -> ActionOutcome:
         """Run ``case``'s action on a fresh copy of its files; what the workspace became."""
         self._reset_workspace(case.files)
-        error, title, seconds = "", "", 0.0
+        error, title, seconds, self._via = "", "", 0.0, ""
         if self.client.stopped:
             return ActionOutcome(read_tree(self.root), "sparkforge lsp has exited")
         before = await self._usage()
@@ -250,7 +255,8 @@ class Editor:
         cost = None
         if after.get("costUsd") is not None:
             cost = after["costUsd"] - (before.get("costUsd") or 0.0)
-        return ActionOutcome(read_tree(self.root), error, title, seconds, tokens_in, tokens_out, cost)
+        return ActionOutcome(read_tree(self.root), error, title, self._via if not error else "", seconds,
+                             tokens_in, tokens_out, cost)
 
     def _reset_workspace(self, files: dict[str, str]) -> None:
         for child in self.root.iterdir():
@@ -283,36 +289,49 @@ class Editor:
         )
         where = f"{case.path}:{case.start[0] + 1}"
         try:
-            listed = await asyncio.wait_for(self.client.text_document_code_action_async(params), 30)
+            listed = await asyncio.wait_for(self._list(params), 30)
         except (JsonRpcException, asyncio.TimeoutError, RuntimeError) as exc:
             return f"textDocument/codeAction at {where} failed: {_message(exc)}"
         wanted = case.action_kind
-        offered = [a for a in listed or [] if isinstance(a, types.CodeAction) and isinstance(a.data, dict)]
+        offered = [a for a in listed if isinstance(a.data, dict)]
         for action in offered:
             data = action.data
             if data.get("kind") != wanted:
                 continue
             if wanted == "fix" and (data.get("diagnostic") or {}).get("message") != case.diagnostic:
                 continue
-            if wanted == "refactor" and case.instruction:
+            if wanted == "refactor" and case.instruction and self.resolve:  # a plain client cannot ask
                 action.data = {**data, "instruction": case.instruction}
             return action
         titles = ", ".join(repr(a.title) for a in offered) or "nothing"
         return f"no {case.kind} action offered at {where} (offered: {titles})"
 
+    async def _list(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        """``textDocument/codeAction``, every item read as a CodeAction (lsprotocol's own hook
+        would read an action that carries a command as a bare Command)."""
+        protocol = self.client.protocol
+        msg_id = str(uuid.uuid4())
+        future = protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, params, msg_id=msg_id)
+        protocol._result_types.pop(msg_id, None)  # the answer stays JSON, structured below
+        raw = plain(await asyncio.wrap_future(future))
+        return [protocol._converter.structure(a, types.CodeAction) for a in raw or [] if "title" in a]
+
     async def _carry_out(self, action: types.CodeAction) -> str:
         """Resolve ``action`` and apply its edit (or run its command); "" or why nothing was applied."""
-        try:
-            resolved = await self._request(types.CODE_ACTION_RESOLVE, action)
-        except asyncio.TimeoutError:
-            return f"codeAction/resolve gave no answer in {self.timeout:g} s"
-        except (JsonRpcException, RuntimeError) as exc:
-            return f"codeAction/resolve failed: {_message(exc)}"
+        resolved = action
+        if self.resolve:
+            try:
+                resolved = await self._request(types.CODE_ACTION_RESOLVE, action)
+            except asyncio.TimeoutError:
+                return f"codeAction/resolve gave no answer in {self.timeout:g} s"
+            except (JsonRpcException, RuntimeError) as exc:
+                return f"codeAction/resolve failed: {_message(exc)}"
         if resolved.edit is not None:
             try:
                 self.apply_edit(resolved.edit)
             except ValueError as exc:
                 return f"the edit cannot be applied: {exc}"
+            self._via = types.CODE_ACTION_RESOLVE
             return ""
         if resolved.command is not None:
             self._applied.clear()
@@ -325,6 +344,7 @@ class Editor:
             except (JsonRpcException, RuntimeError) as exc:
                 return f"{resolved.command.command} failed: {_message(exc)}"
             if "" in self._applied:
+                self._via = types.WORKSPACE_APPLY_EDIT
                 return ""
             reason = (reply or {}).get("error") if isinstance(reply, dict) else None
             return reason or next(iter(self._applied), "") or "; ".join(self.messages) or "no edit was applied"

@@ -42,6 +42,7 @@ class CaseResult:
     passed: bool
     reason: str
     title: str = ""  # the action picked
+    via: str = ""  # how its edit arrived: "codeAction/resolve" or "workspace/applyEdit"
     seconds: float | None = None  # resolve until the edit was back
     input_tokens: int = 0
     output_tokens: int = 0
@@ -68,6 +69,7 @@ def _oracle_settings(settings: dict[str, Any], base_url: str, api: str | None = 
 
 async def evaluate(specs: Sequence[ModelSpec], cases: Sequence[ActionCase], config: PytestConfig, *,
                    oracle: bool = False, api: str | None = None, timeout: float = 300.0, jobs: int = 2,
+                   resolve: bool = True,
                    progress: Progress = lambda line: None) -> list[ModelResult]:
     """Each model's results, in the order the models were given."""
     server = None
@@ -82,7 +84,7 @@ async def evaluate(specs: Sequence[ModelSpec], cases: Sequence[ActionCase], conf
     try:
         for spec in specs:
             settings = spec.settings if server is None else _oracle_settings(spec.settings, server.base_url, api)
-            results.append(await _run_model(spec, settings, cases, scorer, limit, server, timeout, progress))
+            results.append(await _run_model(spec, settings, cases, scorer, limit, server, timeout, resolve, progress))
     finally:
         scorer.close()
         if server is not None:
@@ -91,7 +93,7 @@ async def evaluate(specs: Sequence[ModelSpec], cases: Sequence[ActionCase], conf
 
 
 async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[ActionCase], scorer: Scorer,
-                     limit: asyncio.Semaphore, server: OracleServer | None, timeout: float,
+                     limit: asyncio.Semaphore, server: OracleServer | None, timeout: float, resolve: bool,
                      progress: Progress) -> ModelResult:
     workspace = Path(tempfile.mkdtemp(prefix="sparkforge-eval-actions-")) / "project"
     editor: Editor | None = None
@@ -105,7 +107,7 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
                 await editor.stop()
                 editor = None
             if editor is None:
-                editor = await _start(spec, workspace, settings, timeout)
+                editor = await _start(spec, workspace, settings, timeout, resolve)
             if server is not None:
                 await asyncio.to_thread(server.answer, case)
             outcome = await editor.run(case)
@@ -131,8 +133,9 @@ async def _run_model(spec: ModelSpec, settings: dict[str, Any], cases: Sequence[
         shutil.rmtree(workspace.parent, ignore_errors=True)
 
 
-async def _start(spec: ModelSpec, workspace: Path, settings: dict[str, Any], timeout: float) -> Editor:
-    editor = Editor(workspace, settings, timeout=timeout)
+async def _start(spec: ModelSpec, workspace: Path, settings: dict[str, Any], timeout: float,
+                 resolve: bool) -> Editor:
+    editor = Editor(workspace, settings, timeout=timeout, resolve=resolve)
     try:
         await editor.start()
     except (EditorError, OSError) as exc:
@@ -148,7 +151,7 @@ async def _score(scorer: Scorer, limit: asyncio.Semaphore, case: ActionCase, out
     else:
         async with limit:
             verdict = await scorer.score(case, outcome.files)
-    result = CaseResult(case.name, case.kind, verdict.passed, verdict.reason, outcome.title,
+    result = CaseResult(case.name, case.kind, verdict.passed, verdict.reason, outcome.title, outcome.via,
                         round(outcome.seconds, 3) if outcome.title else None,
                         outcome.input_tokens, outcome.output_tokens, outcome.cost_usd)
     progress(f"{label}: {case.name}: {'pass' if verdict.passed else 'FAIL'}: {verdict.reason}")
