@@ -36,7 +36,7 @@ _INTRO_RE = re.compile(
     r"(?i)(here('s| is| are)|sure|certainly|of course|okay|ok|below is|i('ve| have)|"
     r"the (updated|rewritten|completed|edited|next)|updated|rewritten)\b[^`]*[:.!]$")
 # Languages whose lines are prose (a sentence is content) and whose trailing spaces matter.
-_PROSE_LANGUAGES = {"markdown", "plaintext", "restructuredtext", "latex"}
+PROSE_LANGUAGES = {"markdown", "plaintext", "restructuredtext", "latex"}
 _CLOSERS = ")]};,"
 
 
@@ -56,10 +56,10 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
     region = prompt.region_lf
     text = to_lf(raw)
     body, ended, marked = _between_markers(text, region)
-    prose = prompt.language_id in _PROSE_LANGUAGES
-    body = _unfence(body, region, inside_markers=marked)
-    if not marked and not prose:
+    prose = prompt.language_id in PROSE_LANGUAGES
+    if not prose:
         body = _drop_intro(body, region)
+    body = _unfence(body, region, inside_markers=marked)
     if not ended:
         body, ended = _drop_partial_end_marker(body)
     body = strip_cursor_markers(body, region)
@@ -132,18 +132,22 @@ def _drop_partial_end_marker(body: str) -> tuple[str, bool]:
 
 
 def _drop_intro(body: str, region: str) -> str:
-    """Without markers, a first line that introduces the answer ("Sure!") is not code."""
+    """A first line that introduces the answer ("Here is the updated code:") is not code."""
     lines = body.split("\n")
-    known = {line.strip() for line in region.split("\n")}
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    line = lines[first].strip() if first is not None else ""
-    if not line or line in known or not _INTRO_RE.match(line) or not (
-            " " in line or line.endswith("!")):  # "updated:" may be a YAML key
+    if first is None or not is_intro(lines[first], region):
         return body
     rest = lines[first + 1 :]
     while rest and not rest[0].strip():
         rest = rest[1:]
     return "\n".join(rest)
+
+
+def is_intro(line: str, region: str) -> bool:
+    """``line`` reads as a sentence introducing an answer, and is no line of the region."""
+    text = line.strip()
+    return bool(text and _INTRO_RE.match(text) and (" " in text or text.endswith("!"))  # "updated:" may be a YAML key
+                and text not in {x.strip() for x in region.split("\n")})
 
 
 def _ends_like(body: str, region: str) -> bool:
@@ -195,7 +199,7 @@ class LineFixer:
         self.originals = prompt.region_lf.split("\n")
         self._known = set(self.originals)
         self._indent = prompt.indent
-        self._prose = prompt.language_id in _PROSE_LANGUAGES
+        self._prose = prompt.language_id in PROSE_LANGUAGES
 
     def fix(self, line: str) -> str:
         if line.endswith("\r"):

@@ -36,9 +36,11 @@ from sparkforge.predict.diffing import (
     trim_at_cursor,
 )
 from sparkforge.predict.postprocess import (
+    PROSE_LANGUAGES,
     LineFixer,
     clean_rewrite,
     is_fence,
+    is_intro,
     restore_space_before_cursor,
     strip_cursor_markers,
 )
@@ -71,6 +73,7 @@ class StreamingRewriteParser:
         self._final: list[RegionEdit] = []
         self._hunks: list[Hunk] = []  # the final hunks in region offsets
         self._fence_checked = False
+        self._intro = False
         cursor = prompt.cursor_offset_lf
         self._cursor_line = self._old.count("\n", 0, cursor)
         self._cursor_column = cursor - (self._old.rfind("\n", 0, cursor) + 1)
@@ -123,8 +126,14 @@ class StreamingRewriteParser:
             # The last line has no newline of its own; finish() will deal with it.
             self._state = "done"
             return
-        if not self._lines and REGION_START in line:
-            return  # the start marker written twice
+        if not self._lines:
+            if REGION_START in line:
+                return  # the start marker written twice
+            if self.prompt.language_id not in PROSE_LANGUAGES and is_intro(line, self._old):
+                self._intro = True  # a sentence before the rewrite, as clean_rewrite drops it
+                return
+            if self._intro and not line.strip():
+                return
         if not self._fence_checked:
             self._fence_checked = True
             if is_fence(line) and not any(is_fence(x) for x in self._old_lines):
