@@ -275,3 +275,11 @@ def test_a_malformed_case_is_one_line_naming_the_file(tmp_path):
     out = eval_actions(str(no_answer), "--oracle")
     assert (out.returncode, out.stderr) == (
         1, f"sparkforge eval actions: {no_answer}: no '## Answer' section, which --oracle needs\n")
+    # an oracle answer must apply to the case's own files (else it is no answer at all)
+    text = (CASES / "fix-chunks.md").read_text(encoding="utf-8")
+    stale = write(tmp_path / "stale", "stale", text.replace("-    for i in range(0, len(items) - size + 1, size):",
+                                                            "-    for i in range(0, len(items) - 1, size):"))
+    out = eval_actions(str(stale), "--oracle")
+    assert (out.returncode, out.stderr) == (
+        1, f"sparkforge eval actions: {stale}: the answer does not apply to the case's files: its 3 context "
+           "and '-' lines from '    out = []' are not in the file after line 1\n")

@@ -178,5 +178,5 @@ def test_the_oracle_answers_chat_completions_with_the_same_edits_as_a_unified_di
     )
     # an anchor places the change after it; a hunk that is not in the file is an error
     assert apply_v4a("x = 1\ndef f():\n    x = 1\n", "@@ def f():\n-    x = 1\n+    x = 2\n") == "x = 1\ndef f():\n    x = 2\n"
-    with pytest.raises(ValueError, match="are not in the file"):
+    with pytest.raises(ValueError, match=r"^its 1 context and '-' lines from 'x = 2' are not in the file after line 0$"):
         apply_v4a("x = 1\n", "@@\n-x = 2\n+x = 3\n")

@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from sparkforge.evaluation.actions import report
     from sparkforge.evaluation.actions.cases import ActionCaseError, load_action_cases
+    from sparkforge.evaluation.actions.oracle import OracleError, scenario
+    from sparkforge.evaluation.actions.runner import EvalError, check_cases, evaluate
+    from sparkforge.evaluation.actions.scoring import PytestConfig
 
     try:
         cases = load_action_cases(args.cases)
@@ -102,6 +105,11 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if missing:
             raise CommandError(f"{missing[0]}: no '## Answer' section, which --oracle needs"
                                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        for case in cases:  # every answer renders for both APIs before anything starts
+            try:
+                scenario(case)
+            except OracleError as exc:
+                raise CommandError(str(exc)) from None
     _check_python(args.python)
     started = time.strftime("%Y-%m-%d %H:%M %Z")
     meta = {"command": "sparkforge eval actions " + shlex.join(_after_actions(argv)), "date": started,
@@ -110,19 +118,16 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    from sparkforge.evaluation.actions.runner import EvalError, check_cases, evaluate
-    from sparkforge.evaluation.actions.scoring import PytestConfig
-
     config = PytestConfig(python=args.python, timeout=args.test_timeout, plugins=args.pytest_plugins)
     try:
         if args.check:
             results = [asyncio.run(check_cases(cases, config, jobs=args.jobs, progress=progress))]
         else:
             specs = model_specs(args)
-            results = asyncio.run(evaluate(specs, cases, config, oracle=args.oracle, api=args.api, timeout=args.timeout,
-                                           resolve=args.client == "vscode",
-                                           jobs=args.jobs, progress=progress))
-    except EvalError as exc:
+            results = asyncio.run(evaluate(
+                specs, cases, config, oracle=args.oracle, api=args.api, timeout=args.timeout,
+                resolve=args.client == "vscode", jobs=args.jobs, progress=progress))
+    except (EvalError, OracleError) as exc:
         raise CommandError(str(exc)) from None
     print(report.markdown_report(results, meta), end="")
     _write(args.markdown, lambda: report.markdown_report(results, meta))

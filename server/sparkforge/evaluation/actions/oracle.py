@@ -174,7 +174,8 @@ def apply_v4a(text: str, diff: str) -> str:
             at = found + 1
         start = next((i for i in range(at, len(lines) - len(old) + 1) if lines[i:i + len(old)] == old), None)
         if start is None:
-            raise ValueError(f"the lines {''.join(old)[:60]!r} are not in the file after line {at}")
+            first = old[0].rstrip("\n") if old else ""
+            raise ValueError(f"its {len(old)} context and '-' lines from {first!r} are not in the file after line {at}")
         lines[start:start + len(old)] = new
         at = start + len(new)
     return "".join(lines)
