@@ -380,6 +380,8 @@ def test_a_model_that_suggests_another_edit_scores_a_miss(tmp_path, model_server
     (["predict", "{bad}", "--oracle"], "{bad}: "),
     (["predict", "{cases}", "--scenario", "x.json"], "--scenario goes with --oracle"),
     (["predict", "{cases}", "--oracle", "--model", "a", "--model", "a"], "a model is named twice"),
+    (["predict", "{cases}"], "fast: gpt-5.3-codex-spark: no API key for https://api.openai.com/v1: set "
+                             "OPENAI_API_KEY (or sparkforge.fast.apiKeyEnv), or run with --oracle"),
 ])
 def test_bad_input_is_one_line_naming_what_is_wrong(tmp_path, args, message):
     cases = write_cases(tmp_path / "cases", noedit=NO_EDIT)

@@ -138,6 +138,21 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
     return specs
 
 
+def check_keys(specs: Sequence[Any]) -> None:
+    """A model off this machine with no key would leave every case without a suggestion (the
+    server sends nothing): say so at once instead."""
+    import os
+
+    from sparkforge.models.gateway import is_local
+
+    for spec in specs:
+        fast = spec.settings["fast"]
+        if not is_local(fast["baseUrl"]) and not os.environ.get(fast["apiKeyEnv"]):
+            raise CommandError(
+                f"{spec.label}: no API key for {fast['baseUrl']}: set {fast['apiKeyEnv']} "
+                "(or sparkforge.fast.apiKeyEnv), or run with --oracle to measure offline")
+
+
 def run_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from sparkforge.evaluation import predict, report
     from sparkforge.evaluation.cases import CaseError, load_cases
@@ -157,6 +172,8 @@ def run_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not cases:
         raise CommandError(f"no cases in {' '.join(args.cases)}")
     specs = model_specs(args)
+    if not args.oracle:
+        check_keys(specs)
     oracle = predict.Oracle(args.scenario) if args.oracle else None
     started = time.strftime("%Y-%m-%d %H:%M %Z")
 
