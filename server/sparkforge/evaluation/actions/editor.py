@@ -186,7 +186,10 @@ class Editor:
             except asyncio.TimeoutError:
                 server.kill()
                 await server.wait()
-        await self.client.stop()
+        try:
+            await self.client.stop()
+        except Exception:  # stopping what never fully started
+            pass
         for task in self._tasks:
             task.cancel()
 
@@ -194,8 +197,9 @@ class Editor:
         while line := await stream.readline():
             self.stderr.append(line.decode("utf-8", "replace").rstrip())
 
-    def stderr_tail(self) -> str:
-        return " | ".join(self.stderr) or "(empty)"
+    def stderr_tail(self, lines: int = 5) -> str:
+        """The server's last lines on stderr, for a message: its traceback's end, usually."""
+        return " | ".join(list(self.stderr)[-lines:]) or "(empty)"
 
     def _register(self) -> None:
         client = self.client
