@@ -58,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=PROG, description="Measure suggestion quality (docs/eval.md).")
     sub = parser.add_subparsers(dest="what", required=True)
-    add_predict_arguments(sub.add_parser("predict", help="next edits and ghost text, replayed through sparkforge lsp"))
+    add_predict_arguments(sub.add_parser(
+        "predict", help="next edits and ghost text, replayed through sparkforge lsp"))
     actions_parser = sub.add_parser("actions", help="code actions scored by tests")
     actions = _actions_module()
     if actions is not None:
@@ -131,7 +132,8 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
         label = f"{asked}: {model}" if asked in ROLES else asked
         # the fast path alone is measured: the deep role goes where the fast one does, so that
         # it does not look its own model up on another endpoint (or warn about its key)
-        specs.append(ModelSpec(label=label, model=model, settings=merge_raw(raw, {"fast": fast, "deep": fast})))
+        settings_section = merge_raw(raw, {"fast": fast, "deep": fast})
+        specs.append(ModelSpec(label=label, model=model, settings=settings_section))
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
         raise CommandError(f"a model is named twice: {', '.join(labels)}")

@@ -281,7 +281,8 @@ class Editor:
     def open(self, path: str, text: str, language: str) -> None:
         self.docs[path] = (text, 1)
         self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=self.uri(path), language_id=language, version=1, text=text)))
+            text_document=types.TextDocumentItem(uri=self.uri(path), language_id=language, version=1,
+                                                 text=text)))
 
     def change(self, path: str, start: int, end: int, new_text: str) -> None:
         """Replace ``[start, end)`` of the editor's text (offsets into it) with ``new_text``."""
@@ -371,9 +372,10 @@ class Editor:
                 seen()
                 rng = items[0].range or types.Range(start=position, end=position)
                 obs.ghost = items[0].insert_text
-                obs.edits.append({"range": {"start": {"line": rng.start.line, "character": rng.start.character},
-                                            "end": {"line": rng.end.line, "character": rng.end.character}},
-                                  "newText": items[0].insert_text, "ghost": True})
+                start = {"line": rng.start.line, "character": rng.start.character}
+                end = {"line": rng.end.line, "character": rng.end.character}
+                obs.edits.append({"range": {"start": start, "end": end}, "newText": items[0].insert_text,
+                                  "ghost": True})
 
         async def next_edits() -> None:
             await asyncio.sleep(NEXT_EDIT_DELAY_MS / 1000)
@@ -466,7 +468,8 @@ def score(case: "Case", model: str, obs: Observation) -> CaseScore:
             result.exact = exact and alt.score >= 1.0
             result.grade = alt.score if exact else 0.0
             result.delta_chrf = round(chrf, 2)
-            result.line_precision, result.line_recall, result.line_f1 = round(lp, 4), round(lr, 4), round(lf, 4)
+            result.line_precision, result.line_recall = round(lp, 4), round(lr, 4)
+            result.line_f1 = round(lf, 4)
     return result
 
 
