@@ -24,6 +24,17 @@ class PatchOperation:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function tool call the model made (Responses ``function_call`` item, Chat
+    Completions ``tool_calls`` entry), complete."""
+
+    call_id: str
+    name: str
+    arguments: str
+    """JSON text as the model wrote it: it may be invalid (the caller answers with a tool error)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Tokens the request used, as the API reported them. ``cached_tokens`` is the part of
     ``input_tokens`` read from the API's prompt cache (billed at the cached price)."""
@@ -40,4 +51,4 @@ class Finish:
     reason: str
 
 
-ModelEvent = Union[TextDelta, PatchOperation, Usage, Finish]
+ModelEvent = Union[TextDelta, PatchOperation, ToolCall, Usage, Finish]
