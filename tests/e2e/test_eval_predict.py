@@ -308,6 +308,16 @@ def test_the_oracle_is_matched_exactly_and_a_change_out_of_reach_is_a_miss(tmp_p
     assert "- **far** (" in md and "): no suggestion" in md
 
 
+def test_the_oracle_answers_over_chat_completions_too(tmp_path):
+    cases = write_cases(tmp_path / "cases", rename=RENAME, crlf=CRLF_UNICODE)
+    out = sparkforge("eval", "predict", str(cases), "--oracle", "--no-pauses", "--api", "chat",
+                     "--json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stderr
+    cases = by_case(json.loads((tmp_path / "r.json").read_text()))
+    assert cases["rename"]["exact"] is True and cases["crlf"]["exact"] is True
+    assert [e["newText"] for e in cases["rename"]["edits"]] == ["tax_"]
+
+
 def test_two_models_at_two_speeds_print_one_table_with_a_row_each(tmp_path):
     cases = write_cases(tmp_path / "cases", rename=RENAME, complete=COMPLETE, noedit=NO_EDIT)
     timing = tmp_path / "timing.json"
