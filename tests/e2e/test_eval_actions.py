@@ -160,6 +160,23 @@ REFACTOR_CHANGES_BEHAVIOUR = """\
 
 NO_EDIT_AT_ALL = "I would rather not change this code.\n"
 
+TESTS_THAT_CHANGE_THE_CODE = """\
+```patch
+*** Begin Patch
+*** Update File: clamp.py
+@@ def clamp(value, low, high):
+-    if low > high:
++    if low >= high:
+*** Add File: tests/test_clamp.py
++from clamp import clamp
++
++
++def test_inside():
++    assert clamp(5, 0, 10) == 5
+*** End Patch
+```
+"""
+
 
 def test_wrong_answers_are_scored_as_failures(tmp_path):
     cases = tmp_path / "cases"
@@ -171,6 +188,10 @@ def test_wrong_answers_are_scored_as_failures(tmp_path):
     write(cases, "fix-fixes-nothing", with_answer("fix-chunks", FIX_FIXES_NOTHING))
     write(cases, "refactor-changes-behaviour", with_answer("refactor-comprehension", REFACTOR_CHANGES_BEHAVIOUR))
     write(cases, "no-edit-at-all", with_answer("refactor-sum-loop", NO_EDIT_AT_ALL))
+    write(cases, "tests-that-change-the-code", with_answer("generate-tests-clamp", TESTS_THAT_CHANGE_THE_CODE))
+    # the cursor on `import re`, in no function: the lightbulb has nothing to document
+    write(cases, "nothing-offered-there", (CASES / "document-slugify.md").read_text(encoding="utf-8").replace(
+        "at: slug.py:4\n", "at: slug.py:1\nfunction: slugify\n"))
     report = tmp_path / "report.json"
     out = eval_actions(str(cases), "--oracle", "--json", str(report))
     assert out.returncode == 0, out.stdout + out.stderr  # every case ran: failures are results
@@ -185,9 +206,11 @@ def test_wrong_answers_are_scored_as_failures(tmp_path):
         "fix-fixes-nothing": (False, "still failing: test_keeps_the_short_last_chunk"),
         "refactor-changes-behaviour": (False, "hidden tests fail after Refactor: test_squares_of_evens"),
         "no-edit-at-all": (False, f"codeAction/resolve failed: {NO_EDIT_MESSAGE}"),
+        "tests-that-change-the-code": (False, "the action changed clamp.py (tests must leave the code alone)"),
+        "nothing-offered-there": (False, "no document action offered at slug.py:1 (offered: nothing)"),
     }
-    assert (model["summary"]["passed"], model["summary"]["cases"]) == (0, 8)
-    assert "| deep: gpt-5.3-codex | 0/8 (0%) | 0/2 | 0/2 | 0/2 | 0/2 |" in out.stdout
+    assert (model["summary"]["passed"], model["summary"]["cases"]) == (0, 10)
+    assert "| deep: gpt-5.3-codex | 0/10 (0%) | 0/3 | 0/3 | 0/2 | 0/2 |" in out.stdout
 
 
 NO_EDIT_MESSAGE = ('sparkforge: Refactor: gpt-5.3-codex answered without an edit ("I would rather not change '
