@@ -316,6 +316,8 @@ def test_the_oracle_answers_over_chat_completions_too(tmp_path):
     cases = by_case(json.loads((tmp_path / "r.json").read_text()))
     assert cases["rename"]["exact"] is True and cases["crlf"]["exact"] is True
     assert [e["newText"] for e in cases["rename"]["edits"]] == ["tax_"]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["models"][0]["oracle_requests"] == {"chat": {"gpt-5.3-codex-spark": 2}}
 
 
 def test_two_models_at_two_speeds_print_one_table_with_a_row_each(tmp_path):
@@ -341,6 +343,9 @@ def test_two_models_at_two_speeds_print_one_table_with_a_row_each(tmp_path):
         assert row[9] == "–"  # no price known for these names
     report = json.loads((tmp_path / "r.json").read_text())
     assert [m["model"] for m in report["models"]] == ["slow-coder", "quick-coder"]
+    # each row ran its own model: one request a case
+    assert [m["oracle_requests"] for m in report["models"]] == [
+        {"responses": {"slow-coder": 3}}, {"responses": {"quick-coder": 3}}]
     assert [c["model"] for m in report["models"] for c in m["cases"]] == ["slow-coder"] * 3 + ["quick-coder"] * 3
     # the same prompts and answers whatever the speed
     slow, quick = (m["summary"] for m in report["models"])

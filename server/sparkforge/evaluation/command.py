@@ -190,8 +190,10 @@ def run_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     meta = {"command": "sparkforge eval " + shlex.join(argv), "date": started, "oracle": args.oracle,
             "cases": len(cases)}
     print(report.markdown_table(results))
-    for target, text in ((args.markdown, lambda: report.markdown_report(results, meta)),
-                         (args.json, lambda: json.dumps(report.json_report(results, meta), indent=2) + "\n")):
+    served = oracle.served if oracle is not None else None
+    outputs = ((args.markdown, lambda: report.markdown_report(results, meta)),
+               (args.json, lambda: json.dumps(report.json_report(results, meta, served), indent=2) + "\n"))
+    for target, text in outputs:
         if target:
             try:
                 Path(target).write_text(text(), encoding="utf-8")

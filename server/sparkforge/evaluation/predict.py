@@ -487,6 +487,8 @@ class Oracle:
         self.scenario_files = list(scenario_files)
         self.runner: Any = None
         self.base_url = ""
+        self.served: dict[str, dict[str, dict[str, int]]] = {}
+        """Per model label: the requests the model server answered, per API and model name."""
 
     async def start(self) -> None:
         from sparkforge.modelserver import ServerConfig, start_server
@@ -510,6 +512,16 @@ class Oracle:
         pairs = pairs or [{"before": text, "after": text}]
         server_state(self.runner).store.load_runtime(
             {"scenarios": [{"name": case.name, "oracle": pairs}]}, replace=True)
+
+    def count(self, label: str) -> None:
+        """Keep what the model server answered since the last count, under ``label``."""
+        from sparkforge.modelserver import server_state
+
+        state = server_state(self.runner)
+        requests = state.stats()["requests"]
+        if label:
+            self.served[label] = {api: dict(sorted(n.items())) for api, n in requests.items() if n}
+        state.reset()
 
     async def stop(self) -> None:
         if self.runner is not None:
@@ -562,12 +574,15 @@ async def run(specs: Sequence[ModelSpec], cases: Sequence["Case"], *, oracle: Or
     results: dict[str, list[CaseScore]] = {}
     if oracle is not None:
         await oracle.start()
+        oracle.count("")  # from zero: the model lookups at start are no requests anyway
     try:
         for spec in specs:
             if oracle is not None:
                 spec = dataclasses.replace(spec, settings=_on(spec.settings, oracle.base_url))
             results[spec.label] = await run_model(spec, cases, oracle=oracle, pauses=pauses,
                                                   timeout=timeout, progress=progress)
+            if oracle is not None:
+                oracle.count(spec.label)
     finally:
         if oracle is not None:
             await oracle.stop()

@@ -114,9 +114,15 @@ def markdown_report(results: Mapping[str, Sequence[CaseScore]], meta: Mapping[st
     return "\n".join(out)
 
 
-def json_report(results: Mapping[str, Sequence[CaseScore]], meta: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        **meta,
-        "models": [{"model": label, "summary": summary(scores), "cases": [s.as_json() for s in scores]}
-                   for label, scores in results.items()],
-    }
+def json_report(results: Mapping[str, Sequence[CaseScore]], meta: Mapping[str, Any],
+                served: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``served``: with --oracle, what the model server answered for each model (per API and
+    model name), so a report shows which model each row really ran."""
+    models = []
+    for label, scores in results.items():
+        row: dict[str, Any] = {"model": label, "summary": summary(scores)}
+        if served is not None:
+            row["oracle_requests"] = served.get(label, {})
+        row["cases"] = [s.as_json() for s in scores]
+        models.append(row)
+    return {**meta, "models": models}
