@@ -46,11 +46,11 @@ def test_the_oracle_passes_every_project_case(tmp_path):
     assert failed == {}
     assert model["model"] == "deep: gpt-5.3-codex"
     summary = model["summary"]
-    assert (summary["passed"], summary["cases"]) == (26, 26)
-    assert summary["by_kind"] == {"generate-tests": {"passed": 7, "cases": 7}, "document": {"passed": 6, "cases": 6},
-                                "fix": {"passed": 6, "cases": 6}, "refactor": {"passed": 7, "cases": 7}}
+    assert (summary["passed"], summary["cases"]) == (28, 28)
+    assert summary["by_kind"] == {"generate-tests": {"passed": 8, "cases": 8}, "document": {"passed": 6, "cases": 6},
+                                "fix": {"passed": 7, "cases": 7}, "refactor": {"passed": 7, "cases": 7}}
     assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0  # the model server really answered
-    assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 26}, "chat": {}}  # one request a case
+    assert model["oracle_requests"] == {"responses": {"gpt-5.3-codex": 28}, "chat": {}}  # one request a case
     assert {c["via"] for c in model["cases"]} == {"codeAction/resolve"}  # as VS Code gets an action's edit
     reasons = {c["name"]: c["reason"] for c in model["cases"]}
     # a multi-file edit: the caller in the other open file was updated, or its tests would fail
@@ -60,7 +60,7 @@ def test_the_oracle_passes_every_project_case(tmp_path):
     assert reasons["document-stack-method"] == "pop has a docstring; 2 hidden tests pass"
     assert reasons["refactor-dict-lookup"] == "http_status.py changed; 2 hidden tests pass"
     # the same table on stdout and in the Markdown file, a row per model
-    row = "| deep: gpt-5.3-codex | 26/26 (100%) | 7/7 | 6/6 | 6/6 | 7/7 |"
+    row = "| deep: gpt-5.3-codex | 28/28 (100%) | 8/8 | 6/6 | 7/7 | 7/7 |"
     assert row in out.stdout and row in markdown.read_text()
 
 

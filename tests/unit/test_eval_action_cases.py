@@ -141,7 +141,7 @@ def test_loading_names_the_file(tmp_path):
 def test_the_project_cases_load():
     cases = load_action_cases([REPO / "eval" / "actions"])
     kinds = sorted(c.kind for c in cases)
-    assert kinds == ["document"] * 6 + ["fix"] * 6 + ["generate-tests"] * 7 + ["refactor"] * 7
+    assert kinds == ["document"] * 6 + ["fix"] * 7 + ["generate-tests"] * 8 + ["refactor"] * 7
     callers = next(c for c in cases if c.name == "refactor-rename-with-callers")
     assert callers.open == ("checkout.py",)
     package = next(c for c in cases if c.name == "generate-tests-package")
