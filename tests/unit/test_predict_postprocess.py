@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sparkforge.predict.postprocess import (
     clean_rewrite,
+    drop_lines_after_region,
+    lines_after_region,
     reindent,
     restore_dropped_ends,
     restore_indentation,
     trim_duplicate_suffix,
 )
-from sparkforge.predict.prompt import CURSOR, REGION_END, REGION_START, build_prompt
+from sparkforge.predict.prompt import CURSOR, REGION_END, REGION_START, PromptSettings, build_prompt
 
 DOC = "def add(a, b):\n    return a +\n\nprint(add(1, 2))\n"
 
@@ -177,3 +179,16 @@ def test_an_answer_stopped_at_an_inner_closing_brace_is_refused():
     prompt = build_prompt(doc, "a.go", "go", (2, 2))
     cut = f"{REGION_START}\nfunc f() {{\n\tif x {{\n\t\ty()\n\t}}\n"
     assert clean_rewrite(cut, prompt) is None
+
+
+def test_the_lines_after_the_region_copied_after_it_are_dropped():
+    doc = "def area(w, h):\n    return \n\n\ndef perimeter(w, h):\n    return 2 * (w + h)\n"
+    prompt = build_prompt(doc, "a.py", "python", (1, 11),
+                          settings=PromptSettings(lines_above=1, lines_below=0))
+    # as the prompt shows them, down to the empty line after the last line break
+    assert lines_after_region(prompt) == ["", "", "def perimeter(w, h):", "    return 2 * (w + h)", ""]
+    copied = answer("def area(w, h):\n    return w * h\n\n\ndef perimeter(w, h):\n    return 2 * (w + h)\n")
+    assert clean_rewrite(copied, prompt) == "def area(w, h):\n    return w * h\n"
+    # a line the file does not have next is the model's own
+    assert drop_lines_after_region(["if x {", "\ty()", ""], ["if x {", "\ty()", "\t}", ""], ["}"]) == [
+        "if x {", "\ty()", "\t}", ""]

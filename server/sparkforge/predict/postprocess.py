@@ -84,6 +84,7 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
     lines = restore_unchanged(originals, lines, cursor_line)
     lines = restore_space_before_cursor(originals, lines, cursor_line, cursor_column)
     lines = restore_dropped_ends(originals, lines, cursor_line, cursor_column)
+    lines = drop_lines_after_region(originals, lines, lines_after_region(prompt))
     body = "\n".join(lines)
     if body == region:
         return None
@@ -91,6 +92,39 @@ def clean_rewrite(raw: str, prompt: Prompt, *, max_extra_lines: int = MAX_EXTRA_
             or len(body) > len(region) + max_extra_chars):
         return None
     return body.replace("\n", prompt.line_ending) if prompt.line_ending != "\n" else body
+
+
+def lines_after_region(prompt: Prompt) -> list[str]:
+    """The file's lines the prompt shows after the editable region (LF, without endings)."""
+    region, at = prompt.region_lf, prompt.cursor_offset_lf
+    marked = region[:at] + CURSOR + region[at:]
+    if not marked.endswith("\n"):
+        marked += "\n"
+    block = f"{REGION_START}\n{marked}{REGION_END}\n"
+    where = prompt.input.rfind(block)
+    if where < 0:
+        return []
+    return prompt.input[where + len(block):].split("\n")[:-1]
+
+
+def drop_lines_after_region(originals: Sequence[str], lines: list[str],
+                            after: Sequence[str]) -> list[str]:
+    """The rewrite without the lines that follow the region, when the model copied them
+    after its copy of the region's end ("Do not repeat code that follows the region")."""
+    final = bool(lines and originals and lines[-1] == originals[-1] == "")
+    body = lines[:-1] if final else list(lines)
+    while body and not body[-1].strip():
+        body.pop()
+    if not after:
+        return lines
+    for k in range(min(len(after), len(body)), 0, -1):
+        tail = [x.rstrip() for x in body[len(body) - k :]]
+        if tail != [x.rstrip() for x in after[:k]] or not any(tail):
+            continue
+        head = body[: len(body) - k]
+        if any(x.strip() for x in head):
+            return head + ([""] if final else [])
+    return lines
 
 
 def strip_cursor_markers(text: str, region: str) -> str:
