@@ -191,16 +191,18 @@ class Scorer:
         if touched_code:
             return Verdict(False, f"the action changed {', '.join(touched_code)} (tests must leave the code alone)")
         written = [p for p in changed if p.endswith(".py") and after.get(p) is not None]
-        if not written:
+        # conftest.py and helper modules go with the tests; pytest is pointed at the test modules
+        targets = [p for p in written if is_test_file(p) and PurePosixPath(p).name != "conftest.py"]
+        if not targets:
             return Verdict(False, f"no Python test file was written (changed: {', '.join(changed)})")
         tests = {p: after[p] for p in written}
         broken = _syntax_errors(tests, written)
         if broken:
             return Verdict(False, broken)
-        original = await self.pytest({**case.files, **tests}, written)
+        original = await self.pytest({**case.files, **tests}, targets)
         if original.returncode != 0 or not original.named("passed"):
             return Verdict(False, f"the generated tests do not pass on the original code: {original.summary()}")
-        mutated = await self.pytest({**case.mutant, **tests}, written)
+        mutated = await self.pytest({**case.mutant, **tests}, targets)
         caught = mutated.named("failed") + mutated.named("error")
         if mutated.returncode == 0 or not caught:
             return Verdict(False, f"no generated test fails on the seeded mutant "
