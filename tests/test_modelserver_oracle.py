@@ -9,6 +9,7 @@ from sparkforge.modelserver.scenarios import OracleEdit, ScenarioError, oracle_r
 from sparkforge.predict.diffing import classify
 from sparkforge.predict.postprocess import clean_rewrite
 from sparkforge.predict.prompt import build_prompt
+from sparkforge.privacy import redact_reversibly, unredact
 
 FAST = "gpt-5.3-codex-spark"
 BEFORE = (
@@ -119,3 +120,17 @@ async def test_responses_and_chat_answer_the_oracle(ms, client):
                                          {"role": "user", "content": p.input}])
     assert chat.choices[0].message.content == REGION_AFTER
     assert [r["scenario"] for r in ms.requests()] == ["oracle", "oracle"]
+
+
+def test_a_secret_the_prompt_hid_is_matched_and_answered_with_its_marker():
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"
+    text = f'TOKEN = "{token}"\nURL = "https://x"\nclient = Client(\n'
+    after = f'TOKEN = "{token}"\nURL = "https://x"\nclient = Client(URL, TOKEN)\n'
+    p = build_prompt(text, "cfg.py", "python", (2, 16))
+    shown, secrets = redact_reversibly(p.input)  # as the engine sends it
+    assert token not in shown and "[REDACTED-1]" in shown
+    answer = oracle_region(p.instructions + "\n" + shown, [OracleEdit(text, after)])
+    assert answer == ('<|editable_region_start|>\nTOKEN = "ghp_[REDACTED-1]"\nURL = "https://x"\n'
+                      "client = Client(URL, TOKEN)\n<|editable_region_end|>")
+    prediction = classify(p, clean_rewrite(unredact(answer, secrets), p))
+    assert prediction.ghost is not None and prediction.ghost.text == "URL, TOKEN)" and not prediction.edits

@@ -9,6 +9,7 @@ timing for each request.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -397,12 +398,14 @@ def oracle_region(prompt: str, edits: Sequence[OracleEdit]) -> str | None:
     above = prompt[prompt.find("\n", header) + 1 : start] if header >= 0 else ""
     found = False
     for edit in edits:
-        for at, length, synthetic in _region_places(edit.before, region, above):
+        for at, length, synthetic, secrets in _region_places(edit.before, region, above):
             found = True
             head, tail = edit.before[:at], edit.before[at + length :]
             after = edit.after
             if len(after) >= len(head) + len(tail) and after.startswith(head) and after.endswith(tail):
                 new = after[len(head) : len(after) - len(tail)]
+                for marker, secret in secrets.items():  # the model writes what it was shown
+                    new = new.replace(secret, marker)
                 # the prompt ended the region with a newline the file does not have there
                 return f"{REGION_START}\n{new}{chr(10) if synthetic else ''}{REGION_END}"
     if found:
@@ -413,15 +416,39 @@ def oracle_region(prompt: str, edits: Sequence[OracleEdit]) -> str | None:
 FILE_HEADER_START = "## Current file: "
 
 
-def _region_places(text: str, region: str, above: str) -> list[tuple[int, int, bool]]:
+def _region_places(text: str, region: str, above: str) -> list[tuple[int, int, bool, dict[str, str]]]:
     """Where ``region`` sits in ``text``: (offset, length, whether the region's last newline
-    was added by the prompt at the end of the file), the places after ``above`` first."""
+    was added by the prompt at the end of the file, the secret behind each redaction marker),
+    the places after ``above`` first. A ``[REDACTED-n]`` marker in the region (a secret the
+    prompt hid) stands for any text on its line, the same text wherever it recurs."""
     places = []
-    at = text.find(region)
-    while at >= 0:
-        places.append((at, len(region), False))
-        at = text.find(region, at + 1)
     # At the end of a file without a final newline the prompt added one before the end marker.
-    if region.endswith("\n") and text.endswith(region[:-1]):
-        places.append((len(text) - len(region) + 1, len(region) - 1, True))
+    wanted = [(region, False)] + ([(region[:-1], True)] if region.endswith("\n") else [])
+    for part, synthetic in wanted:
+        pattern, names = _redacted_pattern(part)
+        at = 0
+        while (m := pattern.search(text, at)) is not None:
+            if not synthetic or m.end() == len(text):
+                places.append((m.start(), m.end() - m.start(), synthetic,
+                               {marker: m.group(name) for marker, name in names.items()}))
+            at = m.start() + 1
     return sorted(places, key=lambda p: not text[: p[0]].endswith(above))
+
+
+_SECRET_MARKER = re.compile(r"\[REDACTED-\d+\]")  # sparkforge.privacy's markers
+
+
+def _redacted_pattern(region: str) -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern for ``region`` with each redaction marker a group; marker -> group name."""
+    parts, names, last = [], {}, 0
+    for m in _SECRET_MARKER.finditer(region):
+        parts.append(re.escape(region[last : m.start()]))
+        marker = m.group()
+        if marker in names:
+            parts.append(f"(?P={names[marker]})")
+        else:
+            names[marker] = f"s{len(names)}"
+            parts.append(f"(?P<{names[marker]}>[^\n]+?)")
+        last = m.end()
+    parts.append(re.escape(region[last:]))
+    return re.compile("".join(parts)), names
