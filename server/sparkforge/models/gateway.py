@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
-from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, Usage
+from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, ToolCall, Usage
 from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
 from sparkforge.models.access import message as access_message
 from sparkforge.models.watchdog import Watchdog
@@ -163,6 +163,7 @@ class Answer:
     patches: list[PatchOperation]
     usage: Usage | None
     finish: str
+    calls: list[ToolCall] = field(default_factory=list)
 
 
 def is_local(base_url: str) -> bool:
@@ -582,6 +583,7 @@ class ModelGateway:
             stream_options={"include_usage": True},
             max_tokens=max_out,
             prompt_cache_key=cache_key(self.cache_scope, state.role),
+            tools=tools if tools else openai.omit,  # type: ignore[arg-type]
         )
         return ctx, _ChatParser()
 
@@ -589,6 +591,7 @@ class ModelGateway:
         """The whole answer of ``stream(role, **kwargs)``."""
         text: list[str] = []
         patches: list[PatchOperation] = []
+        calls: list[ToolCall] = []
         usage: Usage | None = None
         finish = "stop"
         async for event in self.stream(role, **kwargs):
@@ -596,11 +599,13 @@ class ModelGateway:
                 text.append(event.text)
             elif isinstance(event, PatchOperation):
                 patches.append(event)
+            elif isinstance(event, ToolCall):
+                calls.append(event)
             elif isinstance(event, Usage):
                 usage = event
             elif isinstance(event, Finish):
                 finish = event.reason
-        return Answer("".join(text), patches, usage, finish)
+        return Answer("".join(text), patches, usage, finish, calls)
 
     def _count(self, state: RoleState, usage: Usage) -> None:
         totals = state.usage
@@ -969,13 +974,17 @@ class _ResponsesParser:
     def __init__(self) -> None:
         self.finished = False
         self._patched = False
+        self._calls: dict[str, dict[str, Any]] = {}
+        """Function calls begun and not yielded yet, by item id: their arguments so far."""
+        self._called: set[str] = set()
+        """The call ids yielded (a call is yielded once, at its item's end)."""
 
     def __call__(self, data: str) -> list[ModelEvent]:
         if is_done(data):
             if self.finished:
                 return []
             self.finished = True
-            return [Finish("tool_calls" if self._patched else "stop")]
+            return [*self._unfinished_calls(), Finish("tool_calls" if self._patched else "stop")]
         event = _json_object(data)
         kind = event.get("type")
         if not isinstance(kind, str):
@@ -993,6 +1002,19 @@ class _ResponsesParser:
     def _event(self, kind: str, event: dict[str, Any]) -> list[ModelEvent]:
         if kind == "response.output_text.delta":
             return [TextDelta(event["delta"])]
+        if kind == "response.function_call_arguments.delta":
+            if (call := self._calls.get(event.get("item_id", ""))) is not None:
+                call["arguments"] += event["delta"]
+            return []
+        if kind == "response.function_call_arguments.done":
+            if (call := self._calls.get(event.get("item_id", ""))) is not None:
+                call["arguments"] = event["arguments"]
+            return []
+        if kind == "response.output_item.added":
+            item = event["item"]
+            if item.get("type") == "function_call":
+                self._calls[item.get("id", "")] = dict(item, arguments=item.get("arguments") or "")
+            return []
         if kind == "response.output_item.done":
             item = event["item"]
             if item.get("type") == "apply_patch_call":
@@ -1001,11 +1023,20 @@ class _ResponsesParser:
                 return [
                     PatchOperation(op["type"], op["path"], op.get("diff", ""), item.get("call_id", ""))
                 ]
+            if item.get("type") == "function_call":
+                self._calls.pop(item.get("id", ""), None)
+                return self._function_call(item)
             return []
         if kind in ("response.completed", "response.incomplete"):
             self.finished = True
             resp = event["response"]
+            # (a gateway that sent no output_item.done: the calls the response holds, or began)
             out: list[ModelEvent] = []
+            for item in resp.get("output") or ():
+                if isinstance(item, dict) and item.get("type") == "function_call":
+                    self._calls.pop(item.get("id", ""), None)
+                    out.extend(self._function_call(item))
+            out.extend(self._unfinished_calls())
             if usage := resp.get("usage"):
                 out.append(_usage(usage, chat=False))
             if kind == "response.incomplete":
@@ -1018,20 +1049,38 @@ class _ResponsesParser:
             raise _reported((event.get("response") or {}).get("error") or event.get("error") or event)
         return []
 
+    def _function_call(self, item: dict[str, Any]) -> list[ModelEvent]:
+        call_id = item.get("call_id") or item.get("id") or ""
+        if call_id in self._called:
+            return []
+        self._called.add(call_id)
+        self._patched = True
+        return [ToolCall(call_id, item["name"], item.get("arguments") or "")]
+
+    def _unfinished_calls(self) -> list[ModelEvent]:
+        calls, self._calls = self._calls, {}
+        return [e for item in calls.values() for e in self._function_call(item)]
+
 
 class _ChatParser:
-    """Chat Completions SSE ``data:`` payloads -> ModelEvents."""
+    """Chat Completions SSE ``data:`` payloads -> ModelEvents. Tool calls stream in pieces
+    (``delta.tool_calls``, each piece with the ``index`` of its call; the id and name come
+    first, the arguments in parts): they are assembled, and yielded whole when the choice
+    finishes."""
 
     def __init__(self) -> None:
         self.finished = False
         self._reason: str | None = None
+        self._calls: list[dict[str, str]] = []
+        """Tool calls being assembled, by index: id, name and arguments so far."""
+        self._called = False
 
     def __call__(self, data: str) -> list[ModelEvent]:
         if is_done(data):
             if self.finished:
                 return []
             self.finished = True
-            return [Finish(self._reason or "stop")]
+            return [*self._complete_calls(), Finish(self._finish())]
         chunk = _json_object(data)
         if "error" in chunk:
             raise _reported(chunk["error"])
@@ -1041,13 +1090,46 @@ class _ChatParser:
         try:
             out: list[ModelEvent] = []
             for choice in chunk.get("choices") or ():
-                content = (choice.get("delta") or {}).get("content")
-                if content:
+                delta = choice.get("delta") or {}
+                if content := delta.get("content"):
                     out.append(TextDelta(content))
+                for piece in delta.get("tool_calls") or ():
+                    self._add_piece(piece)
                 if choice.get("finish_reason"):
                     self._reason = choice["finish_reason"]
+                    out.extend(self._complete_calls())
             if usage := chunk.get("usage"):
                 out.append(_usage(usage, chat=True))
         except (KeyError, TypeError, AttributeError) as exc:
             raise BadEvent(f"sent a chunk that is not a Chat Completions chunk ({exc}): {_excerpt(data)}") from None
         return out
+
+    def _add_piece(self, piece: dict[str, Any]) -> None:
+        index = piece.get("index")
+        if not isinstance(index, int):  # (a server that sends each call whole, without index)
+            new = not self._calls or (piece.get("id") and piece["id"] != self._calls[-1]["id"])
+            index = len(self._calls) if new else len(self._calls) - 1
+        while len(self._calls) <= index:
+            self._calls.append({"id": "", "name": "", "arguments": ""})
+        call = self._calls[index]
+        if piece.get("id"):
+            call["id"] = piece["id"]
+        function = piece.get("function") or {}
+        if function.get("name"):
+            call["name"] += function["name"]
+        if function.get("arguments"):
+            call["arguments"] += function["arguments"]
+
+    def _complete_calls(self) -> list[ModelEvent]:
+        calls, self._calls = self._calls, []
+        out: list[ModelEvent] = []
+        for i, call in enumerate(calls):
+            if not call["name"]:
+                raise BadEvent(f"sent tool call {i} without a function name")
+            out.append(ToolCall(call["id"] or f"call_{i}", call["name"], call["arguments"]))
+        self._called = self._called or bool(out)
+        return out
+
+    def _finish(self) -> str:
+        # some servers end a turn of tool calls with "stop"
+        return "tool_calls" if self._called and self._reason in (None, "stop") else self._reason or "stop"

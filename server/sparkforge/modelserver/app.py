@@ -21,7 +21,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import sse
 from .cache import PromptCache
-from .scenarios import Fault, ScenarioError, ScenarioStore, Timing, flatten_prompt, oracle_region, rewrite_region
+from sparkforge.models.events import PatchOperation
+from sparkforge.models.tools import APPLY_PATCH, envelope
+
+from .scenarios import (
+    Fault, FunctionCall, Patch, Scenario, ScenarioError, ScenarioStore, Timing, flatten_prompt, oracle_region,
+    rewrite_region, tool_results,
+)
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
 REQUIRED_KEY: web.AppKey["str | None"] = web.AppKey("sparkforge_modelserver_required_key")
@@ -326,15 +332,46 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
     # other_api: the answer is the other API's (a server that speaks only one of them)
     speaks = endpoint if not (fault and fault.kind == "other_api") else (
         "chat" if endpoint == "responses" else "responses")
-    if speaks == "responses":
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    if scenario.turns:
+        plan = _plan_turn(scenario, endpoint, speaks, body, entry, include_usage)
+    elif speaks == "responses":
         plan = sse.plan_responses(body, model, output, scenario.patches, input_tokens, cached)
     else:
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         text = sse.chat_text(output, scenario.chat_output, scenario.patches)
         plan = sse.plan_chat(body, model, text, input_tokens, include_usage, cached)
     if transport == "http":
         plan = sse.restyle(plan, scenario.sse_style, speaks)
     return Job(entry, fault, plan, state.store.timing(model, scenario))
+
+
+def _plan_turn(scenario: Scenario, endpoint: str, speaks: str, body: dict[str, Any],
+               entry: dict[str, Any], include_usage: bool) -> sse.StreamPlan:
+    """The answer of a multi-turn scenario: its first turn that the request's tool results
+    match (the scenario's ``output``, or a note saying no turn matched, if none does)."""
+    results = tool_results(endpoint, body)
+    entry["tool_results"] = results.count
+    index = next((i for i, t in enumerate(scenario.turns) if t.matches(results)), None)
+    entry["turn"] = index
+    model, tokens, cached = body["model"], entry["input_tokens"], entry["cached_tokens"]
+    if index is None:
+        text = scenario.output or (f"sparkforge model-server: no turn of scenario {scenario.name!r} matched "
+                                   f"this request ({results.count} tool results).")
+        if speaks == "responses":
+            return sse.plan_responses(body, model, text, (), tokens, cached)
+        return sse.plan_chat(body, model, text, tokens, include_usage, cached)
+    turn = scenario.turns[index]
+    if speaks == "responses":
+        return sse.plan_responses(body, model, turn.output, turn.patches, tokens, cached, turn.function_calls)
+    calls = turn.function_calls
+    if turn.patches:  # Chat Completions has no apply_patch tool: the function of that name
+        calls += (_patch_call(turn.patches),)
+    return sse.plan_chat(body, model, turn.output, tokens, include_usage, cached, calls)
+
+
+def _patch_call(patches: tuple[Patch, ...]) -> FunctionCall:
+    ops = [PatchOperation(p.type, p.path, p.diff) for p in patches]  # type: ignore[arg-type]
+    return FunctionCall(APPLY_PATCH, json.dumps({"input": envelope(ops)}, ensure_ascii=False))
 
 
 async def _generate(request: web.Request, endpoint: str) -> web.StreamResponse:

@@ -46,6 +46,42 @@ class Patch:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """A function tool call to answer with; ``arguments`` is streamed as written."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResults:
+    """The tool results a request carries: how many in all, and the texts of the latest ones
+    (those answering the model's last turn of calls)."""
+
+    count: int
+    latest: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One answer of a multi-turn tool conversation, chosen by the tool results the request
+    carries: ``turn`` (None: any) is how many there are, ``after_output_contains`` substrings
+    that must all occur in the latest ones."""
+
+    turn: int | None = None
+    after_output_contains: tuple[str, ...] = ()
+    output: str = ""
+    function_calls: tuple[FunctionCall, ...] = ()
+    patches: tuple[Patch, ...] = ()
+
+    def matches(self, results: ToolResults) -> bool:
+        if self.turn is not None and self.turn != results.count:
+            return False
+        latest = "\n".join(results.latest)
+        return all(s in latest for s in self.after_output_contains)
+
+
+@dataclass(frozen=True, slots=True)
 class OracleEdit:
     """A whole file before and after the edit a next-edit answer should make (LF texts)."""
 
@@ -75,6 +111,7 @@ class Scenario:
     rewrite_insert: str | None = None
     oracle: tuple[OracleEdit, ...] = ()
     patches: tuple[Patch, ...] = ()
+    turns: tuple[Turn, ...] = ()
     fault: Fault | None = None
     ttft_ms: float | None = None
     tokens_per_s: float | None = None
@@ -169,6 +206,59 @@ def _parse_patch(raw: Any, where: str) -> Patch:
     )
 
 
+def _strings(raw: Any, what: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]  # a lone string is an easy mistake; accept it
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise ScenarioError(f"{what} must be a list of strings")
+    return tuple(raw)
+
+
+def _parse_call(raw: Any, where: str) -> FunctionCall:
+    if not isinstance(raw, dict) or not set(raw) <= {"name", "arguments"}:
+        raise ScenarioError(f"{where} must be an object with 'name' and 'arguments'")
+    name = _string(raw.get("name"), f"{where}.name")
+    if not name:
+        raise ScenarioError(f"{where}.name must not be empty")
+    args = raw.get("arguments", {})
+    if isinstance(args, dict):
+        args = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
+    return FunctionCall(name, _string(args, f"{where}.arguments (an object, or a string sent as is)"))
+
+
+TURN_KEYS = {"turn", "after_output_contains", "output", "function_calls", "patches"}
+
+
+def _parse_turns(raw: Any, where: str) -> tuple[Turn, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{where}.turns must be a non-empty list of turns")
+    turns = []
+    for i, item in enumerate(raw):
+        at = f"{where}.turns[{i}]"
+        if not isinstance(item, dict):
+            raise ScenarioError(f"{at} must be an object")
+        if unknown := set(item) - TURN_KEYS:
+            raise ScenarioError(f"{at} has unknown keys {sorted(unknown)} (known: {sorted(TURN_KEYS)})")
+        n = item.get("turn")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise ScenarioError(f"{at}.turn must be a non-negative integer (the number of tool results)")
+        calls, patches = item.get("function_calls", []), item.get("patches", [])
+        if not isinstance(calls, list):
+            raise ScenarioError(f"{at}.function_calls must be a list")
+        if not isinstance(patches, list):
+            raise ScenarioError(f"{at}.patches must be a list")
+        turns.append(Turn(
+            turn=n,
+            after_output_contains=_strings(item.get("after_output_contains", []), f"{at}.after_output_contains"),
+            output=_string(item.get("output", ""), f"{at}.output"),
+            function_calls=tuple(_parse_call(c, f"{at}.function_calls[{j}]") for j, c in enumerate(calls)),
+            patches=tuple(_parse_patch(p, f"{at}.patches[{j}]") for j, p in enumerate(patches)),
+        ))
+    return tuple(turns)
+
+
 def _parse_oracle(raw: Any, where: str) -> tuple[OracleEdit, ...]:
     if raw is None:
         return ()
@@ -214,6 +304,7 @@ def parse_scenario(raw: Any, index: int) -> Scenario:
         else _string(raw["rewrite_insert"], f"{where}.rewrite_insert"),
         oracle=_parse_oracle(raw.get("oracle"), where),
         patches=tuple(_parse_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
+        turns=_parse_turns(raw.get("turns"), where),
         fault=_parse_fault(raw.get("fault"), where),
         ttft_ms=_number(raw.get("ttft_ms"), f"{where}.ttft_ms", allow_none=True),
         tokens_per_s=_number(raw.get("tokens_per_s"), f"{where}.tokens_per_s", allow_none=True),
@@ -257,9 +348,44 @@ def _collect_text(value: Any, out: list[str]) -> None:
     elif isinstance(value, dict):
         # Message content, input_text/text parts, and tool-call outputs all carry the text
         # the model would read; ids, roles and types do not.
-        for key in ("content", "text", "output", "arguments", "input"):
+        for key in ("content", "text", "output", "arguments", "input", "tool_calls", "function"):
             if key in value:
                 _collect_text(value[key], out)
+
+
+_CALL_ITEMS = ("function_call", "apply_patch_call", "custom_tool_call", "local_shell_call", "shell_call")
+_RESULT_ITEMS = tuple(f"{t}_output" for t in _CALL_ITEMS)
+
+
+def tool_results(endpoint: str, body: dict[str, Any]) -> ToolResults:
+    """The tool results in a request. The latest are, on Chat Completions, the ``tool``
+    messages after the last assistant message; on Responses, the result items after the
+    start of the last run of calls (a call that follows a result starts a new turn, so a
+    turn's calls are expected before their results, as the model made them)."""
+    if endpoint != "responses":
+        messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
+        results = [m for m in messages if m.get("role") == "tool"]
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
+        latest = [m for m in messages[last + 1:] if m.get("role") == "tool"]
+        return ToolResults(len(results), tuple(_text_of(m.get("content")) for m in latest))
+    items = body.get("input")
+    items = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    results = [i for i in items if i.get("type") in _RESULT_ITEMS]
+    start, after_result = 0, False
+    for k, item in enumerate(items):
+        kind = item.get("type")
+        if kind in _RESULT_ITEMS:
+            after_result = True
+        elif kind in _CALL_ITEMS and after_result:
+            start, after_result = k, False
+    latest = [i for i in items[start:] if i.get("type") in _RESULT_ITEMS]
+    return ToolResults(len(results), tuple(_text_of(i.get("output")) for i in latest))
+
+
+def _text_of(value: Any) -> str:
+    parts: list[str] = []
+    _collect_text(value, parts)
+    return "\n".join(parts)
 
 
 def flatten_prompt(endpoint: str, body: dict[str, Any]) -> str:

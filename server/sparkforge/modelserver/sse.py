@@ -19,7 +19,7 @@ from typing import Any
 
 from sparkforge.models.tokens import count_tokens, split_tokens
 
-from .scenarios import Patch
+from .scenarios import FunctionCall, Patch
 
 # Compact separators: smaller writes, and what the real API sends.
 _SEP = (",", ":")
@@ -106,6 +106,11 @@ def patch_tokens(patches: tuple[Patch, ...]) -> int:
     return sum(count_tokens(p.path) + count_tokens(p.diff) for p in patches)
 
 
+def call_tokens(call: FunctionCall) -> int:
+    """A function call's output tokens: its name's plus one per streamed piece of arguments."""
+    return count_tokens(call.name) + len(split_tokens(call.arguments))
+
+
 def usage_responses(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
@@ -174,17 +179,25 @@ def _patch_item(p: Patch, status: str, ids: tuple[str, str]) -> dict[str, Any]:
             "operation": op}
 
 
+def _function_item(call: FunctionCall, status: str, ids: tuple[str, str]) -> dict[str, Any]:
+    return {"id": ids[0], "type": "function_call", "status": status,
+            "arguments": call.arguments if status == "completed" else "",
+            "call_id": ids[1], "name": call.name}
+
+
 def plan_responses(
     body: dict[str, Any], model: str, text: str, patches: tuple[Patch, ...], input_tokens: int,
-    cached_tokens: int = 0,
+    cached_tokens: int = 0, calls: tuple[FunctionCall, ...] = (),
 ) -> StreamPlan:
-    """The full Responses event sequence for ``text`` followed by apply_patch calls."""
+    """The full Responses event sequence for ``text`` followed by function calls (their
+    arguments streamed a token per event) and apply_patch calls."""
     rid, mid, created = new_id("resp_"), new_id("msg_"), int(time.time())
     pieces = split_tokens(text)
     n_patch = patch_tokens(patches)
-    usage = usage_responses(input_tokens, len(pieces) + n_patch, cached_tokens)
-    # A patch-only answer has no message item, as a real tool-calling turn has none.
-    with_message = bool(text) or not patches
+    usage = usage_responses(input_tokens, len(pieces) + n_patch + sum(map(call_tokens, calls)),
+                            cached_tokens)
+    # A tool-calling answer without text has no message item, as a real one has none.
+    with_message = bool(text) or not (patches or calls)
     seq = 0
     head: list[bytes] = []
     tail: list[bytes] = []
@@ -213,11 +226,41 @@ def plan_responses(
             slots.append(f'{prefix}{dumps(piece)},"logprobs":[],"sequence_number":{seq}}}\n\n'
                          .encode())
             seq += 1
-        emit(tail, "response.output_text.done", **loc, text=text, logprobs=[])
-        emit(tail, "response.content_part.done", **loc, part={**part, "text": text})
+        # with function calls after it, the message ends before their first event
+        ends = tail if not calls else head if not slots else None
+        after: list[bytes] = []
+        emit(after, "response.output_text.done", **loc, text=text, logprobs=[])
+        emit(after, "response.content_part.done", **loc, part={**part, "text": text})
         done = _message_item(mid, text, "completed")
-        emit(tail, "response.output_item.done", output_index=0, item=done)
+        emit(after, "response.output_item.done", output_index=0, item=done)
         output.append(done)
+        if ends is not None:
+            ends.extend(after)
+        else:
+            slots[-1] += b"".join(after)
+    for call in calls:
+        ids = (new_id("fc_"), new_id("call_"))
+        index = len(output)
+        opening: list[bytes] = []
+        emit(opening, "response.output_item.added", output_index=index,
+             item=_function_item(call, "in_progress", ids))
+        deltas = []
+        for piece in split_tokens(call.arguments):
+            deltas.append(sse_event("response.function_call_arguments.delta", {
+                "type": "response.function_call_arguments.delta", "item_id": ids[0],
+                "output_index": index, "delta": piece, "sequence_number": seq}))
+            seq += 1
+        closing: list[bytes] = []
+        emit(closing, "response.function_call_arguments.done", item_id=ids[0], output_index=index,
+             arguments=call.arguments)
+        done = _function_item(call, "completed", ids)
+        emit(closing, "response.output_item.done", output_index=index, item=done)
+        output.append(done)
+        # one slot per piece of arguments, then the name's tokens (time only, like a patch's)
+        # with the call's last events in the last of them
+        pieces_of_call = deltas + [b""] * (count_tokens(call.name) - 1) + [b"".join(closing)]
+        pieces_of_call[0] = b"".join(opening) + pieces_of_call[0]
+        slots.extend(pieces_of_call)
     slots.extend(b"" for _ in range(n_patch))
     for p in patches:
         ids = (new_id("apc_"), new_id("call_"))
@@ -266,12 +309,14 @@ def chat_text(output: str, chat_output: str | None, patches: tuple[Patch, ...]) 
 
 def plan_chat(
     body: dict[str, Any], model: str, text: str, input_tokens: int, include_usage: bool,
-    cached_tokens: int = 0,
+    cached_tokens: int = 0, calls: tuple[FunctionCall, ...] = (),
 ) -> StreamPlan:
-    """Chat Completions chunks: a role chunk, one content chunk per token, finish, usage, [DONE]."""
+    """Chat Completions chunks: a role chunk, one content chunk per token, then each tool
+    call (a chunk with its index, id and name, then one chunk per piece of its arguments),
+    finish ("tool_calls" after calls), usage, [DONE]."""
     cid, created = new_id("chatcmpl-"), int(time.time())
     pieces = split_tokens(text)
-    usage = usage_chat(input_tokens, len(pieces), cached_tokens)
+    usage = usage_chat(input_tokens, len(pieces) + sum(map(call_tokens, calls)), cached_tokens)
     base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "system_fingerprint": None}
 
@@ -279,23 +324,38 @@ def plan_chat(
         return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
                                      "finish_reason": finish}]}
 
-    head = sse_data(chunk({"role": "assistant", "content": "", "refusal": None}, None))
+    head = sse_data(chunk({"role": "assistant", "content": "" if text or not calls else None,
+                           "refusal": None}, None))
     prefix = "data: " + dumps(chunk({}, None)).split('"delta":{}')[0] + '"delta":{"content":'
     slots = [f'{prefix}{dumps(p)}}},"logprobs":null,"finish_reason":null}}]}}\n\n'.encode()
              for p in pieces]
-    tail = sse_data(chunk({}, "stop"))
+    tool_calls = []
+    for index, call in enumerate(calls):
+        call_id = new_id("call_")
+        tool_calls.append({"id": call_id, "type": "function",
+                           "function": {"name": call.name, "arguments": call.arguments}})
+        opening = {"index": index, "id": call_id, "type": "function",
+                   "function": {"name": call.name, "arguments": ""}}
+        slots.append(sse_data(chunk({"tool_calls": [opening]}, None)))
+        slots.extend([b""] * (count_tokens(call.name) - 1))  # the name's tokens: time only
+        slots.extend(sse_data(chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]}, None))
+                     for p in split_tokens(call.arguments))
+    finish = "tool_calls" if calls else "stop"
+    tail = sse_data(chunk({}, finish))
     if include_usage:
         tail += sse_data({**base, "choices": [], "usage": usage})
     tail += DONE_EVENT
+    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None,
+                               "refusal": None, "annotations": []}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
     final = {
         "id": cid, "object": "chat.completion", "created": created, "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": text, "refusal": None,
-                                 "annotations": []}}],
+        "choices": [{"index": 0, "finish_reason": finish, "logprobs": None, "message": message}],
         "usage": usage,
     }
-    return StreamPlan(head, slots, tail, len(pieces), len(pieces), final)
+    return StreamPlan(head, slots, tail, len(pieces), usage["completion_tokens"], final)
 
 
 def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict:
