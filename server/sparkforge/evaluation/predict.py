@@ -314,6 +314,8 @@ class Editor:
         def editor_text(lf: str) -> str:
             return lf.replace("\n", eol) if case.crlf else lf
 
+        # the counters before: nothing reaches the model while the history replays
+        usage = (await self.status()).get("fast", {})
         self._write_files(case)
         others = [p for p in case.files if p != case.cursor_path]
         for path in others + [p for p in case.files if p == case.cursor_path]:
@@ -339,12 +341,11 @@ class Editor:
         offset = crlf_offset(cursor_lf, case.cursor_offset) if case.crlf else case.cursor_offset
         text, version = self.docs[case.cursor_path]
         line, character = LineIndex.of(text).position(offset)
-        return await self._ask(case.cursor_path, line, character, version, current, timeout)
+        return await self._ask(case.cursor_path, line, character, version, current, usage, timeout)
 
     async def _ask(self, path: str, line: int, character: int, version: int,
-                   current: dict[str, str], timeout: float) -> Observation:
+                   current: dict[str, str], before: dict[str, Any], timeout: float) -> Observation:
         obs = Observation()
-        before = (await self.status()).get("fast", {})
         uri = self.uri(path)
         position = types.Position(line=line, character=character)
         token = f"eval-{uuid.uuid4().hex[:12]}"
@@ -389,11 +390,14 @@ class Editor:
                 obs.edits.extend(result["edits"])
 
         try:
-            await asyncio.wait_for(asyncio.gather(ghost_text(), next_edits()), timeout)
+            answers = await asyncio.wait_for(
+                asyncio.gather(ghost_text(), next_edits(), return_exceptions=True), timeout)
         except asyncio.TimeoutError:
             obs.error = f"no answer within {timeout:g} s"
-        except Exception as exc:  # an error answer: the user sees nothing
-            obs.error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
+        else:  # an error answer: the user sees nothing of that request, but the other's
+            errors = [a for a in answers if isinstance(a, Exception)]
+            if errors:
+                obs.error = "; ".join(f"{type(e).__name__}: {getattr(e, 'message', e)}" for e in errors)
         finally:
             self.on_partial.pop(token, None)
         if not self.alive:
