@@ -31,10 +31,11 @@ _QUOTES = "\"'`"
 _SEAM_PUNCTUATION = ";,"
 # Cursor markers of other next-edit prompts (Zeta's) that a model may echo instead of ours.
 _OTHER_CURSORS = ("<|user_cursor|>", "<|cursor|>")
-# A sentence a model puts before an answer without markers ("Here is the updated code:").
+# A sentence a model puts before its answer ("Here is the updated code:", "Sure!"); one that
+# ends with a full stop could be a line of a docstring.
 _INTRO_RE = re.compile(
     r"(?i)(here('s| is| are)|sure|certainly|of course|okay|ok|below is|i('ve| have)|"
-    r"the (updated|rewritten|completed|edited|next)|updated|rewritten)\b[^`]*[:.!]$")
+    r"the (updated|rewritten|completed|edited|next)|updated|rewritten)\b[^`]*[:!]$")
 # Languages whose lines are prose (a sentence is content) and whose trailing spaces matter.
 PROSE_LANGUAGES = {"markdown", "plaintext", "restructuredtext", "latex"}
 _CLOSERS = ")]};,"
