@@ -264,6 +264,19 @@ def test_a_client_without_resolve_gets_its_edits_through_workspace_apply_edit(tm
     ]
 
 
+def test_the_project_cases_hold(tmp_path):
+    # each hidden suite passes on its code (a fix's failing tests fail) and catches its mutant
+    report = tmp_path / "report.json"
+    out = eval_actions(str(CASES), "--check", "--json", str(report))
+    assert out.returncode == 0, out.stdout + out.stderr
+    (row,) = json.loads(report.read_text())["models"]
+    assert {c["name"]: c["reason"] for c in row["cases"] if not c["passed"]} == {}
+    assert row["summary"]["cases"] == 28
+    reasons = {c["name"]: c["reason"] for c in row["cases"]}
+    assert reasons["generate-tests-median"] == "3 hidden tests pass; 1 fails on the mutant"
+    assert reasons["fix-undefined-name"] == "2 of 2 hidden tests fail before the fix"
+
+
 def test_check_finds_cases_that_do_not_mean_what_they_say(tmp_path):
     cases = tmp_path / "cases"
     good = (CASES / "fix-chunks.md").read_text(encoding="utf-8")
