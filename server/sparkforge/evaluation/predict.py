@@ -112,6 +112,7 @@ class CaseScore:
     ghost: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     diff: str = ""  # the predicted change as a unified diff of the current text
+    expected_diff: str = ""  # on a miss: the best-scoring acceptable change, the same way
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -469,11 +470,15 @@ def score(case: "Case", model: str, obs: Observation) -> CaseScore:
         key = (alt.score if exact else 0.0, alt.score * chrf, alt.score * lf)
         if best is None or key > best:
             best = key
+            result.expected_diff = "".join(
+                unified(p, current.get(p, ""), t) for p, t in wanted.items() if t != current.get(p, ""))
             result.exact = exact and alt.score >= 1.0
             result.grade = alt.score if exact else 0.0
             result.delta_chrf = round(chrf, 2)
             result.line_precision, result.line_recall = round(lp, 4), round(lr, 4)
             result.line_f1 = round(lf, 4)
+    if result.exact:
+        result.expected_diff = ""
     return result
 
 

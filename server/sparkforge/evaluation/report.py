@@ -105,8 +105,10 @@ def markdown_report(results: Mapping[str, Sequence[CaseScore]], meta: Mapping[st
         for s in misses:
             out.append(f"- **{s.case}** ({s.source}): {_why(s)}")
             out += [f"  - {note}" for note in s.notes]
-            if s.diff:
-                out += ["", "  ```diff", *("  " + line for line in s.diff.rstrip("\n").split("\n")), "  ```"]
+            for title, diff in (("shown", s.diff), ("expected", s.expected_diff)):
+                if diff:
+                    out += ["", f"  {title}:", "", "  ```diff",
+                            *("  " + line for line in diff.rstrip("\n").split("\n")), "  ```", ""]
         noted = [s for s in scores if s.exact and s.notes]
         for s in noted:
             out.append(f"- {s.case} (exact): " + "; ".join(s.notes))
