@@ -294,6 +294,8 @@ def test_the_oracle_is_matched_exactly_and_a_change_out_of_reach_is_a_miss(tmp_p
     far = cases["far"]
     assert far["exact"] is False and far["suggested"] is False
     assert far["delta_chrf"] == 0.0 and far["line_f1"] == 0.0
+    assert far["diff"] == "" and "-print(limit)\n+print(max_items)\n" in far["expected_diff"]
+    assert cases["complete"]["expected_diff"] == ""  # shown only for a miss
     summary = report["models"][0]["summary"]
     assert summary["cases"] == 6 and summary["exact"] == 5 and summary["exact_rate"] == 0.8333
     assert summary["no_edit_cases"] == 1 and summary["no_suggestion_rate"] == 1.0
