@@ -23,16 +23,19 @@ REGION_LINES = 3  # PromptSettings.lines_above / lines_below
 
 
 def test_every_case_loads_and_the_counts_are_as_written():
-    assert len(CASES) == 66
-    assert len({case.name for case in CASES}) == 66
+    assert len(CASES) == 68
+    assert len({case.name for case in CASES}) == 68
     assert all(case.format == "sparkforge" for case in CASES)
     assert Counter(case.language for case in CASES) == {
-        "python": 11, "typescript": 11, "go": 11, "rust": 11, "java": 11, "markdown": 11,
+        "python": 11, "typescript": 12, "go": 11, "rust": 11, "java": 12, "markdown": 11,
     }
     assert Counter(case.kind for case in CASES) == {
-        "completion": 19, "rename-propagation": 12, "no-edit": 12, "mirror": 7, "delete": 6,
+        "completion": 20, "rename-propagation": 13, "no-edit": 12, "mirror": 7, "delete": 6,
         "import": 5, "signature-change": 5,
     }
+    # CRLF files, with emoji and CJK before the cursor (UTF-16 columns differ from str indices)
+    assert sorted(case.name for case in CASES if case.crlf) == [
+        "java-rename-crlf-cjk", "typescript-completion-crlf-emoji"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
