@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,41 @@ class SparkforgeProtocol(LanguageServerProtocol):
         if future is not None:
             future.cancel()
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Any:
+        # Marked at once (the shutdown's own handler starts only on the loop's next turn), so
+        # that an exit sent right behind it waits for its answer.
+        done = self._server.shutdown_done = asyncio.Event()
+        try:
+            return (yield from super().lsp_shutdown(*args))
+        finally:
+            done.set()
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Any:
+        """On the event loop's pipes, ``exit`` ends the reading loop and the server returns
+        from ``start_io`` after flushing what it wrote (pygls raises SystemExit inside a
+        callback instead, which leaves the loop's shutdown half done)."""
+        server = self._server
+        connection = getattr(server, "stdio", None)
+        if connection is None:
+            yield from super().lsp_exit(*args)
+            return
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        done = getattr(server, "shutdown_done", None)
+
+        def end() -> None:
+            server.exit_code = 0 if self._shutdown else 1
+            connection.end()
+
+        if done is not None and not done.is_set():
+            # exit right behind a shutdown still running: let it finish and answer first (a
+            # task of its own, kept here: the shutdown cancels handlers and background tasks)
+            server.exiting = asyncio.get_running_loop().create_task(_then(done, end))
+            return
+        end()
+
     @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
         future = self.progress.tokens.get(params.token)
@@ -137,6 +172,11 @@ class SparkforgeProtocol(LanguageServerProtocol):
 
 
 _REFUSED = object()  # a message structure_message refused
+
+
+async def _then(event: asyncio.Event, action: Callable[[], None]) -> None:
+    await event.wait()
+    action()
 
 
 def _strict(base: type, ok: Any, what: str) -> Any:
@@ -211,6 +251,10 @@ class SparkforgeServer(LanguageServer):
         self.encoding: str = UTF16
         self.edit_support = EditSupport()
         self._policy_generation = 0
+        self.stdio: stdio.Connection | None = None  # set when served on the event loop's pipes
+        self.exit_code = 0
+        self.shutdown_done: asyncio.Event | None = None  # set once a shutdown request has finished
+        self.exiting: asyncio.Task[None] | None = None  # an exit waiting for its shutdown
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve LSP on stdin/stdout, read and written by the event loop itself (see
@@ -220,14 +264,17 @@ class SparkforgeServer(LanguageServer):
             super().start_io(stdin, stdout)
             return
         self._stop_event = threading.Event()
+        self.stdio = stdio.Connection(stdin, stdout)
         try:
-            asyncio.run(stdio.serve(self.protocol, self._stop_event, stdin, stdout, self.report_server_error))
+            asyncio.run(self.stdio.serve(self.protocol, self._stop_event, self.report_server_error))
         except BrokenPipeError:
             log.info("the client closed the connection; shutting down")
-        except (KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()
+        if self.exit_code:
+            sys.exit(self.exit_code)  # exit without shutdown first: 1, as LSP asks
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, raw: Any = None) -> None:

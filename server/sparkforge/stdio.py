@@ -69,7 +69,10 @@ class _Writer:
 
     def write(self, data: bytes) -> None:
         if self._transport.is_closing():
-            raise BrokenPipeError("the client closed its end of the connection")
+            # after exit (a late answer to a request the client no longer waits for), or the
+            # client is gone: nobody reads it
+            log.debug("not sent, the connection is closed: %d bytes", len(data))
+            return
         self._transport.write(data)
 
     async def close(self) -> None:
@@ -95,18 +98,34 @@ def can_serve(stdin: BinaryIO, stdout: BinaryIO) -> bool:
     return True
 
 
-async def serve(
-    protocol: JsonRPCProtocol,
-    stop_event: threading.Event,
-    stdin: BinaryIO,
-    stdout: BinaryIO,
-    error_handler: Callable[[Exception, type[Any]], Any] | None = None,
-) -> None:
-    """Read and answer LSP messages on ``stdin``/``stdout`` until the input ends."""
-    loop = asyncio.get_running_loop()
-    stream = asyncio.StreamReader(limit=LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
-    transport, closed = await loop.connect_write_pipe(_Closed, stdout)
-    protocol.set_writer(_Writer(transport, closed))
-    await run_async(stop_event=stop_event, reader=_Reader(stream), protocol=protocol,
-                    logger=log, error_handler=error_handler)
+class Connection:
+    """LSP on a pair of pipes; ``end()`` (the ``exit`` notification) stops reading, and
+    ``serve`` then returns once what was written has reached the pipe."""
+
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO) -> None:
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stream: asyncio.StreamReader | None = None
+
+    def end(self) -> None:
+        if self._stream is not None:
+            self._stream.feed_eof()  # the reading loop sees the end of input
+
+    async def serve(
+        self,
+        protocol: JsonRPCProtocol,
+        stop_event: threading.Event,
+        error_handler: Callable[[Exception, type[Any]], Any] | None = None,
+    ) -> None:
+        """Read and answer LSP messages until the input ends (or ``end``)."""
+        loop = asyncio.get_running_loop()
+        stream = self._stream = asyncio.StreamReader(limit=LIMIT)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), self._stdin)
+        transport, closed = await loop.connect_write_pipe(_Closed, self._stdout)
+        writer = _Writer(transport, closed)
+        protocol.set_writer(writer)
+        try:
+            await run_async(stop_event=stop_event, reader=_Reader(stream), protocol=protocol,
+                            logger=log, error_handler=error_handler)
+        finally:
+            await writer.close()
