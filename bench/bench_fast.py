@@ -87,6 +87,7 @@ class Editor:
     def __init__(self, client: LanguageClient):
         self.client = client
         self.docs: dict[str, list] = {}  # uri -> [text, version]
+        self.bytes_at = 0.0  # monotonic: the server's latest bytes reached this process
 
     @classmethod
     async def start(cls, *cmd: str, settings=None, root: Path | None = None) -> "Editor":
@@ -103,7 +104,18 @@ class Editor:
             initialization_options=settings,
         ))
         client.initialized(types.InitializedParams())
-        return cls(client)
+        editor = cls(client)
+        # When the server's bytes reach this process (before the Python client parses them,
+        # which an editor does in its own time): the pipe's reader is fed by the event loop.
+        stdout = client._server.stdout
+        feed = stdout.feed_data
+
+        def fed(data: bytes) -> None:
+            editor.bytes_at = time.monotonic()
+            feed(data)
+
+        stdout.feed_data = fed
+        return editor
 
     @property
     def pid(self) -> int:
@@ -311,7 +323,7 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
     started = time.perf_counter()
     pending = None
     shown_at_pause = []
-    last_result = {"shown": False, "sent": 0.0, "items_at": None}
+    last_result = {"shown": False, "sent": 0.0, "items_at": None, "bytes_at": None}
     seen_ids: set = set()
     debounces: list[float] = []  # the debounce of each sampled prediction (ms)
     over_debounce = 0  # sampled predictions whose work before the request outlasted the debounce
@@ -320,6 +332,7 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
     over_sleep: list[float] = []  # ms: the debounce's end -> the server's wait ends
     after_last_byte: list[tuple[float, float, float]] = []  # last byte -> items, in three steps
     last_byte_to_items: list[float] = []  # ms: the model's last byte -> the client has the items
+    last_byte_to_bytes: list[float] = []  # ms: the model's last byte -> the answer's bytes reach the client
     sample_transports: set = set()
     typed = 0
     src_i = 0
@@ -333,7 +346,7 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
             now = time.monotonic()
             answered.append((time.perf_counter() - sent) * 1000)
             if r and (r.get("items") if isinstance(r, dict) else getattr(r, "items", None)):
-                last_result.update(shown=True, items_at=now, sent=key_at)
+                last_result.update(shown=True, items_at=now, sent=key_at, bytes_at=ed.bytes_at)
         except Exception:
             pass
 
@@ -368,6 +381,7 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
         keystroke_trip.append((arrived - last_result["sent"]) * 1000)
         over_sleep.append((at + t["debounce_end"] / 1000 - debounce_end) * 1000)
         last_byte_to_items.append((last_result["items_at"] - last_byte(entry)) * 1000)
+        last_byte_to_bytes.append((last_result["bytes_at"] - last_byte(entry)) * 1000)
         if "stream_end" in t and "classified" in t:
             after_last_byte.append((
                 (at + t["stream_end"] / 1000 - last_byte(entry)) * 1000,  # the stream's end read
@@ -437,6 +451,7 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
         "debounces": debounces,
         "over_debounce": over_debounce,
         "last_byte_to_items": last_byte_to_items,
+        "last_byte_to_bytes": last_byte_to_bytes,
         "sample_transports": sorted(sample_transports),
         "arrivals": [r["received_monotonic"] for r in log] if len(log) < 200 else None,
         "gaps": gaps,
@@ -589,6 +604,14 @@ async def main_async(args) -> None:
     print(f"| the debounce of those predictions, p50 / p10 (ms); work before the request outlasting it "
           f"| {pct(bd['debounces'], .5):.1f} / {pct(bd['debounces'], .1):.1f}; {bd['over_debounce']}/{len(d2r)} | |")
     print(f"| model's last byte -> client has the items, p50 / p90 (ms, n={len(b2i)}) | {pct(b2i, .5):.2f} / {pct(b2i, .9):.2f} | p50 <= 1 |")
+    steps = bd["after_last_byte"]
+    if steps:
+        read, classify, deliver = ([x[i] for x in steps] for i in range(3))
+        print(f"| of which, p50 (ms): the stream's end read; the answer read back into a suggestion; "
+              f"on to the client's parsed result | {pct(read, .5):.2f}; {pct(classify, .5):.2f}; {pct(deliver, .5):.2f} | |")
+    b2b = bd["last_byte_to_bytes"]
+    print(f"| model's last byte -> the answer's bytes reach the client's pipe reader (before the "
+          f"Python client parses them), p50 / p90 (ms) | {pct(b2b, .5):.2f} / {pct(b2b, .9):.2f} | |")
     print(f"| fast-model input tokens that hit the prompt cache | {bd['cached_tokens']:,} / {bd['input_tokens']:,} = {100 * share:.1f}% | |")
     print()
     print(f"- debounce end -> request received p50 <= 1 ms: {met(pct(d2r, .5) <= 1)}")
