@@ -112,12 +112,12 @@ def drop_lines_after_region(originals: Sequence[str], lines: list[str],
                             after: Sequence[str]) -> list[str]:
     """The rewrite without the lines that follow the region, when the model copied them
     after its copy of the region's end ("Do not repeat code that follows the region")."""
+    if not after:
+        return lines
     final = bool(lines and originals and lines[-1] == originals[-1] == "")
     body = lines[:-1] if final else list(lines)
     while body and not body[-1].strip():
         body.pop()
-    if not after:
-        return lines
     for k in range(min(len(after), len(body)), 0, -1):
         tail = [x.rstrip() for x in body[len(body) - k :]]
         if tail != [x.rstrip() for x in after[:k]] or not any(tail):
@@ -158,12 +158,16 @@ def _between_markers(text: str, region: str) -> tuple[str, bool, bool]:
 
 
 def _drop_partial_end_marker(body: str) -> tuple[str, bool]:
-    """An answer cut off while writing the end marker (``<|editable_reg``) is complete."""
+    """An answer cut off while writing the end marker (``<|editable_reg``), on a line of its
+    own or after the last line of code, is complete."""
     head, _, last = body.rstrip("\n").rpartition("\n")
-    last = last.strip()
-    if len(last) >= 2 and REGION_END.startswith(last):
+    at = last.rfind("<|e")  # not a bare "<|", which is code in F# and Elm
+    if at < 0 or not REGION_END.startswith(last[at:].rstrip()):
+        return body, False
+    code = last[:at]
+    if not code.strip():
         return head + "\n", True
-    return body, False
+    return (head + "\n" if head or body.startswith("\n") else "") + code + "\n", True
 
 
 def _drop_intro(body: str, region: str) -> str:
