@@ -240,6 +240,46 @@ max_items<|user_cursor|> = 1
 '''
 
 
+# The edit is on the line below the cursor, with lines to follow that the rewrite copies: the
+# server reports it as a partial result before the answer ends.
+EARLY = '''# Rename with lines after
+tags: python, rename-propagation
+
+## File: cart.py
+```python
+def total(items, rate):
+    base = sum(i.price for i in items) * (1 + rate)
+    shipping = compute_shipping(items)
+    discount = compute_discount(items)
+    return base + shipping - discount
+```
+
+## Edit history
+```diff
+--- cart.py
++++ cart.py
+@@
+-def total(items, rate):
++def total(items, tax_rate):
+```
+
+## Cursor: cart.py
+```python
+def total(items, tax_rate<|user_cursor|>):
+```
+
+## Expected
+```diff
+--- cart.py
++++ cart.py
+@@
+ def total(items, tax_rate):
+-    base = sum(i.price for i in items) * (1 + rate)
++    base = sum(i.price for i in items) * (1 + tax_rate)
+```
+'''
+
+
 def sparkforge(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
            if k != "OPENAI_API_KEY" and not k.startswith(("SPARKFORGE_FAST_", "SPARKFORGE_DEEP_"))}
@@ -265,15 +305,15 @@ def table_rows(stdout: str) -> list[list[str]]:
 
 def test_the_oracle_is_matched_exactly_and_a_change_out_of_reach_is_a_miss(tmp_path):
     cases = write_cases(tmp_path / "cases", rename=RENAME, complete=COMPLETE, noedit=NO_EDIT,
-                        crlf=CRLF_UNICODE, alternatives=ALTERNATIVES, far=FAR)
+                        crlf=CRLF_UNICODE, alternatives=ALTERNATIVES, far=FAR, early=EARLY)
     out = sparkforge("eval", "predict", str(cases), "--oracle", "--no-pauses",
                      "--json", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"))
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["oracle"] is True and report["cases"] == 6
+    assert report["oracle"] is True and report["cases"] == 7
     cases = by_case(report)
-    assert sorted(cases) == ["alternatives", "complete", "crlf", "far", "noedit", "rename"]
-    for name in ("alternatives", "complete", "crlf", "noedit", "rename"):
+    assert sorted(cases) == ["alternatives", "complete", "crlf", "early", "far", "noedit", "rename"]
+    for name in ("alternatives", "complete", "crlf", "early", "noedit", "rename"):
         assert cases[name]["exact"] is True, (name, cases[name])
         assert cases[name]["error"] is None
     # what the editor was shown
@@ -286,6 +326,9 @@ def test_the_oracle_is_matched_exactly_and_a_change_out_of_reach_is_a_miss(tmp_p
     crlf_edits = sorted((e["range"]["start"]["line"], e["range"]["start"]["character"], e["newText"])
                         for e in cases["crlf"]["edits"])
     assert crlf_edits == [(1, 15, " each"), (2, 15, " each")]
+    # shown while the answer streamed, then in the answer
+    assert cases["early"]["early_edits"] == 1 and cases["rename"]["early_edits"] == 0
+    assert [e["newText"] for e in cases["early"]["edits"]] == ["tax_"]
     assert cases["noedit"]["suggested"] is False and cases["noedit"]["expects_edit"] is False
     for name in ("complete", "rename", "crlf"):
         assert cases[name]["delta_chrf"] == 100.0
@@ -297,13 +340,13 @@ def test_the_oracle_is_matched_exactly_and_a_change_out_of_reach_is_a_miss(tmp_p
     assert far["diff"] == "" and "-print(limit)\n+print(max_items)\n" in far["expected_diff"]
     assert cases["complete"]["expected_diff"] == ""  # shown only for a miss
     summary = report["models"][0]["summary"]
-    assert summary["cases"] == 6 and summary["exact"] == 5 and summary["exact_rate"] == 0.8333
+    assert summary["cases"] == 7 and summary["exact"] == 6 and summary["exact_rate"] == 0.8571
     assert summary["no_edit_cases"] == 1 and summary["no_suggestion_rate"] == 1.0
     assert summary["output_tokens"] > 0 and summary["errors"] == 0
     # the printed table: one row, the configured fast model
     rows = table_rows(out.stdout)
     assert rows[0][:6] == ["model", "cases", "exact", "delta-chrF", "line F1", "no suggestion"]
-    assert [r[:3] for r in rows[2:]] == [["fast: gpt-5.3-codex-spark", "6", "83.3%"]]
+    assert [r[:3] for r in rows[2:]] == [["fast: gpt-5.3-codex-spark", "7", "85.7%"]]
     assert rows[2][5] == "100.0%"
     md = (tmp_path / "r.md").read_text()
     assert "## fast: gpt-5.3-codex-spark: 1 miss\n" in md

@@ -78,6 +78,7 @@ class Observation:
     predicted: dict[str, str] = field(default_factory=dict)  # path -> text (LF) after them
     first_ms: float | None = None
     last_ms: float | None = None
+    early_edits: int = 0  # next edits reported as partial results before the answer
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
@@ -105,6 +106,7 @@ class CaseScore:
     line_f1: float | None = None
     first_ms: float | None = None
     last_ms: float | None = None
+    early_edits: int = 0  # next edits shown before the answer ended (partial results)
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
@@ -361,6 +363,7 @@ class Editor:
         def partial(value: Any) -> None:
             if isinstance(value, dict) and value.get("edits"):
                 seen()
+                obs.early_edits += len(value["edits"])
 
         self.on_partial[token] = partial
 
@@ -449,7 +452,7 @@ def score(case: "Case", model: str, obs: Observation) -> CaseScore:
         case=case.name, source=str(case.source), format=case.format, kind=case.kind,
         language=case.language, model=model, expects_edit=bool(case.expected),
         suggested=bool(changed), exact=False,
-        first_ms=_round(obs.first_ms), last_ms=_round(obs.last_ms),
+        first_ms=_round(obs.first_ms), last_ms=_round(obs.last_ms), early_edits=obs.early_edits,
         input_tokens=obs.input_tokens, cached_input_tokens=obs.cached_input_tokens,
         output_tokens=obs.output_tokens, cost_usd=obs.cost_usd, ghost=obs.ghost, edits=obs.edits,
         diff="".join(unified(p, current[p], predicted[p]) for p in changed),
