@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparkforge.features import actions, chat, inline, lifecycle, next_edit, suggestions
+from sparkforge.features import actions, agent, chat, inline, lifecycle, next_edit, suggestions
 from sparkforge.server import SparkforgeServer
 
 
@@ -14,4 +14,5 @@ def create_server() -> SparkforgeServer:
     next_edit.setup(server, shared)
     actions.setup(server)
     chat.setup(server)
+    agent.setup(server)
     return server

@@ -111,6 +111,31 @@ class ChatConfig:
 
 
 @dataclass
+class AgentConfig:
+    max_steps: int = 30
+    """Tool calls one agent task may make before it stops."""
+    max_tokens: int = 400000
+    """Tokens (input and output, every turn) one agent task may use."""
+    max_cost_usd: float = 2.0
+    """Dollars one agent task may spend (where the model's price is known)."""
+    max_seconds: float = 600.0
+    """Wall-clock seconds one agent task may run."""
+    commands: Literal["ask", "allowlist", "never"] = "ask"
+    """Whether the agent may run commands: ``ask`` the user for each command line not in
+    ``allowCommands``, run only ``allowlist``ed ones, or ``never``."""
+    allow_commands: list[str] = field(default_factory=list)
+    """Command-line prefixes run without asking, matched word by word (``pytest``, ``npm test``)."""
+    command_timeout_s: float = 120.0
+    """Seconds a command may run before it is killed."""
+    trusted: bool = True
+    """Whether the workspace is trusted (VS Code sends ``workspace.isTrusted``): no commands
+    run in an untrusted one."""
+    review: Literal["apply", "pending"] = "apply"
+    """``apply``: each step's edit reaches the editor as it happens (Undo takes it back);
+    ``pending``: the edits wait until Keep."""
+
+
+@dataclass
 class Settings:
     fast: RoleConfig = field(default_factory=_fast_default)
     deep: RoleConfig = field(default_factory=_deep_default)
@@ -120,6 +145,7 @@ class Settings:
     next_edit: NextEditConfig = field(default_factory=NextEditConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
     log_level: Literal["error", "warning", "info", "debug"] = "info"
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False, metadata={"setting": False})
     """Not a setting: values the user gave some other way, by setting path (``"deep.baseUrl"``)
@@ -220,6 +246,10 @@ def _merge(obj: Any, raw: Any, path: str, problems: list[str]) -> None:
             elif name == "exclude":
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ValueError(f"{where} must be a list of glob strings")
+                setattr(obj, name, list(value))
+            elif name == "allow_commands":
+                if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                    raise ValueError(f"{where} must be a list of command lines, not {value!r}")
                 setattr(obj, name, list(value))
             elif name == "fallback_models":
                 if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

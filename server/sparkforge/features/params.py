@@ -109,6 +109,13 @@ class Params:
             path, lambda v: is_int(v) and (minimum is None or minimum <= v <= UINTEGER_MAX), expected, required
         )
 
+    def number(self, *path: str, required: bool = True) -> Any:
+        """A positive JSON number (an integer or not)."""
+        return self._read(
+            path, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+            "a positive number", required,
+        )
+
     def bool(self, *path: str, required: bool = True) -> Any:
         return self._read(path, lambda v: isinstance(v, bool), "true or false", required)
 

@@ -1,0 +1,409 @@
+"""Agent mode end to end: ``sparkforge lsp`` runs a scripted multi-step task against the local
+model server (its multi-turn tool scripting), with an editor that applies the workspace edits
+it receives to the files on disk, as VS Code does (and saves them, as its refactoring
+auto-save does)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from lsphelp import Pending, apply_edit, lsp_settings, plain, request, wait_until
+
+SERVER = [sys.executable, "-m", "sparkforge", "lsp"]
+DEEP = "gpt-5.3-codex"
+SECRET = "sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+
+CART = 'def total(items):\n    return sum(item["price"] for item in items)\n'
+PRICING = (
+    "# API settings for the price service\n"
+    f'PRICE_API_KEY = "{SECRET}"\n'
+    "\n\n"
+    "def rate(code):\n"
+    '    return {"SAVE10": 0.1}.get(code, 0.0)\n'
+)
+TESTS = (
+    "from cart import total\n\n\n"
+    "def test_total():\n"
+    '    assert total([{"price": 2}, {"price": 3}]) == 5\n\n\n'
+    "def test_total_with_code():\n"
+    '    assert total([{"price": 10}], code="save10") == 9\n'
+)
+# What the files must read once the task is done (written by hand).
+CART_DONE = (
+    "from pricing import rate\n\n\n"
+    "def total(items, code=None):\n"
+    '    subtotal = sum(item["price"] for item in items)\n'
+    "    return subtotal * (1 - rate(code))\n"
+)
+PRICING_DONE = (
+    "# API settings for the price service\n"
+    f'PRICE_API_KEY = "{SECRET}"\n'
+    "\n\n"
+    "def rate(code):\n"
+    '    return {"SAVE10": 0.1}.get((code or "").upper(), 0.0)\n'
+)
+
+# The model's first patch has a bug (a discount subtracted, not applied as a rate): the tests
+# fail, the model reads the failure and fixes it.
+FIRST_PATCH = [
+    {"type": "update_file", "path": "cart.py", "diff": (
+        "@@\n"
+        "-def total(items):\n"
+        '-    return sum(item["price"] for item in items)\n'
+        "+from pricing import rate\n"
+        "+\n"
+        "+\n"
+        "+def total(items, code=None):\n"
+        '+    subtotal = sum(item["price"] for item in items)\n'
+        "+    return subtotal - rate(code)\n")},
+    {"type": "update_file", "path": "pricing.py", "diff": (
+        "@@ def rate(code):\n"
+        '-    return {"SAVE10": 0.1}.get(code, 0.0)\n'
+        '+    return {"SAVE10": 0.1}.get((code or "").upper(), 0.0)\n')},
+]
+FIX = [{"type": "update_file", "path": "cart.py", "diff": (
+    "@@ def total(items, code=None):\n"
+    '     subtotal = sum(item["price"] for item in items)\n'
+    "-    return subtotal - rate(code)\n"
+    "+    return subtotal * (1 - rate(code))\n")}]
+
+UNPACED = {DEEP: {"ttft_ms": 0, "tokens_per_s": 0}}  # the model's pace is not under test here
+TASK_SCENARIO = {
+    "name": "discount-task",
+    "model": DEEP,
+    "input_contains": ["Let total() take a discount code"],
+    "turns": [
+        {"turn": 0, "function_calls": [{"name": "read_file", "arguments": {"path": "cart.py"}},
+                                       {"name": "read_file", "arguments": {"path": "pricing.py"}}]},
+        {"turn": 2, "function_calls": [{"name": "search", "arguments": {"pattern": r"total\(", "glob": "*.py"}}]},
+        {"turn": 3, "output": "I will add the code parameter.", "patches": FIRST_PATCH},
+        {"after_output_contains": ["applied: updated cart.py", "updated pricing.py"],
+         "function_calls": [{"name": "run_command", "arguments": {"command": PYTEST}}]},
+        {"after_output_contains": ["1 failed"], "patches": FIX},
+        {"after_output_contains": ["applied: updated cart.py"],
+         "function_calls": [{"name": "run_command", "arguments": {"command": PYTEST}}]},
+        {"after_output_contains": ["2 passed"], "output": "Done: total() takes a discount code; the tests pass."},
+    ],
+}
+
+
+def project(root: Path) -> None:
+    (root / "cart.py").write_text(CART)
+    (root / "pricing.py").write_text(PRICING)
+    (root / "test_cart.py").write_text(TESTS)
+    (root / ".env").write_text("STRIPE_KEY=sk_live_envfilesecret0123456789abcdef\n")
+
+
+def record_agent(lsp_client: LanguageClient, root: Path) -> None:
+    """The client side of agent mode: steps recorded, workspace edits applied to the files on
+    disk (all or nothing), approvals answered from ``lsp_client.approve`` (True, False, or a
+    coroutine function to await first) and recorded."""
+    lsp_client.steps = []
+    lsp_client.applied = []
+    lsp_client.approvals = []
+    lsp_client.approve = True
+    lsp_client.hold_edits = None  # an asyncio.Event the editor waits for before applying
+
+    @lsp_client.feature("sparkforge/agentStep")
+    def on_step(params: Any) -> None:
+        lsp_client.steps.append(plain(params))
+
+    @lsp_client.feature("sparkforge/agentApprove")
+    def on_approve(params: Any) -> dict[str, Any]:
+        lsp_client.approvals.append(plain(params))
+        return {"approved": lsp_client.approve is True}
+
+    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        lsp_client.approvals.append({"message": params.message, "actions": [a.title for a in params.actions or []]})
+        return types.MessageActionItem(title="Run" if lsp_client.approve is True else "Skip")
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    async def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        if lsp_client.hold_edits is not None:
+            lsp_client.holding = True
+            await lsp_client.hold_edits.wait()
+        lsp_client.applied.append(params)
+        write_edit(root, params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+
+def write_edit(root: Path, edit: types.WorkspaceEdit) -> None:
+    files: dict[str, str] = {}
+    for change in edit.document_changes or []:
+        uri = change.uri if isinstance(change, (types.CreateFile, types.DeleteFile)) else change.text_document.uri
+        path = Path(uri.removeprefix("file://"))
+        if path.exists() and uri not in files:
+            files[uri] = path.read_text()
+    after = apply_edit(files, {}, edit)
+    for uri in files.keys() - after.keys():
+        Path(uri.removeprefix("file://")).unlink()
+    for uri, text in after.items():
+        Path(uri.removeprefix("file://")).write_text(text)
+
+
+def capabilities(approvals: bool) -> types.ClientCapabilities:
+    caps = client_capabilities("visual-studio-code")
+    if approvals:
+        caps.experimental = {"sparkforgeAgentApprovals": True}
+    return caps
+
+
+async def start(lsp_client: LanguageClient, root: Path, model_server, approvals: bool, **settings: Any) -> None:
+    model_server.reset(scenarios=True)
+    project(root)
+    record_agent(lsp_client, root)
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=capabilities(approvals),
+        root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="project")],
+        initialization_options=lsp_settings(model_server.base_url, **settings),
+    ))
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient, model_server, workspace: Path):
+    """An editor that declares sparkforgeAgentApprovals (answers sparkforge/agentApprove)."""
+    await start(lsp_client, workspace, model_server, approvals=True)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def plain_editor(lsp_client: LanguageClient, model_server, workspace: Path):
+    """An editor without the experimental capability (Neovim, Emacs): approvals are asked with
+    window/showMessageRequest."""
+    await start(lsp_client, workspace, model_server, approvals=False)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def chat_client(lsp_client: LanguageClient, model_server, workspace: Path):
+    """The deep role served over Chat Completions (tool_calls, apply_patch as a function)."""
+    await start(lsp_client, workspace, model_server, approvals=True, deep={"api": "chat"})
+    yield
+    await lsp_client.shutdown_session()
+
+
+def outputs_sent(model_server) -> list[str]:
+    """Every tool output the model received, in the last request (either API)."""
+    body = model_server.requests()[-1]["body"]
+    if "input" in body:
+        return [i["output"] for i in body["input"] if i.get("type", "").endswith("_output")]
+    return [m["content"] for m in body["messages"] if m["role"] == "tool"]
+
+
+def everything_sent(model_server) -> str:
+    return json.dumps([r["body"] for r in model_server.requests(limit=200)])
+
+
+async def run_discount_task(client: LanguageClient, workspace: Path, model_server) -> dict[str, Any]:
+    model_server.load([TASK_SCENARIO], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {
+        "taskId": "t1", "task": "Let total() take a discount code (pricing.rate) and make the tests pass.",
+    })
+    assert result["status"] == "done", result
+    assert result["summary"] == "Done: total() takes a discount code; the tests pass."
+    assert result["steps"] == 7  # read, read, search, patch (2 files), pytest, patch, pytest
+    assert (workspace / "cart.py").read_text() == CART_DONE
+    assert (workspace / "pricing.py").read_text() == PRICING_DONE
+    assert (workspace / "test_cart.py").read_text() == TESTS
+    return result
+
+
+async def test_a_scripted_task_reads_searches_patches_tests_fixes_and_undo_restores_everything(
+        client, workspace, model_server):
+    await check_discount_task(client, workspace, model_server)
+
+
+async def test_the_same_task_over_chat_completions(chat_client, workspace, model_server):
+    await check_discount_task(chat_client, workspace, model_server)
+    assert "messages" in model_server.requests()[-1]["body"]
+
+
+async def check_discount_task(client: LanguageClient, workspace: Path, model_server) -> None:
+    result = await run_discount_task(client, workspace, model_server)
+
+    # Steps the user followed, in order, each ended (sent again with the same index).
+    final = {}
+    for step in client.steps:
+        final[step["index"]] = step
+    titles = [(s["kind"], s["title"], s["status"]) for s in sorted(final.values(), key=lambda s: s["index"])]
+    assert titles == [
+        ("read", "Reading `cart.py` 1-2", "done"),
+        ("read", "Reading `pricing.py` 1-6", "done"),
+        ("search", r"Searching `total\(`", "done"),
+        ("message", "I will add the code parameter.", "done"),
+        ("edit", "Editing 2 files", "done"),
+        ("command", f"Running `{PYTEST}`: 1 failed, 1 passed", "failed"),
+        ("edit", "Editing `cart.py`", "done"),
+        ("command", f"Running `{PYTEST}`: 2 passed", "done"),
+        ("message", "Done: total() takes a discount code; the tests pass.", "done"),
+    ]
+    assert all(s["taskId"] == "t1" for s in client.steps)
+    assert any(s["status"] == "running" for s in client.steps if s["kind"] == "command")
+    # Both runs were approved through sparkforge/agentApprove, with the workspace as cwd.
+    assert client.approvals == [{"taskId": "t1", "command": PYTEST, "cwd": str(workspace)}] * 2
+    # Each applied step was one workspace/applyEdit.
+    assert len(client.applied) == 2
+    usage = result["usage"]
+    assert usage["inputTokens"] > 0 and usage["outputTokens"] > 0 and usage["costUsd"] > 0
+    assert result["model"] == DEEP and result["role"] == "deep"
+    assert {c["path"]: (c["kind"], c["state"]) for c in result["changes"]} == {
+        "cart.py": ("updated", "applied"), "pricing.py": ("updated", "applied")}
+    cart = next(c for c in result["changes"] if c["path"] == "cart.py")
+    assert cart["uri"] == (workspace / "cart.py").as_uri()
+    assert "+    return subtotal * (1 - rate(code))\n" in cart["diff"]
+    assert "-    return sum(item[\"price\"] for item in items)\n" in cart["diff"]
+
+    # The model saw the secret only as a marker: the read tool's output was redacted.
+    sent = everything_sent(model_server)
+    assert SECRET not in sent
+    pricing_read = next(o for o in outputs_sent(model_server) if o.startswith("pricing.py, lines"))
+    assert '     2\tPRICE_API_KEY = "sk-live-[REDACTED-1]"' in pricing_read
+    assert any("1 failed" in o for o in outputs_sent(model_server))
+
+    # Undo all puts every file back as it was.
+    undone = await request(client, "sparkforge/agentUndo", {"taskId": "t1"})
+    assert {c["path"]: c["state"] for c in undone["changes"]} == {"cart.py": "undone", "pricing.py": "undone"}
+    assert (workspace / "cart.py").read_text() == CART
+    assert (workspace / "pricing.py").read_text() == PRICING
+    assert (workspace / "test_cart.py").read_text() == TESTS
+    assert len(client.applied) == 3  # the undo: one more edit
+
+
+async def test_a_command_neither_approved_nor_allowlisted_never_runs(plain_editor, workspace, model_server):
+    client = plain_editor
+    client.approve = False
+    script = f"{sys.executable} -c \"open('pwned.txt', 'w').write('ran')\""
+    model_server.load([{
+        "name": "sneaky", "model": DEEP, "input_contains": ["tidy up"],
+        "turns": [
+            {"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": script}}]},
+            {"turn": 1, "output": "Could not run it."},
+        ],
+    }])
+    result = await request(client, "sparkforge/agent", {"taskId": "t2", "task": "tidy up"})
+    assert result["status"] == "done"
+    assert not (workspace / "pwned.txt").exists()
+    # Asked with window/showMessageRequest (no experimental capability), and answered Skip.
+    assert len(client.approvals) == 1
+    assert client.approvals[0]["message"].startswith("sparkforge agent wants to run `")
+    assert client.approvals[0]["actions"] == ["Run", "Skip"]
+    [told] = outputs_sent(model_server)
+    assert told.startswith("error: the user did not approve running `")
+
+    # With commands "allowlist" a command not on the list is refused without asking.
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"sparkforge": {"agent": {"commands": "allowlist", "allowCommands": ["pytest"]}}}))
+    client.approve = True  # would approve: never asked
+    result = await request(client, "sparkforge/agent", {"taskId": "t3", "task": "tidy up"})
+    assert result["status"] == "done"
+    assert not (workspace / "pwned.txt").exists()
+    assert len(client.approvals) == 1
+    [told] = outputs_sent(model_server)
+    assert told.startswith("error: refused: `")
+    assert "is not in sparkforge.agent.allowCommands" in told
+
+    # An untrusted workspace runs nothing, whatever the allowlist says.
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"sparkforge": {"agent": {"trusted": False, "allowCommands": [sys.executable]}}}))
+    result = await request(client, "sparkforge/agent", {"taskId": "t4", "task": "tidy up"})
+    assert not (workspace / "pwned.txt").exists()
+    [told] = outputs_sent(model_server)
+    assert told.startswith("error: refused: the workspace is not trusted")
+
+
+async def test_paths_outside_the_workspace_and_excluded_files_are_refused_to_the_model(client, workspace, model_server):
+    (workspace.parent / "outside.txt").write_text("OUTSIDE-CONTENT\n")
+    model_server.load([{
+        "name": "escape", "model": DEEP, "input_contains": ["look around"],
+        "turns": [
+            {"turn": 0, "function_calls": [
+                {"name": "read_file", "arguments": {"path": "../outside.txt"}},
+                {"name": "read_file", "arguments": {"path": str(workspace.parent / "outside.txt")}},
+                {"name": "read_file", "arguments": {"path": ".env"}},
+                {"name": "search", "arguments": {"pattern": "sk_live"}},
+            ], "patches": [{"type": "create_file", "path": "../planted.py", "diff": "+x = 1\n"}]},
+            {"turn": 5, "output": "Nothing to see."},
+        ],
+    }])
+    result = await request(client, "sparkforge/agent", {"taskId": "t5", "task": "look around"})
+    assert result["status"] == "done" and result["changes"] == []
+    outputs = outputs_sent(model_server)
+    assert outputs == [
+        "error: refused: ../outside.txt is outside the workspace",
+        f"error: refused: {workspace.parent / 'outside.txt'} is outside the workspace",
+        "error: refused: .env looks like a secrets file (.env); sparkforge never sends it",
+        "no matches",
+        "error: refused: ../planted.py is outside the workspace",
+    ]
+    assert not (workspace.parent / "planted.py").exists()
+    sent = everything_sent(model_server)
+    assert "OUTSIDE-CONTENT" not in sent and "envfilesecret" not in sent
+
+
+async def test_the_budget_stops_the_task(client, workspace, model_server):
+    model_server.load([{
+        "name": "forever", "model": DEEP, "input_contains": ["list forever"],
+        "turns": [{"function_calls": [{"name": "list_files", "arguments": {}}]}],
+    }])
+    result = await request(client, "sparkforge/agent", {"taskId": "t6", "task": "list forever", "budget": {"steps": 3}})
+    assert result["status"] == "stopped"
+    assert result["summary"] == "stopped: the budget of 3 steps ran out"
+    assert result["steps"] == 3
+    assert len(model_server.requests()) == 4  # three answered calls, then the fourth call stopped
+    last = client.steps[-1]
+    assert (last["kind"], last["title"], last["status"]) == ("budget", "stopped: the budget of 3 steps ran out", "done")
+    assert [s["title"] for s in client.steps if s["kind"] == "list" and s["status"] == "done"] == ["Listing the workspace"] * 3
+
+
+async def test_cancel_mid_step_applies_the_step_whole_and_closes_the_stream(client, workspace, model_server):
+    model_server.load([{
+        "name": "two-files", "model": DEEP, "input_contains": ["edit both"],
+        "turns": [{"turn": 0, "patches": FIRST_PATCH}, {"output": "never reached"}],
+    }])
+    client.hold_edits = asyncio.Event()
+    client.holding = False
+    pending = Pending(client, "sparkforge/agent", {"taskId": "t7", "task": "edit both"})
+    assert await wait_until(lambda: client.holding)  # the step's edit is with the editor
+    pending.cancel()
+    client.hold_edits.set()
+    with pytest.raises(JsonRpcException):
+        await pending.result(timeout=30)
+    # The step was applied whole: both files, one edit; the model was not asked again.
+    assert len(client.applied) == 1
+    assert (workspace / "pricing.py").read_text() == PRICING_DONE
+    assert (workspace / "cart.py").read_text().endswith("    return subtotal - rate(code)\n")
+    assert len(model_server.requests()) == 1
+    assert await wait_until(lambda: client.steps and client.steps[-1]["title"] == "Cancelled")
+    assert client.steps[-1] == {**client.steps[-1], "kind": "error", "status": "failed"}
+    # The change set knows the step: Undo all restores both files.
+    await request(client, "sparkforge/agentUndo", {"taskId": "t7"})
+    assert (workspace / "cart.py").read_text() == CART
+    assert (workspace / "pricing.py").read_text() == PRICING
+
+
+async def test_cancel_closes_the_model_stream(client, workspace, model_server):
+    model_server.load([{"name": "slow", "model": DEEP, "input_contains": ["think slowly"],
+                        "output": "word " * 2000}],
+                      models={DEEP: {"ttft_ms": 0, "tokens_per_s": 20}})
+    pending = Pending(client, "sparkforge/agent", {"taskId": "t8", "task": "think slowly"})
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 1)
+    pending.cancel()
+    await pending.settled(timeout=30)
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
+    assert model_server.stats()["streams_abandoned"] == 1
+    assert await wait_until(lambda: client.steps and client.steps[-1]["title"] == "Cancelled")
