@@ -439,6 +439,7 @@ def test_a_model_that_suggests_another_edit_scores_a_miss(tmp_path, model_server
     (["predict", "{missing}", "--oracle"], "{missing}: no such file or directory"),
     (["predict", "{bad}", "--oracle"], "{bad}: "),
     (["predict", "{cases}", "--scenario", "x.json"], "--scenario goes with --oracle"),
+    (["predict", "{cases}", "--oracle", "-k", "zzz"], "no cases in {cases} whose name contains 'zzz'"),
     (["predict", "{cases}", "--oracle", "--model", "a", "--model", "a"], "a model is named twice"),
     (["predict", "{cases}"], "fast: gpt-5.3-codex-spark: no API key for https://api.openai.com/v1: set "
                              "OPENAI_API_KEY (or sparkforge.fast.apiKeyEnv), or run with --oracle"),

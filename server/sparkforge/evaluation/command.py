@@ -3,6 +3,7 @@
     sparkforge eval predict CASES... [--model ROLE_OR_NAME ...] [--oracle] [--repo-root DIR]
                             [--json FILE] [--markdown FILE] [--settings FILE] [--base-url URL]
                             [--api responses|chat] [--scenario FILE] [--no-pauses] [--timeout S]
+                            [-k TEXT]
     sparkforge eval actions ...   (sparkforge.evaluation.actions)
 
 ``predict`` prints one Markdown table with a row per model on stdout and progress on stderr.
@@ -52,6 +53,7 @@ def add_predict_arguments(p: argparse.ArgumentParser) -> None:
                    help="replay the edit history without the pauses between edits")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="how long to wait for one case's suggestions (default %(default)s s)")
+    p.add_argument("-k", dest="select", metavar="TEXT", help="only the cases whose name contains TEXT")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,8 +173,11 @@ def run_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cases = load_cases(args.cases, repo_root=repo_root)
     except CaseError as exc:
         raise CommandError(str(exc)) from None
+    if args.select:
+        cases = [c for c in cases if args.select in c.name]
     if not cases:
-        raise CommandError(f"no cases in {' '.join(args.cases)}")
+        raise CommandError(f"no cases in {' '.join(args.cases)}"
+                           + (f" whose name contains {args.select!r}" if args.select else ""))
     specs = model_specs(args)
     if not args.oracle:
         check_keys(specs)
