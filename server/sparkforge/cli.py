@@ -1,4 +1,4 @@
-"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act | eval, and ``--version``.
+"""The ``sparkforge`` command: lsp | model-server | doctor | demo | act | agent | eval, and ``--version``.
 
 Each subcommand's module is imported only when that subcommand runs, so ``sparkforge lsp``
 starts without loading the model server's HTTP stack.
@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("sparkforge.doctor", "check the configuration and reach each model"),
     "demo": ("sparkforge.demo", "a scripted editing session against the local model server"),
     "act": ("sparkforge.act", "run a code action from the terminal and print its diff"),
+    "agent": ("sparkforge.agent_terminal", "carry out a task with the agent's tools in a terminal"),
 }
 # name -> (module, help); the module's main(argv) -> int parses the rest of the command line
 HANDOVER: dict[str, tuple[str, str]] = {
