@@ -37,7 +37,7 @@ def closed_port_url() -> str:
 def test_help_lists_the_subcommands():
     out = sparkforge("--help")
     assert out.returncode == 0
-    for name in ("lsp", "model-server", "doctor", "demo", "act", "eval", "--version"):
+    for name in ("lsp", "model-server", "doctor", "demo", "act", "agent", "eval", "--version"):
         assert name in out.stdout
 
 
