@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsphelp import Pending, apply_edit, lsp_settings, plain, request, wait_until
+from lsphelp import Doc, Pending, apply_edit, lsp_settings, plain, request, wait_until
 
 SERVER = [sys.executable, "-m", "sparkforge", "lsp"]
 DEEP = "gpt-5.3-codex"
@@ -119,9 +119,13 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
     def on_step(params: Any) -> None:
         lsp_client.steps.append(plain(params))
 
+    lsp_client.when_asked = None  # called when an approval is asked, before it is answered
+
     @lsp_client.feature("sparkforge/agentApprove")
     def on_approve(params: Any) -> dict[str, Any]:
         lsp_client.approvals.append(plain(params))
+        if lsp_client.when_asked is not None:
+            lsp_client.when_asked()
         return {"approved": lsp_client.approve is True}
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
@@ -129,27 +133,40 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
         lsp_client.approvals.append({"message": params.message, "actions": [a.title for a in params.actions or []]})
         return types.MessageActionItem(title="Run" if lsp_client.approve is True else "Skip")
 
+    lsp_client.docs = {}  # uri -> Doc: documents open in this editor
+
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     async def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         if lsp_client.hold_edits is not None:
             lsp_client.holding = True
             await lsp_client.hold_edits.wait()
         lsp_client.applied.append(params)
-        write_edit(root, params.edit)
+        try:
+            write_edit(params.edit, lsp_client.docs)
+        except AssertionError as exc:  # a stale version: refused, as an editor does
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=str(exc))
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
-def write_edit(root: Path, edit: types.WorkspaceEdit) -> None:
+def write_edit(edit: types.WorkspaceEdit, docs: dict[str, Doc]) -> None:
+    """Apply ``edit`` all or nothing: open documents in the editor (a didChange, then saved),
+    the others on disk."""
     files: dict[str, str] = {}
     for change in edit.document_changes or []:
         uri = change.uri if isinstance(change, (types.CreateFile, types.DeleteFile)) else change.text_document.uri
         path = Path(uri.removeprefix("file://"))
-        if path.exists() and uri not in files:
+        if uri in docs:
+            files[uri] = docs[uri].text
+        elif path.exists() and uri not in files:
             files[uri] = path.read_text()
-    after = apply_edit(files, {}, edit)
+    after = apply_edit(files, {uri: doc.version for uri, doc in docs.items()}, edit)
     for uri in files.keys() - after.keys():
         Path(uri.removeprefix("file://")).unlink()
     for uri, text in after.items():
+        if uri in docs and docs[uri].text != text:
+            doc = docs[uri]
+            lines = doc.text.split("\n")
+            doc.edit(0, 0, len(lines) - 1, len(lines[-1]), text)
         Path(uri.removeprefix("file://")).write_text(text)
 
 
@@ -407,3 +424,120 @@ async def test_cancel_closes_the_model_stream(client, workspace, model_server):
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
     assert model_server.stats()["streams_abandoned"] == 1
     assert await wait_until(lambda: client.steps and client.steps[-1]["title"] == "Cancelled")
+
+
+FAST = "gpt-5.3-codex-spark"
+QUICK = f"{sys.executable} -c pass"
+
+
+async def test_switching_to_the_fast_model_mid_task_keeps_the_transcript(client, workspace, model_server):
+    model_server.load([
+        {"name": "deep-part", "model": DEEP, "input_contains": ["switch midway"],
+         "turns": [{"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": QUICK}}]}]},
+        {"name": "fast-part", "model": FAST, "input_contains": ["switch midway"],
+         "turns": [{"turn": 1, "output": "Finished by the fast model."}]},
+    ], models={DEEP: {"ttft_ms": 0, "tokens_per_s": 0}, FAST: {"ttft_ms": 0, "tokens_per_s": 0}})
+    client.approve = False
+    # While the deep model waits for an approval, the user hands the rest to the fast model.
+    client.when_asked = lambda: client.protocol.notify("sparkforge/agentSwitch", {"taskId": "t9", "role": "fast"})
+    result = await request(client, "sparkforge/agent", {"taskId": "t9", "task": "switch midway"})
+    assert (result["status"], result["role"], result["model"]) == ("done", "fast", FAST)
+    assert result["summary"] == "Finished by the fast model."
+    first, second = model_server.requests()
+    assert (first["model"], second["model"]) == (DEEP, FAST)
+    carried = second["body"]["input"]
+    assert [i.get("type", i.get("role")) for i in carried] == ["user", "function_call", "function_call_output"]
+    assert carried[2]["output"].startswith("error: the user did not approve running `")
+    assert ("switch", f"Switched to the fast model ({FAST})", "done") in [
+        (s["kind"], s["title"], s["status"]) for s in client.steps]
+
+
+async def test_pending_review_writes_nothing_until_keep(client, workspace, model_server):
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"sparkforge": {"agent": {"review": "pending"}}}))
+    model_server.load([{
+        "name": "review", "model": DEEP, "input_contains": ["edit for review"],
+        "turns": [{"turn": 0, "patches": FIRST_PATCH},
+                  {"after_output_contains": ["kept pending until the user reviews it"], "output": "Ready for review."}],
+    }], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t10", "task": "edit for review"})
+    assert result["summary"] == "Ready for review."
+    assert {c["path"]: c["state"] for c in result["changes"]} == {"cart.py": "pending", "pricing.py": "pending"}
+    assert client.applied == []
+    assert (workspace / "cart.py").read_text() == CART and (workspace / "pricing.py").read_text() == PRICING
+
+    kept = await request(client, "sparkforge/agentKeep", {"taskId": "t10", "paths": ["cart.py"]})
+    assert [(c["path"], c["state"]) for c in kept["changes"]] == [("cart.py", "kept")]
+    assert (workspace / "cart.py").read_text().endswith("    return subtotal - rate(code)\n")
+    assert (workspace / "pricing.py").read_text() == PRICING
+    undone = await request(client, "sparkforge/agentUndo", {"taskId": "t10", "paths": ["pricing.py"]})
+    assert [(c["path"], c["state"]) for c in undone["changes"]] == [("pricing.py", "undone")]
+    assert (workspace / "pricing.py").read_text() == PRICING
+    assert len(client.applied) == 1  # Keep: one edit; undoing a pending change writes nothing
+
+
+MERGED = 'def total(items):\n    return round(sum(item["price"] for item in items), 2)\n'
+
+
+async def test_edit_file_is_merged_by_the_fast_model_and_a_wrong_merge_is_refused(client, workspace, model_server):
+    model_server.load([
+        {"name": "deep-edit", "model": DEEP, "input_contains": ["round the total"],
+         "turns": [{"turn": 0, "function_calls": [{"name": "edit_file", "arguments": {
+                       "path": "cart.py", "code": "def total(items):\n    return round(sum(item[\"price\"] for item in items), 2)\n"}}]},
+                   {"turn": 1, "after_output_contains": ["applied: updated cart.py"],
+                    "function_calls": [{"name": "edit_file", "arguments": {
+                        "path": "cart.py", "code": "# ... existing code ...\ndef zero():\n    return 0\n"}}]},
+                   {"turn": 2, "output": "Rounded."}]},
+        # the first scenario that matches answers: the second merge's prompt holds "round(sum" too
+        {"name": "bad-merge", "model": FAST, "input_contains": ["Code block to merge", "def zero"],
+         "output": "# ... existing code ...\ndef zero():\n    return 0\n"},
+        {"name": "good-merge", "model": FAST, "input_contains": ["Code block to merge", "round(sum"], "output": MERGED},
+    ], models={DEEP: {"ttft_ms": 0, "tokens_per_s": 0}, FAST: {"ttft_ms": 0, "tokens_per_s": 0}})
+    result = await request(client, "sparkforge/agent", {"taskId": "t11", "task": "round the total"})
+    assert result["summary"] == "Rounded."
+    assert (workspace / "cart.py").read_text() == MERGED
+    [told] = outputs_sent(model_server)[-1:]
+    assert told == (f'error: {FAST}\'s merge into cart.py looks wrong (it keeps the placeholder "# ... existing code ...", '
+                    "which would delete code); nothing was applied; use apply_patch")
+    edits = [(s["title"], s["status"]) for s in client.steps if s["kind"] == "edit" and s["status"] != "running"]
+    assert edits == [("Editing `cart.py`", "done"), (f"Merging into `cart.py` with {FAST}", "failed")]
+
+
+async def test_a_file_the_user_changed_meanwhile_is_edited_as_it_is_now(client, workspace, model_server):
+    doc = Doc(client, workspace / "cart.py", CART)
+    client.docs[doc.uri] = doc
+    patch = [{"type": "update_file", "path": "cart.py", "diff": (
+        "@@ def total(items):\n"
+        '-    return sum(item["price"] for item in items)\n'
+        '+    return sum(item["price"] for item in items) or 0\n')}]
+    model_server.load([{
+        "name": "meanwhile", "model": DEEP, "input_contains": ["guard the total"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "read_file", "arguments": {"path": "cart.py"}},
+                                                 {"name": "run_command", "arguments": {"command": QUICK}}]},
+                  {"turn": 2, "patches": patch},
+                  {"turn": 3, "output": "Guarded."}],
+    }], models=UNPACED)
+    client.approve = False
+    # The user types in the open file after the agent read it.
+    client.when_asked = lambda: doc.edit(0, 0, 0, 0, "# tracked\n")
+    result = await request(client, "sparkforge/agent", {"taskId": "t12", "task": "guard the total"})
+    assert result["summary"] == "Guarded."
+    assert doc.text == '# tracked\ndef total(items):\n    return sum(item["price"] for item in items) or 0\n'
+    [edit] = client.applied
+    [change] = edit.edit.document_changes
+    assert change.text_document.version == 2  # the version with the user's change, not the one read
+    told = outputs_sent(model_server)[-1]
+    assert told == ("applied: updated cart.py\nnote: cart.py changed in the editor since you last read it; "
+                    "the edit was made to its current text")
+
+
+async def test_params_are_checked_field_by_field(client, workspace):
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "sparkforge/agent", {"task": 5})
+    assert "sparkforge/agent: task must be a string, not 5" in err.value.message
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "sparkforge/agent", {"task": "x", "budget": {"steps": 0}})
+    assert "budget.steps must be an integer from 1" in err.value.message
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "sparkforge/agentUndo", {"taskId": "nope"})
+    assert err.value.message.startswith("sparkforge: no agent task nope")
