@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 DEEP = "gpt-5.3-codex"
@@ -170,3 +172,40 @@ def test_a_bad_root_is_one_line_and_exit_2(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr == f"sparkforge agent: --root {missing}: not a folder\n"
+
+
+SLOW = (f"{sys.executable} -c \"import os, pathlib, time; pathlib.Path('started').write_text(str(os.getpid())); "
+        "time.sleep(600)\"")
+
+
+def test_ctrl_c_stops_the_task_and_prints_what_was_written(model_server, workspace):
+    model_server.reset(scenarios=True)
+    model_server.load([{"name": "slow-task", "model": DEEP, "input_contains": ["take weights in grams too"],
+                        "ttft_ms": 0, "tokens_per_s": 0, "turns": [
+                            {"turn": 0, "patches": FIRST_PATCH[:1]},
+                            {"turn": 1, "function_calls": [{"name": "run_command", "arguments": {"command": SLOW}}]},
+                            {"output": "never reached"}]}])
+    project(workspace)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPARKFORGE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparkforge", "agent", TASK, "--yes", "--root", str(workspace),
+         "--base-url", model_server.base_url],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    started = workspace / "started"
+    try:
+        while not started.exists() or not started.read_text():  # the command runs
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.endswith("sparkforge agent: stopped after 2 steps; the changes above are written\n"
+                           "sparkforge agent: interrupted\n")
+    assert "  ✓ Editing `stock.py`\n" in stderr
+    assert (workspace / "stock.py").read_text() == STOCK_DONE
+    assert stdout == DIFF.split("--- a/units.py")[0]
+    assert len(model_server.requests()) == 2  # no turn after the interrupt
+    status = Path(f"/proc/{int(started.read_text())}/status")  # the command was killed
+    assert not status.exists() or "\nState:\tZ" in status.read_text()
