@@ -166,6 +166,22 @@ def test_a_command_the_user_declines_never_runs(model_server, workspace):
     assert last["output"] == f"error: the user did not approve running `{PYTEST}`; it was not run"
 
 
+def test_the_steps_budget_stops_the_task(model_server, workspace):
+    model_server.reset(scenarios=True)
+    model_server.load([SCENARIO])
+    project(workspace)
+
+    done = agent(workspace, model_server.base_url, "--yes", "--max-steps", "2")
+
+    assert done.returncode == 1, done.stderr
+    ended = [line.strip() for line in done.stderr.splitlines() if line.startswith(("  ✓ ", "  ✗ "))]
+    assert ended == ["✓ Reading `stock.py` 1-2", "✓ Reading `units.py` 1-5",
+                     "✓ stopped: the budget of 2 steps ran out"]
+    assert "sparkforge agent: stopped after 2 steps with gpt-5.3-codex" in done.stderr
+    assert done.stdout == ""  # nothing was changed
+    assert (workspace / "stock.py").read_text() == STOCK and (workspace / "units.py").read_text() == UNITS
+
+
 def test_a_bad_root_is_one_line_and_exit_2(tmp_path):
     missing = tmp_path / "nowhere"
     done = subprocess.run([sys.executable, "-m", "sparkforge", "agent", "do it", "--root", str(missing)],

@@ -218,8 +218,6 @@ async def _agent(args: argparse.Namespace, settings: Settings, root: Path) -> in
     print(f"{PROG}: {result.status} after {result.steps} steps with {result.model}: "
           f"{spent.input_tokens} input tokens ({spent.cached_input_tokens} cached), "
           f"{spent.output_tokens} output tokens{cost}", file=sys.stderr)
-    if result.status != "done":
-        print(f"{PROG}: {result.summary}", file=sys.stderr)
     return 0 if result.status == "done" else 1
 
 
