@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 DEEP = "gpt-5.3-codex"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 TASK = "Let total_weight() take weights in grams too (units.to_kg) and make the tests pass."
@@ -113,12 +115,13 @@ def agent(root: Path, base_url: str, *extra: str, answers: str = "") -> subproce
     )
 
 
-def test_the_terminal_agent_carries_a_task_to_green_tests(model_server, workspace):
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_the_terminal_agent_carries_a_task_to_green_tests(model_server, workspace, api):
     model_server.reset(scenarios=True)
     model_server.load([SCENARIO])
     project(workspace)
 
-    done = agent(workspace, model_server.base_url, "--yes")
+    done = agent(workspace, model_server.base_url, "--yes", "--api", api)
 
     assert done.returncode == 0, done.stderr
     assert (workspace / "stock.py").read_text() == STOCK_DONE
@@ -140,7 +143,7 @@ def test_the_terminal_agent_carries_a_task_to_green_tests(model_server, workspac
     assert "wants to run" not in done.stderr  # --yes: nothing asked
 
     requests = model_server.requests()
-    assert [r["turn"] for r in requests] == [0, 1, 2, 3, 4, 5, 6]
+    assert [(r["endpoint"], r["turn"]) for r in requests] == [(api, n) for n in range(7)]
     # the model saw the secret's marker, never the secret
     sent = json.dumps([r["body"] for r in requests])
     assert SECRET not in sent and "[REDACTED-1]" in sent
