@@ -278,16 +278,16 @@ def setup(server: "SparkforgeServer") -> None:
     @server.feature(AGENT_KEEP)
     async def agent_keep(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
         p = Params(AGENT_KEEP, params, CHANGES_SHAPE)
-        task = task_of(p)
-        kept = await task.changes.keep(paths_of(p))
+        paths = paths_of(p)
+        kept = await task_of(p).changes.keep(paths)
         root = ls.root or Path.cwd()
         return {"changes": [change_dict(root, fc) for fc in kept]}
 
     @server.feature(AGENT_UNDO)
     async def agent_undo(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
         p = Params(AGENT_UNDO, params, CHANGES_SHAPE)
-        task = task_of(p)
-        undone = await task.changes.undo(paths_of(p))
+        paths = paths_of(p)
+        undone = await task_of(p).changes.undo(paths)
         root = ls.root or Path.cwd()
         return {"changes": [change_dict(root, fc) for fc in undone]}
 
