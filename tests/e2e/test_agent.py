@@ -134,6 +134,7 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
         return types.MessageActionItem(title="Run" if lsp_client.approve is True else "Skip")
 
     lsp_client.docs = {}  # uri -> Doc: documents open in this editor
+    lsp_client.save = True  # whether the editor saves the open documents an edit changed
 
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     async def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
@@ -142,15 +143,15 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
             await lsp_client.hold_edits.wait()
         lsp_client.applied.append(params)
         try:
-            write_edit(params.edit, lsp_client.docs)
+            write_edit(params.edit, lsp_client.docs, lsp_client.save)
         except AssertionError as exc:  # a stale version: refused, as an editor does
             return types.ApplyWorkspaceEditResult(applied=False, failure_reason=str(exc))
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
-def write_edit(edit: types.WorkspaceEdit, docs: dict[str, Doc]) -> None:
-    """Apply ``edit`` all or nothing: open documents in the editor (a didChange, then saved),
-    the others on disk."""
+def write_edit(edit: types.WorkspaceEdit, docs: dict[str, Doc], save: bool = True) -> None:
+    """Apply ``edit`` all or nothing: open documents in the editor (a didChange, then saved
+    if ``save``), the others on disk."""
     files: dict[str, str] = {}
     for change in edit.document_changes or []:
         uri = change.uri if isinstance(change, (types.CreateFile, types.DeleteFile)) else change.text_document.uri
@@ -167,6 +168,8 @@ def write_edit(edit: types.WorkspaceEdit, docs: dict[str, Doc]) -> None:
             doc = docs[uri]
             lines = doc.text.split("\n")
             doc.edit(0, 0, len(lines) - 1, len(lines[-1]), text)
+            if not save:
+                continue
         Path(uri.removeprefix("file://")).write_text(text)
 
 
@@ -541,3 +544,43 @@ async def test_params_are_checked_field_by_field(client, workspace):
     with pytest.raises(JsonRpcException) as err:
         await request(client, "sparkforge/agentUndo", {"taskId": "nope"})
     assert err.value.message.startswith("sparkforge: no agent task nope")
+
+
+async def test_the_token_and_time_budgets_stop_the_task(client, workspace, model_server):
+    model_server.load([
+        {"name": "talkative", "model": DEEP, "input_contains": ["use tokens"],
+         "turns": [{"function_calls": [{"name": "list_files", "arguments": {}}]}]},
+        {"name": "stuck", "model": DEEP, "input_contains": ["never answers"], "output": "late",
+         "fault": {"kind": "stall_before", "stall_ms": 120000}},
+    ], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t13", "task": "use tokens", "budget": {"tokens": 1}})
+    assert result["status"] == "stopped"
+    assert result["summary"].startswith("stopped: the budget of 1 token ran out (")
+    assert result["steps"] == 1  # the first turn's call was carried out; the budget is checked before each turn
+    assert len(model_server.requests()) == 1
+
+    result = await request(client, "sparkforge/agent", {"taskId": "t14", "task": "never answers", "budget": {"seconds": 1}})
+    assert (result["status"], result["summary"]) == ("stopped", "stopped: the budget of 1 second ran out")
+    assert client.steps[-1]["kind"] == "budget"
+    assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)  # its stream was closed
+
+
+async def test_a_command_is_told_when_the_editor_has_not_saved_the_agents_edits(client, workspace, model_server):
+    doc = Doc(client, workspace / "cart.py", CART)
+    client.docs[doc.uri] = doc
+    client.save = False
+    model_server.load([{
+        "name": "unsaved", "model": DEEP, "input_contains": ["edit then test"],
+        "turns": [{"turn": 0, "patches": [{"type": "update_file", "path": "cart.py", "diff": (
+                      "@@ def total(items):\n"
+                      '-    return sum(item["price"] for item in items)\n'
+                      '+    return sum(item["price"] for item in items) or 0\n')}]},
+                  {"turn": 1, "function_calls": [{"name": "run_command", "arguments": {"command": QUICK}}]},
+                  {"turn": 2, "output": "Tested."}],
+    }], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t15", "task": "edit then test"})
+    assert result["summary"] == "Tested."
+    assert doc.text.endswith(" or 0\n") and (workspace / "cart.py").read_text() == CART
+    told = outputs_sent(model_server)[-1]
+    assert told.endswith("\nnote: the command read cart.py from disk, where the agent's edits are not saved yet "
+                         "(the editor holds them)")

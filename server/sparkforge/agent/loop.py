@@ -238,7 +238,7 @@ class AgentRun:
         except asyncio.CancelledError:
             self._answer_unanswered("not run: the task was stopped")
             if dog.absorb():
-                message = f"stopped: the budget of {self.budget.seconds:g} seconds ran out"
+                message = f"stopped: the budget of {_count(self.budget.seconds, 'second')} ran out"
                 return self._stopped(message)
             if self._running is not None:
                 self._end(self._running, "failed", detail="cancelled")
@@ -270,7 +270,7 @@ class AgentRun:
     def _check_budget(self) -> None:
         b = self.budget
         if self.spent.tokens >= b.tokens:
-            raise _Stop(f"stopped: the budget of {b.tokens} tokens ran out ({self.spent.tokens} used)")
+            raise _Stop(f"stopped: the budget of {_count(b.tokens, 'token')} ran out ({self.spent.tokens} used)")
         if self.spent.cost_usd is not None and self.spent.cost_usd >= b.cost_usd:
             raise _Stop(f"stopped: the budget of ${b.cost_usd:g} ran out (${self.spent.cost_usd:.4f} spent)")
 
@@ -325,7 +325,7 @@ class AgentRun:
         if self.calls >= self.budget.steps:
             if asyncio.iscoroutine(work):
                 work.close()
-            raise _Stop(f"stopped: the budget of {self.budget.steps} steps ran out")
+            raise _Stop(f"stopped: the budget of {_count(self.budget.steps, 'step')} ran out")
         self.calls += 1
         await work
 
@@ -404,8 +404,26 @@ class AgentRun:
         if result.truncated:
             text += f"(the first {result.truncated} bytes of output are left out)\n"
         text += result.output
+        if unsaved := self._unsaved():
+            text += (f"\nnote: the command read {', '.join(unsaved)} from disk, where the agent's "
+                     "edits are not saved yet (the editor holds them)")
         return ToolOutput(text, f"Running `{line}`: {outcome}", result.output[-2000:] or None,
                           ok=result.exit_code == 0)
+
+    def _unsaved(self) -> list[str]:
+        """The files the agent edited whose text on disk is not the agent's (an editor that
+        has not saved them): a command reads the disk."""
+        out = []
+        for fc in self.changes.changes():
+            if fc.state not in ("applied", "kept"):
+                continue
+            try:
+                disk: str | None = self.workspace.path(fc.path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                disk = None
+            if disk != fc.current:
+                out.append(fc.path)
+        return out
 
     # -- edits ---------------------------------------------------------------------------
     async def _patch_operations(self, ops: Sequence[PatchOperation]) -> None:
@@ -528,6 +546,10 @@ def _restore(fp: FilePatch, redaction: Redaction, within: str) -> FilePatch:
     hunks = tuple(dataclasses.replace(h, ops=tuple((op, put(t)) for op, t in h.ops),
                                       anchors=tuple(put(a) for a in h.anchors)) for h in fp.hunks)
     return dataclasses.replace(fp, hunks=hunks, content=put(fp.content))
+
+
+def _count(n: float, unit: str) -> str:
+    return f"{n:g} {unit}{'' if n == 1 else 's'}"
 
 
 def _first_line(text: str, limit: int = 120) -> str:
