@@ -52,6 +52,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         s.sendSettings();
       }
     }),
+    // The server runs no agent command in an untrusted workspace (settings carry agent.trusted).
+    vscode.workspace.onDidGrantWorkspaceTrust(() => s.sendSettings()),
     await onDidChangePythonInterpreter(() => {
       if (!interpreterSetting()) {
         void s.restart();

@@ -202,6 +202,106 @@ export interface LspWorkspaceEdit {
   changeAnnotations?: { [id: string]: LspChangeAnnotation };
 }
 
+// -- agent ----------------------------------------------------------------------------------
+
+export type AgentStatus = 'done' | 'stopped' | 'cancelled' | 'failed';
+export type AgentStepKind = 'thinking' | 'read' | 'list' | 'search' | 'edit' | 'command' | 'message' | 'budget' | 'error' | 'switch';
+export type AgentStepStatus = 'running' | 'done' | 'failed';
+export type AgentChangeKind = 'created' | 'updated' | 'deleted';
+export type AgentChangeState = 'applied' | 'pending' | 'kept' | 'undone';
+
+export interface AgentContext {
+  uri?: string;
+  selection?: Range;
+  /** Workspace-relative paths the user points at. */
+  files?: string[];
+}
+
+export interface AgentBudget {
+  steps?: number;
+  tokens?: number;
+  costUsd?: number;
+  seconds?: number;
+}
+
+export interface AgentParams {
+  /** Client-made, so that steps and approvals that arrive before the answer are recognised. */
+  taskId?: string;
+  conversationId?: string;
+  task: string;
+  role?: Role;
+  context?: AgentContext;
+  budget?: AgentBudget;
+}
+
+/** One file of a task's change set. */
+export interface AgentChange {
+  uri: string;
+  /** Workspace-relative. */
+  path: string;
+  kind: AgentChangeKind;
+  /** Unified diff of the whole task's change to the file (the original -> the agent's last text). */
+  diff: string;
+  state: AgentChangeState;
+  /** Why the last Keep or Undo left this file as it was (the user changed it meanwhile, ...). */
+  problem?: string;
+}
+
+export interface AgentResult {
+  taskId: string;
+  status: AgentStatus;
+  summary: string;
+  role?: Role;
+  model?: string;
+  changes: AgentChange[];
+  usage?: Usage;
+  /** Tool calls made. */
+  steps?: number;
+}
+
+/** Server -> client: a step of a task; the same index comes again when a running step ends. */
+export interface AgentStepParams {
+  taskId: string;
+  index: number;
+  kind: AgentStepKind;
+  title: string;
+  status: AgentStepStatus;
+  detail?: string;
+  /** The task's usage so far. */
+  usage?: Usage;
+}
+
+/** Server -> client request, for a client that declares `experimental.sparkforgeAgentApprovals`. */
+export interface AgentApproveParams {
+  taskId: string;
+  command: string;
+  cwd: string;
+}
+
+export interface AgentApproveResult {
+  approved: boolean;
+  /** Run this command line without asking for the rest of the session. */
+  always?: boolean;
+}
+
+export interface AgentChangesParams {
+  taskId: string;
+  /** Workspace-relative paths; all of the task's files when absent. */
+  paths?: string[];
+}
+
+export interface AgentChangesResult {
+  changes: AgentChange[];
+}
+
+export interface AgentSwitchParams {
+  taskId: string;
+  role: Role;
+}
+
+/** The client capability (under `experimental`) that makes the server ask with agentApprove. */
+export const AGENT_APPROVALS_CAPABILITY = 'sparkforgeAgentApprovals';
+
 // -- code actions ---------------------------------------------------------------------------
 
 /** The parts of a code action's `data` the client reads; the rest is the server's. */
@@ -232,6 +332,12 @@ export const Method = {
   chatDelta: 'sparkforge/chatDelta',
   chatApply: 'sparkforge/chatApply',
   chatReset: 'sparkforge/chatReset',
+  agent: 'sparkforge/agent',
+  agentStep: 'sparkforge/agentStep',
+  agentApprove: 'sparkforge/agentApprove',
+  agentKeep: 'sparkforge/agentKeep',
+  agentUndo: 'sparkforge/agentUndo',
+  agentSwitch: 'sparkforge/agentSwitch',
 } as const;
 
 /** Client -> server requests: method -> [params, result]. */
@@ -240,6 +346,14 @@ export interface Requests {
   [Method.getStatus]: [Record<string, never>, StatusParams];
   [Method.chat]: [ChatParams, ChatResult];
   [Method.chatApply]: [ChatApplyParams, ChatApplyResult];
+  [Method.agent]: [AgentParams, AgentResult];
+  [Method.agentKeep]: [AgentChangesParams, AgentChangesResult];
+  [Method.agentUndo]: [AgentChangesParams, AgentChangesResult];
+}
+
+/** Server -> client requests: method -> [params, result]. */
+export interface ServerRequests {
+  [Method.agentApprove]: [AgentApproveParams, AgentApproveResult];
 }
 
 /** Notifications, both directions: method -> params. */
@@ -250,6 +364,8 @@ export interface Notifications {
   [Method.chatReset]: ChatResetParams;
   [Method.status]: StatusParams; // server -> client
   [Method.chatDelta]: ChatDeltaParams; // server -> client
+  [Method.agentSwitch]: AgentSwitchParams;
+  [Method.agentStep]: AgentStepParams; // server -> client
 }
 
 /** VS Code commands named in the protocol. */

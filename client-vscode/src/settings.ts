@@ -3,13 +3,21 @@
 import * as vscode from 'vscode';
 import { previewSetting, type PreviewSetting } from './lib/actionEdit';
 import type { Role } from './protocol';
-import { serverSettings, SettingsObject } from './lib/serverEnv';
+import { serverSettings, SettingsObject, withWorkspaceTrust } from './lib/serverEnv';
 
 export const SECTION = 'sparkforge';
 
-/** The whole `sparkforge` section (defaults included) as the server sees it. */
+/**
+ * The whole `sparkforge` section (defaults included) as the server sees it, with
+ * `agent.trusted` from VS Code's workspace trust.
+ */
 export function readServerSettings(scope?: vscode.ConfigurationScope): SettingsObject {
-  return serverSettings(vscode.workspace.getConfiguration(undefined, scope).get(SECTION));
+  return forServer(vscode.workspace.getConfiguration(undefined, scope).get(SECTION));
+}
+
+/** A `sparkforge` section as it may reach the server: key-free, with the workspace's trust. */
+export function forServer(section: unknown): SettingsObject {
+  return withWorkspaceTrust(serverSettings(section), vscode.workspace.isTrusted);
 }
 
 /** The interpreter command from `sparkforge.python.interpreter`, or undefined when unset. */

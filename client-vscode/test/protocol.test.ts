@@ -34,3 +34,20 @@ test('webview messages are checked before use', () => {
   assert.equal(parseFromWebview('ready'), undefined);
   assert.deepEqual(parseFromWebview({ type: 'ready', id: '5' }), { type: 'ready', id: '5' });
 });
+
+test('agent messages from the webview are checked before use', () => {
+  assert.deepEqual(parseFromWebview({ type: 'setMode', id: '1', data: { mode: 'agent' } }), { type: 'setMode', id: '1', data: { mode: 'agent' } });
+  assert.equal(parseFromWebview({ type: 'setMode', id: '1', data: { mode: 'auto' } }), undefined);
+  assert.deepEqual(parseFromWebview({ type: 'approve', id: '2', data: { taskId: 't', approval: 'a', answer: 'always' } }), {
+    type: 'approve',
+    id: '2',
+    data: { taskId: 't', approval: 'a', answer: 'always' },
+  });
+  assert.equal(parseFromWebview({ type: 'approve', id: '2', data: { taskId: 't', approval: 'a', answer: 'yes please' } }), undefined);
+  assert.deepEqual(parseFromWebview({ type: 'keep', id: '3', data: { taskId: 't' } }), { type: 'keep', id: '3', data: { taskId: 't' } });
+  assert.deepEqual(parseFromWebview({ type: 'undo', id: '4', data: { taskId: 't', path: 'a.py' } }), { type: 'undo', id: '4', data: { taskId: 't', path: 'a.py' } });
+  assert.equal(parseFromWebview({ type: 'undo', id: '4', data: { taskId: 't', path: 7 } }), undefined);
+  assert.equal(parseFromWebview({ type: 'diff', id: '5', data: { taskId: 't' } }), undefined);
+  assert.deepEqual(parseFromWebview({ type: 'handOff', id: '6', data: { taskId: 't', role: 'fast' } }), { type: 'handOff', id: '6', data: { taskId: 't', role: 'fast' } });
+  assert.equal(parseFromWebview({ type: 'handOff', id: '6', data: { taskId: '', role: 'fast' } }), undefined);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needsRestart, serverEnvironment, serverSettings } from '../src/lib/serverEnv';
+import { needsRestart, serverEnvironment, serverSettings, withWorkspaceTrust } from '../src/lib/serverEnv';
 
 test('server settings leave out client-only sections and anything like a key', () => {
   const section = {
@@ -67,4 +67,13 @@ test('which setting changes restart the server', () => {
   assert.equal(needsRestart(changed('sparkforge.python.interpreter')), true);
   assert.equal(needsRestart(changed('sparkforge.deep.apiKeyEnv')), true);
   assert.equal(needsRestart(changed('sparkforge.fast.model')), false);
+});
+
+test('agent.trusted is the workspace trust, whatever the settings say', () => {
+  assert.deepEqual(withWorkspaceTrust({ agent: { trusted: true, maxSteps: 10 }, exclude: [] }, false), {
+    agent: { trusted: false, maxSteps: 10 },
+    exclude: [],
+  });
+  assert.deepEqual(withWorkspaceTrust({}, true), { agent: { trusted: true } });
+  assert.deepEqual(withWorkspaceTrust({ agent: 'yes' }, true), { agent: { trusted: true } });
 });

@@ -17,15 +17,18 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { ago, historyOf, parseArchive, saveConversation, StoredConversation, StoredTurn, titleOf } from '../lib/chatHistory';
 import { singleDocumentEdit } from '../lib/workspaceEdits';
 import { formatCost, formatTokens } from '../lib/statusText';
-import { ChatContext, ChatDeltaParams, ChatHistoryEntry, Method, Range, Role, Usage } from '../protocol';
+import type { AgentView } from '../lib/agentTask';
+import { AgentContext, ChatContext, ChatDeltaParams, ChatHistoryEntry, Method, Range, Role, Usage } from '../protocol';
 import type { SparkforgeServer } from '../server';
 import { actionRole, modelName } from '../settings';
-import { FromWebview, parseFromWebview, Reply, ToWebview, TurnStatus, ViewTurn } from './messages';
+import { AgentTasks } from './agent';
+import { FromWebview, Mode, parseFromWebview, Reply, ToWebview, TurnStatus, ViewTurn } from './messages';
 import { ProposalReview } from './proposal';
 import { StaleEditError, toWorkspaceEdit } from './workspaceEdit';
 
 const RENDER_INTERVAL_MS = 40;
 const ROLE_KEY = 'sparkforge.chat.role';
+const MODE_KEY = 'sparkforge.chat.mode';
 const ARCHIVE_KEY = 'sparkforge.chat.conversations';
 const CURRENT_KEY = 'sparkforge.chat.current';
 const RETRY_DEEP = 'Retry with the deep model';
@@ -43,6 +46,8 @@ interface Turn {
   text: string;
   status: TurnStatus;
   note?: string;
+  /** Agent mode: the task this turn shows. */
+  agent?: AgentView;
 }
 
 interface ActiveRequest {
@@ -76,6 +81,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private ready = false;
   private conversationId: string = randomUUID();
   private role: Role;
+  private mode: Mode;
   private turns: Turn[] = [];
   private active: ActiveRequest | undefined;
   private readonly finishedRequests = new Set<string>();
@@ -87,6 +93,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** The document the conversation was last about: where Apply goes when no editor is active. */
   private lastContextUri: vscode.Uri | undefined;
   private readonly proposals = new ProposalReview();
+  private readonly agent: AgentTasks;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -95,6 +102,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.role = context.globalState.get<Role>(ROLE_KEY) === 'fast' ? 'fast' : 'deep';
+    this.mode = context.globalState.get<Mode>(MODE_KEY) === 'agent' ? 'agent' : 'ask';
+    this.agent = new AgentTasks(server, {
+      changed: (turn) => this.turns.includes(turn as Turn) && this.renderNow(turn as Turn),
+      ended: (turn) => this.agentEnded(turn as Turn),
+      reveal: () => void vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`, { preserveFocus: true }),
+    }, log);
     this.archive = parseArchive(context.workspaceState.get(ARCHIVE_KEY));
     const current = this.archive.find((c) => c.id === context.workspaceState.get<string>(CURRENT_KEY));
     if (current) {
@@ -102,6 +115,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     this.disposables.push(
       this.proposals,
+      this.agent,
       vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, this, {
         webviewOptions: { retainContextWhenHidden: true },
       }),
@@ -158,6 +172,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 </head>
 <body>
 <header class="toolbar">
+  <div class="modes" role="radiogroup" aria-label="Mode">
+    <button type="button" class="mode" data-mode="ask" role="radio" title="Ask: questions and answers about your code">Ask</button>
+    <button type="button" class="mode" data-mode="agent" role="radio" title="Agent: the model carries a task through the workspace (reads, edits, runs tests) step by step">Agent</button>
+  </div>
   <div class="roles" role="radiogroup" aria-label="Model">
     <button type="button" class="role" data-role="fast" role="radio" title="The fast model: quick answers">fast</button>
     <button type="button" class="role" data-role="deep" role="radio" title="The deep model: reasons further">deep</button>
@@ -166,12 +184,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 </header>
 <main id="transcript" class="transcript"></main>
 <p id="status" class="status" role="status" aria-live="polite"></p>
-<p id="empty" class="empty">Ask about your code. The selection in the active editor (or, if you tick the box, the whole file) goes with your question. Code blocks in answers can be copied or applied to the file.</p>
+<p id="empty" class="empty" data-for="ask">Ask about your code. The selection in the active editor (or, if you tick the box, the whole file) goes with your question. Code blocks in answers can be copied or applied to the file.</p>
+<p id="empty-agent" class="empty" data-for="agent">Give the agent a task. It reads the files it needs, edits them and runs commands you approve, step by step; the active file and selection go with the task. Its changes are shown at the end, to keep or undo.</p>
 <p id="notice" class="notice" hidden></p>
 <form id="composer" class="composer">
   <textarea id="input" rows="3" placeholder="Ask sparkforge… (Enter to send, Shift+Enter for a new line)" aria-label="Message"></textarea>
   <div class="composer-row">
-    <label class="include"><input type="checkbox" id="includeFile"> whole file</label>
+    <label class="include" id="includeLabel"><input type="checkbox" id="includeFile"> whole file</label>
     <span class="spacer"></span>
     <button type="button" id="stop" class="secondary" hidden>Stop</button>
     <button type="submit" id="send">Send</button>
@@ -193,13 +212,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private viewTurn(turn: Turn): ViewTurn {
-    return { id: turn.id, author: turn.author, role: turn.role, model: turn.model, text: turn.text, status: turn.status, note: turn.note };
+    return { id: turn.id, author: turn.author, role: turn.role, model: turn.model, text: turn.text, status: turn.status, note: turn.note, agent: turn.agent };
   }
 
   private postState(): void {
     this.post({
       type: 'state',
-      data: { role: this.role, busy: this.active !== undefined, turns: this.turns.map((t) => this.viewTurn(t)) },
+      data: { role: this.role, mode: this.mode, busy: this.active !== undefined, turns: this.turns.map((t) => this.viewTurn(t)) },
     });
   }
 
@@ -258,7 +277,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         if (!text) {
           return this.reply(message.id, { ok: false });
         }
-        const reply = await this.ask(text, this.editorContext(message.data.includeFile));
+        const reply =
+          this.mode === 'agent' ? this.startTask(text) : await this.ask(text, this.editorContext(message.data.includeFile));
         return this.reply(message.id, reply);
       }
       case 'stop':
@@ -272,6 +292,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         void this.context.globalState.update(ROLE_KEY, this.role);
         this.post({ type: 'role', data: { role: this.role } });
         return;
+      case 'setMode':
+        this.mode = message.data.mode;
+        void this.context.globalState.update(MODE_KEY, this.mode);
+        this.post({ type: 'mode', data: { mode: this.mode } });
+        return;
+      case 'approve':
+        return this.reply(message.id, this.agent.approve(message.data.taskId, message.data.approval, message.data.answer));
+      case 'keep':
+      case 'undo':
+        return this.reply(message.id, await this.agent.review(message.data.taskId, message.type, message.data.path));
+      case 'diff':
+        return this.reply(message.id, await this.agent.showDiff(message.data.taskId, message.data.path));
+      case 'handOff':
+        return this.reply(message.id, this.agent.handOff(message.data.taskId, message.data.role));
       case 'copy':
         await vscode.env.clipboard.writeText(message.data.code);
         return this.reply(message.id, { ok: true, message: 'Copied' });
@@ -334,6 +368,51 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return { ok: true };
   }
 
+  /** Agent mode: the message is a task for `sparkforge/agent`, with the editor's file and selection. */
+  private startTask(text: string): Reply {
+    if (this.active) {
+      return { ok: false, message: 'Wait for the task to end, or press Stop.' };
+    }
+    const client = this.server.running;
+    if (!client) {
+      return { ok: false, message: 'The sparkforge server is not running.' };
+    }
+    const { context: chatContext, label, uri } = this.editorContext(false);
+    const context: AgentContext = {};
+    if (chatContext.uri) {
+      context.uri = chatContext.uri;
+    }
+    if (chatContext.selection) {
+      context.selection = chatContext.selection;
+    }
+    if (uri) {
+      this.lastContextUri = uri;
+    }
+    const question: Turn = { id: randomUUID(), author: 'user', text, status: 'done', note: label ? `agent task · ${label}` : 'agent task' };
+    const role = this.role;
+    const answer: Turn = { id: randomUUID(), author: 'assistant', role, model: modelName(role), text: '', status: 'streaming' };
+    this.turns.push(question, answer);
+    this.save();
+    this.active = { requestId: randomUUID(), tokenSource: new vscode.CancellationTokenSource(), turn: answer };
+    this.agent.start(answer, { task: text, role, conversationId: this.conversationId, context });
+    this.renderNow(question);
+    this.renderNow(answer);
+    this.post({ type: 'busy', data: { busy: true } });
+    return { ok: true };
+  }
+
+  private agentEnded(turn: Turn): void {
+    const active = this.active;
+    if (active?.turn === turn) {
+      this.active = undefined;
+      active.tokenSource.dispose();
+      this.finish(active);
+    } else if (this.turns.includes(turn)) {
+      this.renderNow(turn);
+      this.save();
+    }
+  }
+
   private async run(active: ActiveRequest, message: string, context: ChatContext, history: ChatHistoryEntry[]): Promise<void> {
     const { turn, tokenSource, requestId } = active;
     try {
@@ -371,13 +450,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (this.finishedRequests.size > 64) {
       this.finishedRequests.delete(this.finishedRequests.values().next().value as string);
     }
-    this.renderNow(active.turn);
     this.post({ type: 'busy', data: { busy: false } });
-    this.save();
+    // A task stopped by New Chat or a reopened conversation ends after the transcript changed.
+    if (this.turns.includes(active.turn)) {
+      this.renderNow(active.turn);
+      this.save();
+    }
   }
 
   private listen(client: LanguageClient): void {
     client.onNotification(Method.chatDelta, (params: ChatDeltaParams) => this.onDelta(params));
+    this.agent.listen(client);
   }
 
   private onDelta(params: ChatDeltaParams): void {
@@ -399,6 +482,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const active = this.active;
     if (!active) {
       return;
+    }
+    if (active.turn.agent && this.agent.stop(active.turn)) {
+      return; // the task's turn ends when the server answers (agentEnded)
     }
     this.active = undefined;
     active.tokenSource.cancel();

@@ -8,8 +8,9 @@
  * unfinished tail is redrawn, so a selection in the finished part, and the focus, survive.
  */
 
-import { renderMarkdown, settledLength } from '../lib/chatMarkdown';
-import type { ViewTurn } from './messages';
+import { canKeep, canUndo, isRunning, reviewable, toolSteps, usageLine, type AgentView, type ApprovalView, type ChangeView, type StepView } from '../lib/agentTask';
+import { escapeHtml, renderMarkdown, settledLength } from '../lib/chatMarkdown';
+import type { Mode, ViewTurn } from './messages';
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void; getState(): unknown; setState(state: unknown): void };
 
@@ -17,7 +18,9 @@ const vscode = acquireVsCodeApi();
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const transcript = byId<HTMLElement>('transcript');
-const empty = byId<HTMLElement>('empty');
+const emptyAsk = byId<HTMLElement>('empty');
+const emptyAgent = byId<HTMLElement>('empty-agent');
+const includeLabel = byId<HTMLElement>('includeLabel');
 const notice = byId<HTMLElement>('notice');
 const statusLine = byId<HTMLElement>('status');
 const form = byId<HTMLFormElement>('composer');
@@ -27,6 +30,31 @@ const sendButton = byId<HTMLButtonElement>('send');
 const stopButton = byId<HTMLButtonElement>('stop');
 const contextLabel = byId<HTMLElement>('context');
 const roleButtons = document.querySelectorAll<HTMLButtonElement>('button.role');
+const modeButtons = document.querySelectorAll<HTMLButtonElement>('button.mode');
+let mode: Mode = 'ask';
+let transcriptEmpty = true;
+
+function showEmpty(value: boolean): void {
+  transcriptEmpty = value;
+  emptyAsk.hidden = !value || mode !== 'ask';
+  emptyAgent.hidden = !value || mode !== 'agent';
+}
+
+function setMode(value: Mode): void {
+  mode = value === 'agent' ? 'agent' : 'ask';
+  modeButtons.forEach((b) => {
+    const on = b.dataset.mode === mode;
+    b.classList.toggle('selected', on);
+    b.setAttribute('aria-checked', String(on));
+  });
+  input.placeholder =
+    mode === 'agent'
+      ? 'Describe a task for the agent… (Enter to start, Shift+Enter for a new line)'
+      : 'Ask sparkforge… (Enter to send, Shift+Enter for a new line)';
+  sendButton.textContent = mode === 'agent' ? 'Start' : 'Send';
+  includeLabel.hidden = mode === 'agent';
+  showEmpty(transcriptEmpty);
+}
 
 type Reply = { ok: boolean; message?: string };
 
@@ -113,9 +141,12 @@ function create(turn: ViewTurn): Drawn {
   const tail = document.createElement('div');
   tail.className = 'tail';
   body.append(settled, tail);
+  const agent = document.createElement('div');
+  agent.className = 'agent';
+  agent.hidden = true;
   const note = document.createElement('div');
   note.className = 'turn-note';
-  el.append(head, body, note);
+  el.append(head, agent, body, note);
   transcript.append(el);
   const d: Drawn = { el, settled, tail, text: '', settledTo: 0, tailText: undefined, turn };
   drawn.set(turn.id, d);
@@ -143,7 +174,7 @@ function drawText(d: Drawn, text: string, status: ViewTurn['status']): void {
     d.settledTo = settleTo;
   }
   const tail = text.slice(d.settledTo);
-  const thinking = streaming && !text;
+  const thinking = streaming && !text && !d.turn.agent; // a task shows its own steps
   const key = (thinking ? '\0' : '') + tail; // the placeholder goes when the answer ends empty
   if (key !== d.tailText) {
     d.tailText = key;
@@ -159,7 +190,107 @@ function headText(turn: ViewTurn): string {
   if (turn.author === 'user') {
     return 'You';
   }
-  return ['sparkforge', turn.role, turn.model].filter(Boolean).join(' · ');
+  return [turn.agent ? 'sparkforge agent' : 'sparkforge', turn.role, turn.model].filter(Boolean).join(' · ');
+}
+
+// -- agent tasks ------------------------------------------------------------------------------
+
+/** Steps whose detail the user opened, by `taskId:index`: kept open across redraws. */
+const openSteps = new Set<string>();
+
+/** A step title's `code` spans as <code>; the rest escaped. */
+function inlineCode(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+function button(label: string, attrs: Record<string, string>, secondary = true, disabled = false): string {
+  const data = Object.entries(attrs)
+    .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
+    .join('');
+  return `<button type="button" class="${secondary ? 'secondary ' : ''}agent-button"${data}${disabled ? ' disabled' : ''}>${escapeHtml(label)}</button>`;
+}
+
+const STEP_ICONS: Record<StepView['status'], string> = { running: '', done: '✓', failed: '✗' };
+
+function cwdName(cwd: string): string {
+  return cwd.split(/[\\/]/).filter(Boolean).pop() ?? cwd;
+}
+
+function approvalHtml(a: ApprovalView): string {
+  if (a.state === 'waiting') {
+    return `<div class="approval waiting" data-approval="${escapeHtml(a.id)}">
+<div class="approval-question">Run <code>${escapeHtml(a.command)}</code> in <span title="${escapeHtml(a.cwd)}">${escapeHtml(cwdName(a.cwd))}</span>?</div>
+<div class="approval-buttons">${button('Run', { agent: 'approve', answer: 'run', approval: a.id }, false)}${button('Always', { agent: 'approve', answer: 'always', approval: a.id })}${button('Skip', { agent: 'approve', answer: 'skip', approval: a.id })}</div>
+</div>`;
+  }
+  const said = { run: 'You allowed it once', always: 'You allowed it for this session', skip: 'You skipped it', expired: 'Not answered' }[a.state];
+  return `<div class="approval ${a.state}"><code>${escapeHtml(a.command)}</code>: ${said}</div>`;
+}
+
+function stepHtml(task: AgentView, step: StepView): string {
+  const key = `${task.taskId}:${step.index}`;
+  const icon = `<span class="step-icon ${step.status}" aria-label="${step.status}">${STEP_ICONS[step.status]}</span>`;
+  const title = `<span class="step-title">${inlineCode(step.title)}</span>`;
+  const approvals = task.approvals.filter((a) => a.step === step.index).map(approvalHtml).join('');
+  const head = step.detail
+    ? `<details data-step="${escapeHtml(key)}"${openSteps.has(key) ? ' open' : ''}><summary>${icon}${title}</summary><pre class="step-detail">${escapeHtml(step.detail)}</pre></details>`
+    : `<div class="step-line">${icon}${title}</div>`;
+  return `<li class="step ${step.kind} ${step.status}">${head}${approvals}</li>`;
+}
+
+const KIND_LETTER: Record<ChangeView['kind'], string> = { created: 'A', updated: 'M', deleted: 'D' };
+
+function changeHtml(task: AgentView, c: ChangeView): string {
+  const busy = Boolean(task.reviewing) || isRunning(task);
+  const stats = c.diffKnown ? `<span class="change-stats"><span class="added">+${c.added}</span> <span class="removed">−${c.removed}</span></span>` : '';
+  return `<li class="change ${c.state}">
+<span class="change-kind ${c.kind}" title="${c.kind}">${KIND_LETTER[c.kind]}</span>
+<a class="change-path" href="#" data-agent="diff" data-path="${escapeHtml(c.path)}" title="Show the diff">${escapeHtml(c.path)}</a>
+${stats}<span class="change-state">${c.state}</span>
+<span class="change-buttons">${button('Diff', { agent: 'diff', path: c.path }, true, !c.diffKnown)}${button('Keep', { agent: 'keep', path: c.path }, true, busy || !canKeep(c))}${button('Undo', { agent: 'undo', path: c.path }, true, busy || !canUndo(c))}</span>
+${c.problem ? `<div class="change-problem">${escapeHtml(c.problem)}</div>` : ''}
+</li>`;
+}
+
+function changesHtml(task: AgentView): string {
+  if (task.changes.length === 0) {
+    return '';
+  }
+  const busy = Boolean(task.reviewing) || isRunning(task);
+  const n = task.changes.length;
+  return `<div class="agent-changes">
+<div class="changes-head"><span class="changes-title">Changes · ${n} file${n === 1 ? '' : 's'}</span>
+${button('Keep all', { agent: 'keep' }, false, busy || reviewable(task, 'keep').length === 0)}${button('Undo all', { agent: 'undo' }, true, busy || reviewable(task, 'undo').length === 0)}</div>
+<ul class="changes">${task.changes.map((c) => changeHtml(task, c)).join('')}</ul>
+</div>`;
+}
+
+function footHtml(task: AgentView): string {
+  const usage = usageLine(task.usage, toolSteps(task));
+  const other = task.role === 'deep' ? 'fast' : 'deep';
+  const handOff = task.status === 'running' ? button(`Hand to ${other} model`, { agent: 'handOff', role: other }) : '';
+  const state = task.status === 'stopping' ? '<span class="agent-state">stopping…</span>' : '';
+  return `<div class="agent-foot"><span class="agent-usage">${escapeHtml(usage)}</span>${state}<span class="spacer"></span>${handOff}</div>`;
+}
+
+function drawAgent(container: HTMLElement, task: AgentView): void {
+  container.hidden = false;
+  container.dataset.task = task.taskId;
+  const steps = task.steps.map((st) => stepHtml(task, st)).join('');
+  const loose = task.approvals.filter((a) => a.step === undefined || !task.steps.some((st) => st.index === a.step)).map(approvalHtml).join('');
+  const thinking = isRunning(task) && !task.steps.some((st) => st.status === 'running') ? '<li class="step running"><div class="step-line"><span class="step-icon running"></span><span class="step-title">Thinking…</span></div></li>' : '';
+  // Built as a string from escaped parts only (escapeHtml), like the chat's rendered Markdown.
+  container.innerHTML = `<ol class="agent-steps">${steps}${thinking}</ol>${loose}${changesHtml(task)}${footHtml(task)}`;
+  container.querySelectorAll<HTMLDetailsElement>('details[data-step]').forEach((d) =>
+    d.addEventListener('toggle', () => {
+      const key = d.dataset.step ?? '';
+      if (d.open) {
+        openSteps.add(key);
+      } else {
+        openSteps.delete(key);
+      }
+    }),
+  );
 }
 
 function upsertTurn(turn: ViewTurn): void {
@@ -176,10 +307,15 @@ function upsertTurn(turn: ViewTurn): void {
   } else {
     drawText(d, turn.text, turn.status);
   }
+  const agentBox = d.el.querySelector('.agent') as HTMLElement;
+  if (turn.agent) {
+    d.el.classList.add('agent-task');
+    drawAgent(agentBox, turn.agent);
+  }
   const note = d.el.querySelector('.turn-note') as HTMLElement;
   note.textContent = turn.note ?? '';
   note.hidden = !turn.note;
-  empty.hidden = true;
+  showEmpty(false);
   if (turn.author === 'assistant') {
     setStatus(statusOf(turn));
   }
@@ -190,6 +326,24 @@ function upsertTurn(turn: ViewTurn): void {
 
 function statusOf(turn: ViewTurn): string {
   const model = turn.model ?? turn.role ?? 'the model';
+  const task = turn.agent;
+  if (task) {
+    const last = task.steps.at(-1);
+    switch (task.status) {
+      case 'running':
+        return task.approvals.some((a) => a.state === 'waiting') ? 'The agent waits for your answer.' : `The agent is working${last ? `: ${last.title.replace(/`/g, '')}` : '…'}`;
+      case 'stopping':
+        return 'Stopping the agent…';
+      case 'done':
+        return `The agent finished (${model}).`;
+      case 'stopped':
+        return 'The agent stopped: a budget ran out.';
+      case 'cancelled':
+        return 'Stopped.';
+      case 'failed':
+        return `The agent failed: ${task.summary ?? ''}`;
+    }
+  }
   switch (turn.status) {
     case 'streaming':
       return `${model} is answering…`;
@@ -226,11 +380,12 @@ window.addEventListener('message', (event: MessageEvent) => {
       drawn.clear();
       const turns: ViewTurn[] = Array.isArray(data.turns) ? data.turns : [];
       turns.forEach(upsertTurn);
-      empty.hidden = turns.length > 0;
+      showEmpty(turns.length === 0);
       if (turns.length === 0) {
         setStatus('');
       }
       setRole(data.role);
+      setMode(data.mode);
       setBusy(Boolean(data.busy));
       break;
     }
@@ -247,6 +402,9 @@ window.addEventListener('message', (event: MessageEvent) => {
       break;
     case 'role':
       setRole(data.role);
+      break;
+    case 'mode':
+      setMode(data.mode);
       break;
     case 'context':
       contextLabel.textContent = data.label || '';
@@ -292,6 +450,43 @@ roleButtons.forEach((button) =>
     post('setRole', { role: button.dataset.role });
   }),
 );
+
+modeButtons.forEach((b) =>
+  b.addEventListener('click', () => {
+    setMode(b.dataset.mode === 'agent' ? 'agent' : 'ask');
+    post('setMode', { mode });
+  }),
+);
+
+// The agent's buttons: approvals, Keep / Undo, diffs, hand-off (found by delegation).
+transcript.addEventListener('click', (event) => {
+  const target = (event.target as HTMLElement).closest<HTMLElement>('[data-agent]');
+  const taskId = target?.closest<HTMLElement>('.agent')?.dataset.task;
+  if (!target || !taskId || (target as HTMLButtonElement).disabled) {
+    return;
+  }
+  event.preventDefault();
+  const action = target.dataset.agent ?? '';
+  const data: Record<string, string> = { taskId };
+  if (target.dataset.path) {
+    data.path = target.dataset.path;
+  }
+  if (action === 'approve') {
+    data.approval = target.dataset.approval ?? '';
+    data.answer = target.dataset.answer ?? '';
+    target.closest('.approval')?.querySelectorAll('button').forEach((b) => (b.disabled = true));
+  } else if (action === 'handOff') {
+    data.role = target.dataset.role ?? '';
+    (target as HTMLButtonElement).disabled = true;
+  }
+  void request(action, data).then((reply) => {
+    if (!reply.ok && reply.message) {
+      showNotice(reply.message, true);
+    } else if (reply.ok && reply.message && action !== 'diff') {
+      showNotice(reply.message);
+    }
+  });
+});
 
 // Copy and Apply buttons of code blocks (drawn by the renderer, so found by delegation).
 transcript.addEventListener('click', (event) => {

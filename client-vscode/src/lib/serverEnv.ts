@@ -40,6 +40,16 @@ export function serverSettings(section: unknown): SettingsObject {
   return cleaned && typeof cleaned === 'object' && !Array.isArray(cleaned) ? (cleaned as SettingsObject) : {};
 }
 
+/**
+ * `settings` with `agent.trusted` set to whether VS Code trusts the workspace: the server runs
+ * no command for the agent in an untrusted one. Whatever a settings file says is overridden,
+ * so a repository cannot declare itself trusted.
+ */
+export function withWorkspaceTrust(settings: SettingsObject, trusted: boolean): SettingsObject {
+  const agent = settings.agent && typeof settings.agent === 'object' && !Array.isArray(settings.agent) ? (settings.agent as SettingsObject) : {};
+  return { ...settings, agent: { ...agent, trusted } };
+}
+
 export interface RoleKey {
   /** The environment variable the server reads the role's key from. */
   envName: string;
