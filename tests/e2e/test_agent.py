@@ -584,3 +584,52 @@ async def test_a_command_is_told_when_the_editor_has_not_saved_the_agents_edits(
     told = outputs_sent(model_server)[-1]
     assert told.endswith("\nnote: the command read cart.py from disk, where the agent's edits are not saved yet "
                          "(the editor holds them)")
+
+
+async def test_run_in_a_plain_editor_runs_the_command(plain_editor, workspace, model_server):
+    client = plain_editor
+    script = f"{sys.executable} -c \"open('ran.txt', 'w').write('yes')\""
+    model_server.load([{
+        "name": "approved", "model": DEEP, "input_contains": ["make a file"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": script}}]},
+                  {"turn": 1, "output": "Made it."}],
+    }], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t16", "task": "make a file"})
+    assert result["summary"] == "Made it."
+    assert (workspace / "ran.txt").read_text() == "yes"
+    assert [a["actions"] for a in client.approvals] == [["Run", "Skip"]]
+    assert outputs_sent(model_server)[-1].startswith("$ ")
+    assert "\nexit code: 0\n" in outputs_sent(model_server)[-1]
+
+
+async def test_a_model_failure_ends_the_task_as_failed(client, workspace, model_server):
+    model_server.load([
+        {"name": "down", "model": DEEP, "input_contains": ["fail later", "pricing.py"], "fault": {"kind": "500"}},
+        {"name": "first", "model": DEEP, "input_contains": ["fail later"],
+         "turns": [{"turn": 0, "function_calls": [{"name": "list_files", "arguments": {}}]}]},
+    ], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t17", "task": "fail later"})
+    assert result["status"] == "failed"
+    assert result["summary"].startswith(f"{DEEP} failed: ")
+    assert result["steps"] == 1
+    last = client.steps[-1]
+    assert (last["kind"], last["status"], last["title"]) == ("error", "failed", result["summary"])
+
+
+async def test_a_conversation_carries_its_transcript_to_the_next_task(client, workspace, model_server):
+    model_server.load([
+        {"name": "second", "model": DEEP, "input_contains": ["then count them"], "output": "Three files."},
+        {"name": "first", "model": DEEP, "input_contains": ["list the files"],
+         "turns": [{"turn": 0, "function_calls": [{"name": "list_files", "arguments": {}}]},
+                   {"turn": 1, "output": "Listed."}]},
+    ], models=UNPACED)
+    await request(client, "sparkforge/agent", {"taskId": "a", "conversationId": "conv", "task": "list the files"})
+    second = await request(client, "sparkforge/agent", {"taskId": "b", "conversationId": "conv", "task": "then count them"})
+    assert second["summary"] == "Three files."
+    sent = model_server.requests()[-1]["body"]["input"]
+    assert [i.get("type") or i["role"] for i in sent] == [
+        "user", "function_call", "function_call_output", "assistant", "user"]
+    assert sent[0]["content"] == "list the files" and sent[-1]["content"] == "then count them"
+    # Without the conversation id a task starts afresh.
+    await request(client, "sparkforge/agent", {"taskId": "c", "task": "then count them"})
+    assert [i.get("type") or i["role"] for i in model_server.requests()[-1]["body"]["input"]] == ["user"]

@@ -70,6 +70,7 @@ class AgentTask:
 class AgentConversation:
     transcript: list[TranscriptItem] = field(default_factory=list)
     redaction: Redaction = field(default_factory=Redaction)
+    running: bool = False  # one task at a time adds to a transcript
 
 
 class EditorApplier:
@@ -234,6 +235,9 @@ def setup(server: "SparkforgeServer") -> None:
         conv = AgentConversation()
         if conversation_id is not None:
             conv = conversations.get(conversation_id) or conv
+            if conv.running:
+                raise RequestFailed(f"sparkforge: conversation {conversation_id} has an agent task running; "
+                                    "wait for it, or cancel it")
             remember(conversations, conversation_id, conv)
         run = AgentRun(
             gateway=ls.gateway,
@@ -250,10 +254,11 @@ def setup(server: "SparkforgeServer") -> None:
         )
         entry = AgentTask(task_id, changes, run)
         remember(tasks, task_id, entry)
+        conv.running = True
         try:
             result: AgentResult = await run.run(text)
         finally:
-            entry.running = False
+            entry.running = conv.running = False
             ls.send_status()
         return {
             "taskId": task_id,
