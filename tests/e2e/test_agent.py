@@ -113,6 +113,7 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
     lsp_client.applied = []
     lsp_client.approvals = []
     lsp_client.approve = True
+    lsp_client.always = False  # answer "always" to sparkforge/agentApprove
     lsp_client.hold_edits = None  # an asyncio.Event the editor waits for before applying
 
     @lsp_client.feature("sparkforge/agentStep")
@@ -126,7 +127,7 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
         lsp_client.approvals.append(plain(params))
         if lsp_client.when_asked is not None:
             lsp_client.when_asked()
-        return {"approved": lsp_client.approve is True}
+        return {"approved": lsp_client.approve is True, "always": lsp_client.always}
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
     def on_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
@@ -633,3 +634,42 @@ async def test_a_conversation_carries_its_transcript_to_the_next_task(client, wo
     # Without the conversation id a task starts afresh.
     await request(client, "sparkforge/agent", {"taskId": "c", "task": "then count them"})
     assert [i.get("type") or i["role"] for i in model_server.requests()[-1]["body"]["input"]] == ["user"]
+
+
+async def test_a_patch_around_a_redacted_secret_keeps_it_and_one_moving_it_is_refused(client, workspace, model_server):
+    around = [{"type": "update_file", "path": "pricing.py", "diff": (
+        "@@\n"
+        "-# API settings for the price service\n"
+        "+# Settings of the price service\n"
+        ' PRICE_API_KEY = "sk-live-[REDACTED-1]"\n')}]
+    moving = [{"type": "create_file", "path": "leak.py", "diff": '+KEY = "sk-live-[REDACTED-1]"\n'}]
+    model_server.load([{
+        "name": "secret-edits", "model": DEEP, "input_contains": ["rename the comment"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "read_file", "arguments": {"path": "pricing.py"}}]},
+                  {"turn": 1, "patches": around},
+                  {"turn": 2, "patches": moving},
+                  {"turn": 3, "output": "Done."}],
+    }], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "t18", "task": "rename the comment"})
+    assert result["summary"] == "Done."
+    assert (workspace / "pricing.py").read_text() == PRICING.replace("# API settings for", "# Settings of")
+    assert not (workspace / "leak.py").exists()
+    assert outputs_sent(model_server)[-1] == (
+        "error: refused: the patch writes [REDACTED-1] into leak.py, a secret sparkforge cannot put back there; "
+        "nothing was applied")
+    assert SECRET not in everything_sent(model_server)
+
+
+async def test_always_allows_the_command_line_for_the_session(client, workspace, model_server):
+    model_server.load([{
+        "name": "twice", "model": DEEP, "input_contains": ["run it twice"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": QUICK}}]},
+                  {"turn": 1, "function_calls": [{"name": "run_command", "arguments": {"command": QUICK}}]},
+                  {"turn": 2, "output": "Ran twice."}],
+    }], models=UNPACED)
+    client.always = True
+    result = await request(client, "sparkforge/agent", {"taskId": "t19", "task": "run it twice"})
+    assert result["summary"] == "Ran twice."
+    assert len(client.approvals) == 1  # asked once; the second run was allowed by "always"
+    await request(client, "sparkforge/agent", {"taskId": "t20", "task": "run it twice"})
+    assert len(client.approvals) == 1  # and for the rest of the session
