@@ -122,11 +122,20 @@ def record_agent(lsp_client: LanguageClient, root: Path) -> None:
 
     lsp_client.when_asked = None  # called when an approval is asked, before it is answered
 
+    lsp_client.hold_approval = None  # an asyncio.Event the user waits for before answering
+    lsp_client.withdrawn = []  # approvals the server withdrew ($/cancelRequest) before the answer
+
     @lsp_client.feature("sparkforge/agentApprove")
-    def on_approve(params: Any) -> dict[str, Any]:
+    async def on_approve(params: Any) -> dict[str, Any]:
         lsp_client.approvals.append(plain(params))
         if lsp_client.when_asked is not None:
             lsp_client.when_asked()
+        if lsp_client.hold_approval is not None:
+            try:
+                await lsp_client.hold_approval.wait()
+            except asyncio.CancelledError:
+                lsp_client.withdrawn.append(plain(params))
+                raise
         return {"approved": lsp_client.approve is True, "always": lsp_client.always}
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
@@ -673,3 +682,21 @@ async def test_always_allows_the_command_line_for_the_session(client, workspace,
     assert len(client.approvals) == 1  # asked once; the second run was allowed by "always"
     await request(client, "sparkforge/agent", {"taskId": "t20", "task": "run it twice"})
     assert len(client.approvals) == 1  # and for the rest of the session
+
+
+async def test_cancel_while_asking_withdraws_the_question_and_runs_nothing(client, workspace, model_server):
+    script = f"{sys.executable} -c \"open('pwned.txt', 'w').write('ran')\""
+    model_server.load([{
+        "name": "ask-then-cancel", "model": DEEP, "input_contains": ["ask me"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": script}}]}],
+    }], models=UNPACED)
+    client.hold_approval = asyncio.Event()
+    pending = Pending(client, "sparkforge/agent", {"taskId": "t21", "task": "ask me"})
+    assert await wait_until(lambda: client.approvals)
+    pending.cancel()
+    await pending.settled(timeout=30)
+    assert await wait_until(lambda: client.withdrawn)  # the editor was told to stop asking
+    assert client.withdrawn == client.approvals
+    assert not (workspace / "pwned.txt").exists()
+    running = [s for s in client.steps if s["kind"] == "command"]
+    assert running[-1]["status"] == "failed" and running[-1]["detail"] == "cancelled"

@@ -208,7 +208,7 @@ class AgentRun:
             step.title = title
         if detail is not None:
             step.detail = detail
-        if self._running is step:
+        if self._running is step and status != "running":
             self._running = None
         self.host.step(step, self.spent.as_dict())
 

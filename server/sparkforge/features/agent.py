@@ -149,10 +149,9 @@ class LspHost:
         experimental = get_capability(caps, "experimental", None)
         try:
             if get(experimental, APPROVALS_CAPABILITY) is True:
-                reply = await self.ls.protocol.send_request_async(
-                    AGENT_APPROVE, {"taskId": self.task_id, "command": command, "cwd": cwd})
+                reply = await self._ask(AGENT_APPROVE, {"taskId": self.task_id, "command": command, "cwd": cwd})
                 return Approval(get(reply, "approved") is True, get(reply, "always") is True)
-            answer = await self.ls.window_show_message_request_async(types.ShowMessageRequestParams(
+            answer = await self._ask(types.WINDOW_SHOW_MESSAGE_REQUEST, types.ShowMessageRequestParams(
                 type=types.MessageType.Info,
                 message=f"sparkforge agent wants to run `{command}` in {cwd}",
                 actions=[types.MessageActionItem(title=RUN), types.MessageActionItem(title=SKIP)],
@@ -161,6 +160,16 @@ class LspHost:
         except JsonRpcException as exc:
             self.ls.log(f"sparkforge: no approval to run `{command}` ({exc.message})", types.MessageType.Info)
             return Approval(False)
+
+    async def _ask(self, method: str, params: Any) -> Any:
+        """A request to the client; withdrawn (``$/cancelRequest``) if the task is cancelled
+        meanwhile, so that the editor stops asking the user."""
+        msg_id = f"sparkforge-agent-{uuid.uuid4().hex}"
+        try:
+            return await self.ls.protocol.send_request_async(method, params, msg_id=msg_id)
+        except asyncio.CancelledError:
+            self.ls.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+            raise
 
 
 def change_dict(root: Path, fc: FileChange) -> dict[str, Any]:
