@@ -700,3 +700,28 @@ async def test_cancel_while_asking_withdraws_the_question_and_runs_nothing(clien
     assert not (workspace / "pwned.txt").exists()
     running = [s for s in client.steps if s["kind"] == "command"]
     assert running[-1]["status"] == "failed" and running[-1]["detail"] == "cancelled"
+
+
+async def test_cancel_kills_a_running_command(client, workspace, model_server):
+    script = (f"{sys.executable} -c \"import os, time; open('pid.txt', 'w').write(str(os.getpid())); "
+              "time.sleep(300)\"")
+    model_server.load([{
+        "name": "sleeper", "model": DEEP, "input_contains": ["sleep a while"],
+        "turns": [{"turn": 0, "function_calls": [{"name": "run_command", "arguments": {"command": script}}]}],
+    }], models=UNPACED)
+    pending = Pending(client, "sparkforge/agent", {"taskId": "t22", "task": "sleep a while"})
+    pid_file = workspace / "pid.txt"
+    assert await wait_until(lambda: pid_file.exists() and pid_file.read_text() != "")
+    pid = int(pid_file.read_text())
+    pending.cancel()
+    await pending.settled(timeout=30)
+
+    def gone() -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] == "Z"  # exited, not yet reaped
+        except FileNotFoundError:
+            return True
+
+    assert await wait_until(gone)
+    assert await wait_until(lambda: client.steps and client.steps[-1]["title"] == "Cancelled")
