@@ -338,6 +338,155 @@ async function chatAfterRestartCheck(page, modelRoot) {
   );
 }
 
+// Agent mode (#12): a task in shop/ that reads, searches, patches two files, runs the tests
+// (approved in the panel), fixes the failure, runs them again and finishes.
+const SHOP_CART = 'def total(items):\n    return sum(item["price"] for item in items)\n';
+const SHOP_PRICING = 'def rate(code):\n    return {"SAVE10": 0.1}.get(code, 0.0)\n';
+const SHOP_TESTS =
+  'from cart import total\n\n\ndef test_total():\n    assert total([{"price": 2}, {"price": 3}]) == 5\n\n\n' +
+  'def test_total_with_code():\n    assert total([{"price": 10}], code="save10") == 9\n';
+// What the files must read once the task is done and kept (written by hand).
+const SHOP_CART_DONE =
+  'from pricing import rate\n\n\ndef total(items, code=None):\n    subtotal = sum(item["price"] for item in items)\n    return subtotal * (1 - rate(code))\n';
+const SHOP_PRICING_DONE = 'def rate(code):\n    return {"SAVE10": 0.1}.get((code or "").upper(), 0.0)\n';
+const AGENT_TASK = 'Let total() in shop/cart.py take a discount code (agent e2e)';
+
+function agentScenario() {
+  // pytest from PATH, where the sparkforge Python's scripts are (main() puts them there).
+  const pytest = { command: 'pytest -q -p no:cacheprovider', cwd: 'shop' };
+  return {
+    name: 'agent: a discount code in shop/',
+    model: 'gpt-5.3-codex',
+    input_contains: [AGENT_TASK],
+    ttft_ms: 30,
+    tokens_per_s: 3000,
+    turns: [
+      { turn: 0, output: 'Let me read the cart and the pricing.', function_calls: [
+        { name: 'read_file', arguments: { path: 'shop/cart.py' } },
+        { name: 'read_file', arguments: { path: 'shop/pricing.py' } },
+      ] },
+      { turn: 2, function_calls: [{ name: 'search', arguments: { pattern: 'total\\(', glob: '*.py' } }] },
+      { turn: 3, output: 'I will add the code parameter.', patches: [
+        { type: 'update_file', path: 'shop/cart.py', diff:
+          '@@\n-def total(items):\n-    return sum(item["price"] for item in items)\n+from pricing import rate\n+\n+\n+def total(items, code=None):\n' +
+          '+    subtotal = sum(item["price"] for item in items)\n+    return subtotal - rate(code)\n' },
+        { type: 'update_file', path: 'shop/pricing.py', diff:
+          '@@ def rate(code):\n-    return {"SAVE10": 0.1}.get(code, 0.0)\n+    return {"SAVE10": 0.1}.get((code or "").upper(), 0.0)\n' },
+      ] },
+      { after_output_contains: ['updated shop/cart.py', 'updated shop/pricing.py'], function_calls: [{ name: 'run_command', arguments: pytest }] },
+      { after_output_contains: ['1 failed'], output: 'The discount is a rate: fixing.', patches: [
+        { type: 'update_file', path: 'shop/cart.py', diff:
+          '@@ def total(items, code=None):\n     subtotal = sum(item["price"] for item in items)\n-    return subtotal - rate(code)\n+    return subtotal * (1 - rate(code))\n' },
+      ] },
+      { after_output_contains: ['applied: updated shop/cart.py'], function_calls: [{ name: 'run_command', arguments: pytest }] },
+      { after_output_contains: ['2 passed'], output: 'Done: total() takes a discount code; the tests pass.' },
+    ],
+  };
+}
+
+/**
+ * Agent mode: the Agent switch, a task whose steps are drawn as they come, the test command
+ * approved in the panel (Run, twice: Run is for once), the change set with a diff per file,
+ * Keep all (the files on disk have the agent's text), then Undo of one file (its original
+ * back on disk).
+ */
+async function agentChecks(page, workspace, modelRoot) {
+  const onDisk = (name) => readFileSync(join(workspace, 'shop', name), 'utf8');
+  const added = await fetch(`${modelRoot}/_scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ replace: false, scenarios: [agentScenario()] }),
+  });
+  if (!added.ok) {
+    check('agent: the model server takes the scripted task', false, `${added.status} ${await added.text()}`);
+    return;
+  }
+  await runCommand(page, 'View: Close All Editors');
+  await runCommand(page, 'sparkforge: Open Chat');
+  const frame = await chatFrame(page, 20_000);
+  if (!frame) {
+    check('agent: the chat view opens', false);
+    return;
+  }
+  await frame.click('button.mode[data-mode="agent"]');
+  const switched = await frame.waitForSelector('button.mode.selected[data-mode="agent"]', { timeout: 5000 }).then(() => true, () => false);
+  const placeholder = await frame.getAttribute('#input', 'placeholder');
+  check('agent: the Ask / Agent switch turns the composer into a task box', switched && /task for the agent/.test(placeholder ?? ''), placeholder ?? '');
+  await frame.fill('#input', AGENT_TASK);
+  await frame.press('#input', 'Enter');
+
+  // Each test run asks first: Run once, then (Run is for one time only) once more.
+  for (let run = 1; run <= 2; run++) {
+    const approval = await frame.waitForSelector('.approval.waiting', { timeout: 30_000 }).catch(() => null);
+    if (run === 1) {
+      await page.screenshot({ path: join(artifacts, '16-agent-approval.png') });
+    }
+    const question = approval ? (await approval.textContent())?.replace(/\s+/g, ' ').trim() : '';
+    check(`agent: the test command asks for approval in the panel (${run} of 2)`, Boolean(approval) && /^Run pytest -q -p no:cacheprovider in shop\?/.test(question ?? ''), question || 'no approval prompt');
+    if (!approval) {
+      break;
+    }
+    await approval.$eval('button[data-answer="run"]', (b) => b.click());
+    await frame.waitForSelector(`.approval.run >> nth=${run - 1}`, { timeout: 10_000 }).catch(() => undefined);
+  }
+  const ended = await frame.waitForSelector('.turn.agent-task.done, .turn.agent-task.error, .turn.agent-task.stopped', { timeout: 60_000 }).catch(() => null);
+  const steps = await frame.$$eval('.turn.agent-task .step', (els) => els.map((e) => `${e.className.replace(/^step /, '')}: ${e.querySelector('.step-title')?.textContent ?? ''}`));
+  await page.screenshot({ path: join(artifacts, '17-agent-done.png') });
+  const titles = steps.join(' | ');
+  const turnClass = ended ? await ended.getAttribute('class') : '';
+  check('agent: the task ends done', /\bdone\b/.test(turnClass ?? ''), turnClass ?? 'not ended');
+  // The steps as a user reads them (kind status: title), the final message shown once, as the summary.
+  const expectedSteps = [
+    'message done: Let me read the cart and the pricing.',
+    'read done: Reading shop/cart.py 1-2',
+    'read done: Reading shop/pricing.py 1-2',
+    'search done: Searching total\\(',
+    'message done: I will add the code parameter.',
+    'edit done: Editing 2 files',
+    'command failed: Running pytest -q -p no:cacheprovider: 1 failed, 1 passed',
+    'message done: The discount is a rate: fixing.',
+    'edit done: Editing shop/cart.py',
+    'command done: Running pytest -q -p no:cacheprovider: 2 passed',
+  ];
+  const summary = await frame.$eval('.turn.agent-task .turn-body', (e) => e.textContent?.trim() ?? '').catch(() => '');
+  check('agent: its steps are listed as they happened, then the summary', titles === expectedSteps.join(' | ') && summary === 'Done: total() takes a discount code; the tests pass.',
+    `${titles} || ${summary}`);
+  const usage = await frame.$eval('.turn.agent-task .agent-usage', (e) => e.textContent ?? '').catch(() => '');
+  check('agent: usage is shown (tokens, cost, steps)', /^\d[\d.]*k? in · \d[\d.]*k? out · (<)?\$\d+\.\d\d · 7 steps$/.test(usage), usage);
+  // A step with a detail opens on a click (the failing test run's output).
+  const failed = frame.locator('.step.command.failed summary').first();
+  if (await failed.count()) {
+    await failed.click();
+  }
+  const detail = await frame.$eval('.step.command.failed details[open] .step-detail', (e) => e.textContent ?? '').catch(() => '');
+  check('agent: a step opens to its detail (the failing run\'s output)', /1 failed/.test(detail), detail.slice(-120));
+  const rows = await frame.$$eval('.turn.agent-task .change', (els) => els.map((e) => e.textContent?.replace(/\s+/g, ' ').trim() ?? ''));
+  check('agent: the change set lists both files, applied', rows.length === 2 && rows.every((r) => /applied/.test(r)) && rows.some((r) => r.includes('shop/cart.py')) && rows.some((r) => r.includes('shop/pricing.py')), rows.join(' | '));
+
+  // The diff of one file: its original beside the agent's text.
+  await frame.click('.change:has-text("shop/cart.py") button[data-agent="diff"]');
+  const diff = await page.waitForSelector('.monaco-diff-editor', { timeout: 15_000 }).then(() => true, () => false);
+  await waitFor('the diff drawn', async () => (await page.$$eval('.monaco-diff-editor .view-lines', (els) => els.map((e) => e.textContent ?? '').join(''))).includes('subtotal'), 10_000).catch(() => false);
+  await page.screenshot({ path: join(artifacts, '18-agent-diff.png') });
+  const diffText = await page.$$eval('.monaco-diff-editor .view-lines', (els) => els.map((e) => e.textContent?.replace(/\u00a0/g, ' ') ?? ''));
+  check('agent: Diff shows the file before and after the agent', diff && diffText.some((t) => t.includes('return sum(item["price"] for item in items)')) && diffText.some((t) => t.includes('return subtotal * (1 - rate(code))')),
+    diffText.map((t) => t.slice(0, 80)).join(' || '));
+
+  await frame.click('.changes-head button[data-agent="keep"]');
+  const kept = await frame.waitForFunction(() => [...document.querySelectorAll('.turn.agent-task .change')].every((e) => e.classList.contains('kept')), undefined, { timeout: 15_000 }).then(() => true, () => false);
+  const disk = await waitFor('the kept files on disk', () => onDisk('cart.py') === SHOP_CART_DONE && onDisk('pricing.py') === SHOP_PRICING_DONE, 10_000).catch(() => false);
+  await page.screenshot({ path: join(artifacts, '19-agent-kept.png') });
+  check('agent: Keep all keeps both files, and the files on disk have the agent\'s change', kept && Boolean(disk), JSON.stringify({ cart: onDisk('cart.py'), pricing: onDisk('pricing.py') }));
+
+  await frame.click('.change:has-text("shop/pricing.py") button[data-agent="undo"]');
+  const undone = await waitFor('pricing.py back on disk', () => onDisk('pricing.py') === SHOP_PRICING, 15_000).catch(() => false);
+  const states = await frame.$$eval('.turn.agent-task .change', (els) => els.map((e) => e.className));
+  await page.screenshot({ path: join(artifacts, '20-agent-undo-one.png') });
+  check('agent: Undo of one file puts its original back on disk, the other stays kept', Boolean(undone) && onDisk('cart.py') === SHOP_CART_DONE && states.some((c) => /undone/.test(c)) && states.some((c) => /kept/.test(c)),
+    `${states.join(', ')}; ${JSON.stringify(onDisk('pricing.py'))}`);
+  await frame.click('button.mode[data-mode="ask"]');
+}
+
 /** The extension's output channel so far, as code-server logged it. */
 function extensionLogText(userData) {
   const logs = join(userData, 'logs');
@@ -415,6 +564,10 @@ async function main() {
   writeFileSync(join(workspace, 'bill.py'), BILL);
   writeFileSync(join(workspace, 'guard_indent.py'), GUARD_INDENT);
   writeFileSync(join(workspace, 'guard_cursors.py'), GUARD_CURSORS);
+  mkdirSync(join(workspace, 'shop'));
+  writeFileSync(join(workspace, 'shop', 'cart.py'), SHOP_CART);
+  writeFileSync(join(workspace, 'shop', 'pricing.py'), SHOP_PRICING);
+  writeFileSync(join(workspace, 'shop', 'test_cart.py'), SHOP_TESTS);
   writeFileSync(
     join(workspace, '.vscode', 'settings.json'),
     JSON.stringify(
@@ -451,7 +604,9 @@ async function main() {
     }),
   );
 
-  const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, OPENAI_API_KEY: 'e2e-not-a-real-key' };
+  // The sparkforge Python's scripts (pytest) on PATH too: the agent's task runs the tests.
+  const scripts = python.includes('/') ? `${dirname(python)}:` : '';
+  const env = { ...process.env, PATH: `${node24}:${scripts}${process.env.PATH}`, OPENAI_API_KEY: 'e2e-not-a-real-key' };
   if (firstRun) {
     // A machine with only the system Python (or none): no pyenv, venv or PYTHONPATH.
     env.PATH = firstRun === 'nopython' ? node24 : `${node24}:/usr/bin:/bin`;
@@ -649,6 +804,8 @@ async function main() {
     // 6. One-click code actions: Document, Ctrl+Z, Generate tests.
     await codeActionChecks(page, workspace);
     await keyboardGuardChecks(page, workspace);
+    // 7. Agent mode.
+    await agentChecks(page, workspace, modelRoot);
     check('no CSP or sparkforge errors in the console', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
   } finally {
     await page.screenshot({ path: join(artifacts, 'last.png') }).catch(() => undefined);

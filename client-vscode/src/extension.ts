@@ -1,6 +1,7 @@
 /** Activation: wires the modules together and starts the server. */
 
 import * as vscode from 'vscode';
+import { agentEditMiddleware } from './chat/agent';
 import { ChatViewProvider } from './chat/panel';
 import { ActionApplier } from './actionApply';
 import { codeActionMiddleware } from './codeActions';
@@ -20,7 +21,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('sparkforge', { log: true });
   const keys = new ApiKeyStore(context.secrets);
   const inline = new InlineCompletionFeedback();
-  server = new SparkforgeServer(context, log, keys, { ...inline.middleware, ...codeActionMiddleware(() => server?.running), ...configurationMiddleware });
+  server = new SparkforgeServer(context, log, keys, {
+    ...inline.middleware,
+    ...codeActionMiddleware(() => server?.running),
+    workspace: { ...configurationMiddleware.workspace, ...agentEditMiddleware.workspace },
+  });
   const s = server;
   inline.attach(s);
 

@@ -7,6 +7,7 @@ import {
   canUndo,
   changesFromSteps,
   diffStats,
+  listedSteps,
   newTask,
   parseStep,
   reviewable,
@@ -176,4 +177,18 @@ test('the stored text of a task: its summary and files', () => {
   task = withChanges(task, [change('cart.py', 'kept')]);
   assert.equal(taskSummaryText(task), 'Done: total() takes a code.\n\n- updated `cart.py` (kept)');
   assert.equal(taskSummaryText({ ...newTask('t2', 'fast'), status: 'cancelled' }), 'The agent task cancelled.');
+});
+
+test('a one-line message has no detail; the final message is not listed twice', () => {
+  let task = newTask('t1', 'deep');
+  task = withStep(task, step(0, 'done', 'Let me look.', { kind: 'message', detail: 'Let me look.' }));
+  task = withStep(task, step(1, 'done', 'Reading `a.py` 1-3'));
+  task = withStep(task, step(2, 'done', 'Done: fixed.', { kind: 'message', detail: 'Done: fixed.\n\nThe tests pass.' }));
+  assert.equal(task.steps[0].detail, undefined);
+  assert.equal(task.steps[2].detail, 'Done: fixed.\n\nThe tests pass.');
+  assert.deepEqual(listedSteps(task).map((s) => s.index), [0, 1, 2]); // still running
+  const done = { ...task, status: 'done' as const, summary: 'Done: fixed.\n\nThe tests pass.' };
+  assert.deepEqual(listedSteps(done).map((s) => s.index), [0, 1]);
+  // A summary that is not the last message (a budget stop) leaves the steps as they are.
+  assert.deepEqual(listedSteps({ ...done, status: 'stopped', summary: 'stopped: the budget of 5 steps ran out' }).map((s) => s.index), [0, 1, 2]);
 });

@@ -5,15 +5,16 @@
  * has a diff per file and Keep / Undo (`sparkforge/agentKeep`, `sparkforge/agentUndo`). Stop
  * cancels the request; "Hand to … model" sends `sparkforge/agentSwitch`.
  *
- * The edits themselves reach VS Code as the server's `workspace/applyEdit`s (unsaved in the
- * editor); Keep and Undo save the files they settle, unless a file had unsaved changes of the
- * user's before the task.
+ * The edits themselves reach VS Code as the server's `workspace/applyEdit`s, labelled
+ * "sparkforge agent: …". They are saved as soon as they are applied (agentEditMiddleware), so
+ * the commands the agent runs (the tests) see them; a file that had unsaved changes of the
+ * user's is left unsaved. Undo is the server's edit back to the original, saved the same way.
  */
 
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LanguageClient, StaticFeature } from 'vscode-languageclient/node';
+import type { LanguageClient, Middleware, StaticFeature } from 'vscode-languageclient/node';
 import {
   AgentView,
   answerApproval,
@@ -64,12 +65,53 @@ interface Task {
   tokenSource: vscode.CancellationTokenSource;
   /** The server's change set as last answered, by path (for the diffs). */
   changes: Map<string, AgentChange>;
-  /** Documents with unsaved changes before the task: Keep and Undo do not save them. */
-  dirtyBefore: Set<string>;
   approvals: Map<string, (reply: AgentApproveResult) => void>;
   stopTimer?: NodeJS.Timeout;
   ended: boolean;
 }
+
+/** The label the server gives the agent's `workspace/applyEdit`s (its steps, Keep and Undo). */
+const AGENT_EDIT_LABEL = /^sparkforge agent\b/;
+
+/** The documents an LSP workspace edit writes to (text edits and created files). */
+function editedUris(edit: { documentChanges?: unknown[]; changes?: Record<string, unknown> }): string[] {
+  const uris = Object.keys(edit.changes ?? {});
+  for (const change of edit.documentChanges ?? []) {
+    const c = change as { kind?: string; uri?: string; textDocument?: { uri?: string } };
+    const uri = c.textDocument?.uri ?? (c.kind === 'create' ? c.uri : undefined);
+    if (uri) {
+      uris.push(uri);
+    }
+  }
+  return uris.map((u) => vscode.Uri.parse(u).toString());
+}
+
+/**
+ * The agent's edits are saved once VS Code has applied them: the tests it runs read the files
+ * on disk. Only documents the edit made dirty are saved, never a file with unsaved changes of
+ * the user's.
+ */
+export const agentEditMiddleware: Middleware = {
+  workspace: {
+    handleApplyEdit: async (params, next) => {
+      const none = new vscode.CancellationTokenSource().token; // the client's own next() takes none
+      if (!AGENT_EDIT_LABEL.test(params.label ?? '')) {
+        return next(params, none);
+      }
+      const dirtyBefore = new Set(vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString()));
+      const result = await next(params, none);
+      if (result && !(result instanceof Error) && result.applied) {
+        for (const uri of new Set(editedUris(params.edit))) {
+          const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+          if (doc?.isDirty && !dirtyBefore.has(uri)) {
+            await doc.save();
+          }
+        }
+      }
+      return result;
+    },
+  },
+};
 
 /** Declares `experimental.sparkforgeAgentApprovals`: the server then asks with agentApprove. */
 const approvalsCapability: StaticFeature = {
@@ -116,7 +158,6 @@ export class AgentTasks implements vscode.Disposable {
       turn: Object.assign(turn, { agent }),
       tokenSource: new vscode.CancellationTokenSource(),
       changes: new Map(),
-      dirtyBefore: new Set(vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString())),
       approvals: new Map(),
       ended: false,
     };
@@ -260,7 +301,7 @@ export class AgentTasks implements vscode.Disposable {
     return { ok: true };
   }
 
-  /** Keep or Undo `path` (all the task's files when absent), then save what it settled. */
+  /** Keep or Undo `path` (all the task's files when absent); the server's edits are saved as they apply. */
   async review(taskId: string, action: 'keep' | 'undo', path?: string): Promise<Reply> {
     const task = this.tasks.get(taskId);
     if (!task) {
@@ -282,8 +323,6 @@ export class AgentTasks implements vscode.Disposable {
         task.changes.set(c.path, c);
       }
       task.turn.agent = withChanges(task.turn.agent, changes);
-      const settled = changes.filter((c) => !c.problem && c.state === (action === 'keep' ? 'kept' : 'undone'));
-      await this.save(task, settled);
       const problems = changes.filter((c) => c.problem).map((c) => c.problem as string);
       return problems.length ? { ok: false, message: problems.join('; ') } : { ok: true, message: action === 'keep' ? 'Kept' : 'Undone' };
     } catch (err) {
@@ -293,20 +332,6 @@ export class AgentTasks implements vscode.Disposable {
     } finally {
       task.turn.agent = { ...task.turn.agent, reviewing: false };
       this.panel.changed(task.turn);
-    }
-  }
-
-  /** Saves the documents of `changes` the agent's edits left unsaved (not the user's own). */
-  private async save(task: Task, changes: AgentChange[]): Promise<void> {
-    const client = this.server.running;
-    for (const change of changes) {
-      const uri = client ? client.protocol2CodeConverter.asUri(change.uri) : vscode.Uri.parse(change.uri);
-      const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-      if (doc?.isDirty && !task.dirtyBefore.has(doc.uri.toString()) && !doc.isClosed) {
-        if (!(await doc.save())) {
-          this.log.warn(`Could not save ${change.path} after the agent's change was settled.`);
-        }
-      }
     }
   }
 

@@ -8,7 +8,7 @@
  * unfinished tail is redrawn, so a selection in the finished part, and the focus, survive.
  */
 
-import { canKeep, canUndo, isRunning, reviewable, toolSteps, usageLine, type AgentView, type ApprovalView, type ChangeView, type StepView } from '../lib/agentTask';
+import { canKeep, canUndo, isRunning, listedSteps, reviewable, toolSteps, usageLine, type AgentView, type ApprovalView, type ChangeView, type StepView } from '../lib/agentTask';
 import { escapeHtml, renderMarkdown, settledLength } from '../lib/chatMarkdown';
 import type { Mode, ViewTurn } from './messages';
 
@@ -216,22 +216,27 @@ function cwdName(cwd: string): string {
   return cwd.split(/[\\/]/).filter(Boolean).pop() ?? cwd;
 }
 
-function approvalHtml(a: ApprovalView): string {
+/** An approval: its question while it waits; then what was answered (the command only when no step names it). */
+function approvalHtml(a: ApprovalView, inStep: boolean): string {
   if (a.state === 'waiting') {
     return `<div class="approval waiting" data-approval="${escapeHtml(a.id)}">
 <div class="approval-question">Run <code>${escapeHtml(a.command)}</code> in <span title="${escapeHtml(a.cwd)}">${escapeHtml(cwdName(a.cwd))}</span>?</div>
 <div class="approval-buttons">${button('Run', { agent: 'approve', answer: 'run', approval: a.id }, false)}${button('Always', { agent: 'approve', answer: 'always', approval: a.id })}${button('Skip', { agent: 'approve', answer: 'skip', approval: a.id })}</div>
 </div>`;
   }
-  const said = { run: 'You allowed it once', always: 'You allowed it for this session', skip: 'You skipped it', expired: 'Not answered' }[a.state];
-  return `<div class="approval ${a.state}"><code>${escapeHtml(a.command)}</code>: ${said}</div>`;
+  const said = { run: 'allowed once', always: 'allowed for this session', skip: 'skipped by you', expired: 'not answered' }[a.state];
+  const what = inStep ? '' : `<code>${escapeHtml(a.command)}</code>: `;
+  return `<div class="approval ${a.state}">${what}${said}</div>`;
 }
 
 function stepHtml(task: AgentView, step: StepView): string {
   const key = `${task.taskId}:${step.index}`;
   const icon = `<span class="step-icon ${step.status}" aria-label="${step.status}">${STEP_ICONS[step.status]}</span>`;
   const title = `<span class="step-title">${inlineCode(step.title)}</span>`;
-  const approvals = task.approvals.filter((a) => a.step === step.index).map(approvalHtml).join('');
+  const approvals = task.approvals
+    .filter((a) => a.step === step.index)
+    .map((a) => approvalHtml(a, true))
+    .join('');
   const head = step.detail
     ? `<details data-step="${escapeHtml(key)}"${openSteps.has(key) ? ' open' : ''}><summary>${icon}${title}</summary><pre class="step-detail">${escapeHtml(step.detail)}</pre></details>`
     : `<div class="step-line">${icon}${title}</div>`;
@@ -276,8 +281,12 @@ function footHtml(task: AgentView): string {
 function drawAgent(container: HTMLElement, task: AgentView): void {
   container.hidden = false;
   container.dataset.task = task.taskId;
-  const steps = task.steps.map((st) => stepHtml(task, st)).join('');
-  const loose = task.approvals.filter((a) => a.step === undefined || !task.steps.some((st) => st.index === a.step)).map(approvalHtml).join('');
+  const listed = listedSteps(task);
+  const steps = listed.map((st) => stepHtml(task, st)).join('');
+  const loose = task.approvals
+    .filter((a) => a.step === undefined || !listed.some((st) => st.index === a.step))
+    .map((a) => approvalHtml(a, false))
+    .join('');
   const thinking = isRunning(task) && !task.steps.some((st) => st.status === 'running') ? '<li class="step running"><div class="step-line"><span class="step-icon running"></span><span class="step-title">Thinking…</span></div></li>' : '';
   // Built as a string from escaped parts only (escapeHtml), like the chat's rendered Markdown.
   container.innerHTML = `<ol class="agent-steps">${steps}${thinking}</ol>${loose}${changesHtml(task)}${footHtml(task)}`;

@@ -118,7 +118,8 @@ export function parseStep(value: unknown): AgentStepParams | undefined {
  */
 export function withStep(task: AgentView, params: AgentStepParams): AgentView {
   const step: StepView = { index: params.index, kind: params.kind, title: params.title, status: params.status };
-  if (params.detail !== undefined) {
+  // A one-line message is its own title: nothing more to open.
+  if (params.detail !== undefined && params.detail.trim() !== params.title.trim()) {
     step.detail = params.detail;
   }
   const steps = task.steps.filter((s) => s.index !== params.index);
@@ -135,6 +136,18 @@ export function withStep(task: AgentView, params: AgentStepParams): AgentView {
     }
   }
   return next;
+}
+
+/**
+ * The steps to list: once the task has ended, its last step is left out when it is the
+ * model's final message, which the turn shows as the summary.
+ */
+export function listedSteps(task: AgentView): StepView[] {
+  const last = task.steps.at(-1);
+  if (!isRunning(task) && last?.kind === 'message' && task.summary && (last.detail ?? last.title).trim() === task.summary.trim()) {
+    return task.steps.slice(0, -1);
+  }
+  return task.steps;
 }
 
 /** The index of the step still running last, if any: an approval belongs to it. */
