@@ -358,6 +358,10 @@ async def test_a_command_neither_approved_nor_allowlisted_never_runs(plain_edito
 
 async def test_paths_outside_the_workspace_and_excluded_files_are_refused_to_the_model(client, workspace, model_server):
     (workspace.parent / "outside.txt").write_text("OUTSIDE-CONTENT\n")
+    (workspace / "notes").mkdir()
+    (workspace / "notes" / "plan.md").write_text("PRIVATE-PLAN\n")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"sparkforge": {"exclude": ["notes/*"]}}))
     model_server.load([{
         "name": "escape", "model": DEEP, "input_contains": ["look around"],
         "turns": [
@@ -365,9 +369,10 @@ async def test_paths_outside_the_workspace_and_excluded_files_are_refused_to_the
                 {"name": "read_file", "arguments": {"path": "../outside.txt"}},
                 {"name": "read_file", "arguments": {"path": str(workspace.parent / "outside.txt")}},
                 {"name": "read_file", "arguments": {"path": ".env"}},
-                {"name": "search", "arguments": {"pattern": "sk_live"}},
+                {"name": "read_file", "arguments": {"path": "notes/plan.md"}},
+                {"name": "search", "arguments": {"pattern": "sk_live|PRIVATE"}},
             ], "patches": [{"type": "create_file", "path": "../planted.py", "diff": "+x = 1\n"}]},
-            {"turn": 5, "output": "Nothing to see."},
+            {"turn": 6, "output": "Nothing to see."},
         ],
     }])
     result = await request(client, "sparkforge/agent", {"taskId": "t5", "task": "look around"})
@@ -377,12 +382,13 @@ async def test_paths_outside_the_workspace_and_excluded_files_are_refused_to_the
         "error: refused: ../outside.txt is outside the workspace",
         f"error: refused: {workspace.parent / 'outside.txt'} is outside the workspace",
         "error: refused: .env looks like a secrets file (.env); sparkforge never sends it",
+        "error: refused: notes/plan.md matches sparkforge.exclude (notes/*)",
         "no matches",
         "error: refused: ../planted.py is outside the workspace",
     ]
     assert not (workspace.parent / "planted.py").exists()
     sent = everything_sent(model_server)
-    assert "OUTSIDE-CONTENT" not in sent and "envfilesecret" not in sent
+    assert "OUTSIDE-CONTENT" not in sent and "envfilesecret" not in sent and "PRIVATE-PLAN" not in sent
 
 
 async def test_the_budget_stops_the_task(client, workspace, model_server):

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import pathspec
@@ -52,6 +52,11 @@ class ToolOutput:
     ok: bool = True
 
 
+class Exclusions(Protocol):
+    def reason(self, path: Path | str) -> str | None:
+        """Why ``path`` may not reach a model, or None (``privacy.ExclusionPolicy`` is one)."""
+
+
 class AgentWorkspace:
     """The files the agent sees: confined to ``root``, never excluded ones; a file open in the
     editor is read from its buffer (``open_text``), any other from disk."""
@@ -59,7 +64,7 @@ class AgentWorkspace:
     def __init__(
         self,
         root: Path,
-        exclusions: ExclusionPolicy,
+        exclusions: ExclusionPolicy | Exclusions,
         open_text: Callable[[str], SourceText | None] | None = None,
     ) -> None:
         self.root = Path(os.path.abspath(root))

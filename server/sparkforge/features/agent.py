@@ -130,6 +130,17 @@ class EditorApplier:
                 await asyncio.sleep(0.01)
 
 
+class ServerExclusions:
+    """The server's exclusions for a path: those of the innermost workspace folder that has its
+    own (multi-root), else the workspace's."""
+
+    def __init__(self, ls: "SparkforgeServer") -> None:
+        self.ls = ls
+
+    def reason(self, path: Path | str) -> str | None:
+        return self.ls.exclusion_reason(Path(path).as_uri())
+
+
 class LspHost:
     """The loop's frontend in the editor: steps as notifications, approvals as requests."""
 
@@ -250,7 +261,7 @@ def setup(server: "SparkforgeServer") -> None:
             remember(conversations, conversation_id, conv)
         run = AgentRun(
             gateway=ls.gateway,
-            workspace=AgentWorkspace(root, ls.exclusions, applier.open_text),
+            workspace=AgentWorkspace(root, ServerExclusions(ls), applier.open_text),
             changes=changes,
             host=LspHost(ls, task_id),
             policy=CommandPolicy(cfg.commands, tuple(cfg.allow_commands), cfg.trusted, cfg.command_timeout_s),
