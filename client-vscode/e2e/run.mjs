@@ -384,6 +384,65 @@ function agentScenario() {
   };
 }
 
+const STOP_TASK = 'Write a README for shop/ and run its tests (agent stop e2e)';
+
+/** A task stopped while it asks to run the tests, after it created shop/README.md. */
+function stopScenario() {
+  return {
+    name: 'agent: stopped at the approval',
+    model: 'gpt-5.3-codex',
+    input_contains: [STOP_TASK],
+    ttft_ms: 30,
+    tokens_per_s: 3000,
+    turns: [
+      { turn: 0, patches: [{ type: 'create_file', path: 'shop/README.md', diff: '+# Shop\n+\n+The cart and its prices.\n' }] },
+      { after_output_contains: ['created shop/README.md'], function_calls: [{ name: 'run_command', arguments: { command: 'pytest -q -p no:cacheprovider', cwd: 'shop' } }] },
+      { output: 'Done.' },
+    ],
+  };
+}
+
+/**
+ * Stop while the agent waits for an approval: the question is withdrawn, the task ends as
+ * stopped with the file it created listed (from its steps: the request was cancelled), and
+ * Undo all deletes that file.
+ */
+async function agentStopChecks(page, frame, workspace, modelRoot) {
+  const readme = join(workspace, 'shop', 'README.md');
+  await fetch(`${modelRoot}/_scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ replace: false, scenarios: [stopScenario()] }),
+  });
+  // A new chat: a task in the same conversation would carry the first task's transcript on.
+  await runCommand(page, 'sparkforge: New Chat');
+  await frame.waitForFunction(() => document.querySelectorAll('.turn').length === 0, undefined, { timeout: 10_000 }).catch(() => undefined);
+  await frame.fill('#input', STOP_TASK);
+  await frame.press('#input', 'Enter');
+  const asked = await frame.waitForSelector('.turn.agent-task.streaming .approval.waiting', { timeout: 30_000 }).then(() => true, () => false);
+  const created = await waitFor('shop/README.md saved', () => existsSync(readme) && readFileSync(readme, 'utf8') === '# Shop\n\nThe cart and its prices.\n', 10_000).catch(() => false);
+  await frame.click('#stop');
+  const stopped = await frame.waitForSelector('.turn.agent-task.stopped', { timeout: 20_000 }).catch(() => null);
+  await page.screenshot({ path: join(artifacts, '21-agent-stopped.png') });
+  const last = stopped ? await stopped.evaluate((t) => ({
+    approvals: [...t.querySelectorAll('.approval')].map((a) => a.className),
+    rows: [...t.querySelectorAll('.change')].map((r) => r.textContent?.replace(/\s+/g, ' ').trim() ?? ''),
+    lastStep: t.querySelector('.step:last-child .step-title')?.textContent ?? '',
+  })) : { approvals: [], rows: [], lastStep: '' };
+  const status = await frame.$eval('#status', (e) => e.textContent ?? '');
+  check('agent: Stop while it asks withdraws the question and ends the task, with the file it created listed',
+    asked && Boolean(created) && Boolean(stopped) && last.approvals.join() === 'approval expired' && last.lastStep === 'Cancelled' &&
+      last.rows.length === 1 && /^A shop\/README\.md applied/.test(last.rows[0]) && status === 'Stopped.',
+    JSON.stringify({ asked, created, ...last, status }));
+  if (!stopped) {
+    return;
+  }
+  await frame.click('.turn.agent-task.stopped .changes-head button[data-agent="undo"]');
+  const gone = await waitFor('shop/README.md deleted', () => !existsSync(readme), 15_000).catch(() => false);
+  await page.screenshot({ path: join(artifacts, '22-agent-stopped-undone.png') });
+  check('agent: Undo all after a stop deletes the file the task created', Boolean(gone));
+}
+
 /**
  * Agent mode: the Agent switch, a task whose steps are drawn as they come, the test command
  * approved in the panel (Run, twice: Run is for once), the change set with a diff per file,
@@ -484,6 +543,7 @@ async function agentChecks(page, workspace, modelRoot) {
   await page.screenshot({ path: join(artifacts, '20-agent-undo-one.png') });
   check('agent: Undo of one file puts its original back on disk, the other stays kept', Boolean(undone) && onDisk('cart.py') === SHOP_CART_DONE && states.some((c) => /undone/.test(c)) && states.some((c) => /kept/.test(c)),
     `${states.join(', ')}; ${JSON.stringify(onDisk('pricing.py'))}`);
+  await agentStopChecks(page, frame, workspace, modelRoot);
   await frame.click('button.mode[data-mode="ask"]');
 }
 
