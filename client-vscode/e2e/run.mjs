@@ -402,6 +402,57 @@ function stopScenario() {
   };
 }
 
+const HANDOFF_TASK = 'Check that pytest is installed, then let the fast model finish (agent hand-off e2e)';
+
+/** The deep model asks to run `pytest --version`; after it, the fast model (handed the task) finishes. */
+function handOffScenarios() {
+  return [
+    { name: 'agent hand-off: deep', model: 'gpt-5.3-codex', input_contains: [HANDOFF_TASK], turns: [
+      { turn: 0, function_calls: [{ name: 'run_command', arguments: { command: 'pytest --version' } }] },
+      { output: 'The deep model should not answer this turn.' },
+    ] },
+    { name: 'agent hand-off: fast', model: 'gpt-5.3-codex-spark', input_contains: [HANDOFF_TASK], turns: [
+      { after_output_contains: ['exit code: 0'], output: 'Finished by the fast model: pytest is there.' },
+    ] },
+  ];
+}
+
+/**
+ * Hand to fast model while the deep model's command waits for approval: a switch step, the
+ * next turn answered by the fast model, the heading naming it.
+ */
+async function agentHandOffChecks(page, frame, modelRoot) {
+  await fetch(`${modelRoot}/_scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ replace: false, scenarios: handOffScenarios() }),
+  });
+  await runCommand(page, 'sparkforge: New Chat');
+  await frame.waitForFunction(() => document.querySelectorAll('.turn').length === 0, undefined, { timeout: 10_000 }).catch(() => undefined);
+  await frame.fill('#input', HANDOFF_TASK);
+  await frame.press('#input', 'Enter');
+  const asked = await frame.waitForSelector('.turn.agent-task.streaming .approval.waiting', { timeout: 30_000 }).then(() => true, () => false);
+  const handOff = frame.locator('.turn.agent-task.streaming button[data-agent="handOff"]');
+  const label = asked ? await handOff.textContent().catch(() => '') : '';
+  if (asked) {
+    await handOff.click();
+    await frame.waitForSelector('.turn.agent-task .step.switch', { timeout: 10_000 }).catch(() => undefined);
+    await frame.click('.approval.waiting button[data-answer="run"]');
+  }
+  const ended = await frame.waitForSelector('.turn.agent-task.done, .turn.agent-task.error, .turn.agent-task.stopped', { timeout: 30_000 }).catch(() => null);
+  await page.screenshot({ path: join(artifacts, '23-agent-hand-off.png') });
+  const seen = ended ? await ended.evaluate((t) => ({
+    head: t.querySelector('.turn-head')?.textContent ?? '',
+    steps: [...t.querySelectorAll('.step')].map((e) => `${e.className.replace(/^step /, '')}: ${e.querySelector('.step-title')?.textContent ?? ''}`),
+    summary: t.querySelector('.turn-body')?.textContent?.trim() ?? '',
+  })) : { head: '', steps: [], summary: '' };
+  check('agent: Hand to fast model gives the remaining turns to the fast model',
+    label === 'Hand to fast model' && seen.head === 'sparkforge agent · fast · gpt-5.3-codex-spark' &&
+      seen.steps.join(' | ') === 'command done: Running pytest --version: exit 0 | switch done: Switched to the fast model (gpt-5.3-codex-spark)' &&
+      seen.summary === 'Finished by the fast model: pytest is there.',
+    JSON.stringify({ label, ...seen }));
+}
+
 /**
  * Stop while the agent waits for an approval: the question is withdrawn, the task ends as
  * stopped with the file it created listed (from its steps: the request was cancelled), and
@@ -544,6 +595,7 @@ async function agentChecks(page, workspace, modelRoot) {
   check('agent: Undo of one file puts its original back on disk, the other stays kept', Boolean(undone) && onDisk('cart.py') === SHOP_CART_DONE && states.some((c) => /undone/.test(c)) && states.some((c) => /kept/.test(c)),
     `${states.join(', ')}; ${JSON.stringify(onDisk('pricing.py'))}`);
   await agentStopChecks(page, frame, workspace, modelRoot);
+  await agentHandOffChecks(page, frame, modelRoot);
   await frame.click('button.mode[data-mode="ask"]');
 }
 

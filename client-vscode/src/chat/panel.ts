@@ -106,7 +106,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.agent = new AgentTasks(server, {
       changed: (turn) => this.turns.includes(turn as Turn) && this.renderNow(turn as Turn),
       ended: (turn) => this.agentEnded(turn as Turn),
-      reveal: () => void vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`, { preserveFocus: true }),
+      // An approval waits in the panel: show it, without taking the focus from the editor.
+      reveal: () => (this.view ? this.view.show(true) : void vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`)),
     }, log);
     this.archive = parseArchive(context.workspaceState.get(ARCHIVE_KEY));
     const current = this.archive.find((c) => c.id === context.workspaceState.get<string>(CURRENT_KEY));
