@@ -417,8 +417,11 @@ async def test_cancel_mid_step_applies_the_step_whole_and_closes_the_stream(clie
     assert await wait_until(lambda: client.holding)  # the step's edit is with the editor
     pending.cancel()
     client.hold_edits.set()
-    with pytest.raises(JsonRpcException):
-        await pending.result(timeout=30)
+    # Answered with what was done so far: the client can show, keep or undo it.
+    result = await pending.result(timeout=30)
+    assert result["status"] == "cancelled"
+    assert sorted((c["path"], c["kind"], c["state"]) for c in result["changes"]) == [
+        ("cart.py", "updated", "applied"), ("pricing.py", "updated", "applied")]
     # The step was applied whole: both files, one edit; the model was not asked again.
     assert len(client.applied) == 1
     assert (workspace / "pricing.py").read_text() == PRICING_DONE

@@ -277,6 +277,10 @@ def setup(server: "SparkforgeServer") -> None:
         conv.running = True
         try:
             result: AgentResult = await run.run(text)
+        except asyncio.CancelledError:
+            # Answered, not dropped: the client that cancelled still gets the change set made
+            # so far (its steps were applied whole), to show, keep or undo.
+            result = AgentResult("cancelled", "Cancelled.", run.calls, run.role, run.model())
         finally:
             entry.running = conv.running = False
             ls.send_status()
