@@ -1,7 +1,7 @@
 """The VS Code client's method table (client-vscode/src/protocol.ts) and the server agree.
 
 protocol.ts lists every custom method once: ``Method`` (name -> method), ``Requests`` (what the
-client asks), ``Notifications`` (both directions; the server's are marked ``// server ->
+client asks), ``ServerRequests`` (what the server asks the client), ``Notifications`` (both directions; the server's are marked ``// server ->
 client``) and ``Command``. The server's side is what ``create_server()`` registers (its
 handlers and commands) and what its code sends with ``protocol.notify``. A method one side
 knows and the other does not fails here with its name, before an editor finds it as a request
@@ -40,15 +40,20 @@ def client_table() -> dict[str, object]:
     to_server, to_client = [], []
     for key, rest in re.findall(r"^\s*\[Method\.(\w+)\]:([^\n]*)$", _block(ts, "export interface Notifications"), re.M):
         (to_client if "server -> client" in rest else to_server).append(methods[key])
-    handled = {methods[k] for f in CLIENT_SRC.rglob("*.ts") for k in
-               re.findall(r"onNotification\(\s*Method\.(\w+)", f.read_text(encoding="utf-8"))}
+    server_requests = [methods[k] for k in
+                       re.findall(r"^\s*\[Method\.(\w+)\]:", _block(ts, "export interface ServerRequests"), re.M)]
+    sources = [f.read_text(encoding="utf-8") for f in CLIENT_SRC.rglob("*.ts")]
+    handled = {methods[k] for text in sources for k in re.findall(r"onNotification\(\s*Method\.(\w+)", text)}
+    answered = {methods[k] for text in sources for k in re.findall(r"onRequest\(\s*Method\.(\w+)", text)}
     return {"methods": set(methods.values()), "requests": set(requests), "to_server": set(to_server),
-            "to_client": set(to_client), "commands": set(commands), "handled": handled}
+            "to_client": set(to_client), "server_requests": set(server_requests), "commands": set(commands),
+            "handled": handled, "answered": answered}
 
 
-def server_sends() -> set[str]:
+def server_sends(kind: str = "notify") -> set[str]:
     """The methods the server's code sends as notifications: the first argument of every
-    ``….notify(METHOD, …)`` call, evaluated in its module."""
+    ``….notify(METHOD, …)`` call, evaluated in its module (``kind="_ask"``: the requests the
+    agent asks the client, ``…._ask(METHOD, …)``)."""
     sent: set[str] = set()
     for path in SERVER_SRC.rglob("*.py"):
         rel = path.relative_to(SERVER_SRC.parent).with_suffix("")
@@ -56,12 +61,15 @@ def server_sends() -> set[str]:
             continue  # the model server is not the language server
         tree = ast.parse(path.read_text(encoding="utf-8"))
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                 and n.func.attr == "notify" and n.args]
+                 and n.func.attr == kind and n.args]
         if not calls:
             continue
         module = importlib.import_module(".".join(p for p in rel.parts if p != "__init__"))
         for call in calls:
-            sent.add(eval(ast.unparse(call.args[0]), vars(module)))  # noqa: S307 - the project's own code
+            try:
+                sent.add(eval(ast.unparse(call.args[0]), vars(module)))  # noqa: S307 - the project's own code
+            except NameError:
+                continue  # a local variable: another object's method of the same name
     return {m for m in sent if m.startswith("sparkforge/")}
 
 
@@ -73,8 +81,10 @@ def server():
 def test_the_table_parses():
     table = client_table()
     # written by hand from protocol.ts, so a parser that reads nothing cannot pass
-    assert table["requests"] == {"sparkforge/nextEdit", "sparkforge/getStatus", "sparkforge/chat", "sparkforge/chatApply"}
-    assert table["to_client"] == {"sparkforge/status", "sparkforge/chatDelta"}
+    assert table["requests"] == {"sparkforge/nextEdit", "sparkforge/getStatus", "sparkforge/chat", "sparkforge/chatApply",
+                                 "sparkforge/agent", "sparkforge/agentKeep", "sparkforge/agentUndo"}
+    assert table["to_client"] == {"sparkforge/status", "sparkforge/chatDelta", "sparkforge/agentStep"}
+    assert table["server_requests"] == {"sparkforge/agentApprove"}
 
 
 def test_every_method_the_client_sends_is_registered_by_the_server(server):
@@ -104,3 +114,11 @@ def test_every_command_the_server_runs_is_in_the_clients_table(server):
     table = client_table()
     missing = sorted(set(server.protocol.fm.commands) - table["commands"])
     assert missing == [], f"the server's results name these commands, and protocol.ts does not list them: {missing}"
+
+
+def test_every_request_the_server_asks_the_client_is_one_the_client_answers():
+    table = client_table()
+    asked = server_sends("_ask")
+    assert "sparkforge/agentApprove" in asked  # the scan finds what is there
+    assert sorted(asked - table["server_requests"]) == [], "the server asks these, and protocol.ts does not list them"
+    assert sorted(table["server_requests"] - table["answered"]) == [], "the client registers no onRequest for these"
