@@ -221,6 +221,13 @@ def redact_reversibly(text: str) -> tuple[str, list[tuple[str, str]]]:
 _CACHED_LINE_MAX = 2000  # a longer line (minified code) is scanned each time, not kept
 
 
+def scan_ahead(line: str) -> None:
+    """Scan ``line`` (without its ending, as a prompt shows it) now, so that a prompt holding it
+    later finds it in the cache: for idle time, before the line is needed."""
+    if len(line) <= _CACHED_LINE_MAX:
+        _cached_line_spans(line)
+
+
 @functools.lru_cache(maxsize=16384)
 def _cached_line_spans(line: str) -> tuple[tuple[int, int], ...]:
     """The secret spans of one line, cached: from one keystroke to the next, all lines of a

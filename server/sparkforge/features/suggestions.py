@@ -7,9 +7,11 @@ positions checked strictly); filters suggestions the user already rejected.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -19,6 +21,7 @@ from sparkforge.config import Settings
 from sparkforge.documents import DocumentState
 from sparkforge.features.params import Params, is_int, shown
 from sparkforge.predict.diffing import RegionEdit
+from sparkforge.predict.prompt import WARM_REACH, warm_lines
 from sparkforge.predict.snippets import OWN_DEFINITIONS_MAX_LINES, line_definition
 from sparkforge.predict.engine import PredictionEngine, PredictionResult, ShownGhost, Snapshot
 from sparkforge.predict.history import EditHistory
@@ -72,6 +75,8 @@ class Suggestions:
         self.recent: list[str] = []  # URIs, most recently edited last
         self.feedback = Feedback()
         self.told: set[str] = set()  # kinds of model failure already shown to the user
+        self._warmed: dict[str, int] = {}  # uri -> the line the warmed lines are around
+        self._warming: dict[str, asyncio.Task[None]] = {}
 
     # -- hooks the server dispatches ---------------------------------------------------
     def settings_changed(self, settings: Settings) -> None:
@@ -92,10 +97,25 @@ class Suggestions:
         if change is not None and self.server.exclusion_reason(uri) is None:
             before, span = change
             self.history.record_lines(uri, before, doc.lines, span, path=self.relative_path(uri))
+            self._warm_around(uri, doc.lines, span[0])
         self.engine.keystroke(uri, arrived)
         self._touch(uri)
 
+    def _warm_around(self, uri: str, lines: Sequence[str], line: int) -> None:
+        """After an edit away from the lines already warmed: in idle time, do the per-line
+        work of the prompts to come for the lines around it (``warm_lines``), nearest first."""
+        near = self._warmed.get(uri)
+        if near is not None and abs(near - line) < WARM_REACH // 2:
+            return
+        self._warmed[uri] = line
+        if (old := self._warming.pop(uri, None)) is not None:
+            old.cancel()
+        self._warming[uri] = self.server.spawn(_warm(lines, line), name="warm prompt lines")
+
     def closed(self, state: DocumentState) -> None:
+        self._warmed.pop(state.uri, None)
+        if (task := self._warming.pop(state.uri, None)) is not None:
+            task.cancel()
         self.history.forget(state.uri)
         self.engine.forget(state.uri)
         if state.uri in self.recent:
@@ -231,6 +251,22 @@ class Suggestions:
                 },
             },
         }
+
+
+WARM_CHUNK = 40  # lines per turn of the event loop: well under a millisecond of work
+
+
+async def _warm(lines: Sequence[str], line: int) -> None:
+    lo, hi = max(0, line - WARM_REACH), min(len(lines), line + WARM_REACH)
+    above, below = line, line  # warmed so far: [above, below)
+    while above > lo or below < hi:
+        await asyncio.sleep(0)  # a keystroke or a request waiting goes first
+        if below < hi:
+            warm_lines(lines[below : below + WARM_CHUNK])
+            below += WARM_CHUNK
+        if above > lo:
+            warm_lines(lines[max(lo, above - WARM_CHUNK) : above])
+            above -= WARM_CHUNK
 
 
 def setup(server: "SparkforgeServer") -> Suggestions:

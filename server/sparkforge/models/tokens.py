@@ -111,11 +111,19 @@ def count_tokens(text: str) -> int:
         # Prompt builders count line by line, and the lines around the cursor repeat from
         # one keystroke to the next.
         return _count_short(text)
+    if len(text) <= 32768:
+        # A section counted again by the next step of the same prompt (the edit history)
+        return _count_long(text)
     return len(encoding().encode_ordinary(text))
 
 
 @functools.lru_cache(maxsize=4096)
 def _count_short(text: str) -> int:
+    return len(encoding().encode_ordinary(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _count_long(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 
 

@@ -30,6 +30,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from sparkforge.privacy import scan_ahead
 from sparkforge.models.tokens import count_tokens, truncate_tail
 from sparkforge.predict.snippets import related_code
 from sparkforge.textpos import pieces
@@ -304,3 +305,14 @@ def _fit_history(history: str, budget: int) -> str:
     return cut
 
 
+WARM_REACH = 700  # lines either side of an edit: about what a prompt near it can show
+
+
+def warm_lines(lines: Sequence[str]) -> None:
+    """Do now, for ``lines`` of a document (with their endings), the per-line work a prompt
+    showing them would do: their token counts and their secret scan, both cached per line.
+    For idle time: the first prompts after a jump to a new spot then cost what later ones do."""
+    for line in lines:
+        content = line.rstrip("\r\n")
+        count_tokens(content + "\n")
+        scan_ahead(content)
