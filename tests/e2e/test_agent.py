@@ -734,3 +734,41 @@ async def test_cancel_kills_a_running_command(client, workspace, model_server):
 
     assert await wait_until(gone)
     assert await wait_until(lambda: client.steps and client.steps[-1]["title"] == "Cancelled")
+
+
+THOUGHT = "**Listing the workspace**\n\nI should see which files the project has."
+REASONED = "gAAAAB-encrypted-reasoning+of/the-deep-model=="
+
+
+async def test_a_reasoning_summary_is_a_thinking_step_and_the_reasoning_goes_back(client, workspace, model_server):
+    model_server.load([{"name": "reasoned", "model": DEEP, "input_contains": ["list with thought"], "turns": [
+        {"turn": 0, "reasoning": {"summary": [THOUGHT], "encrypted": REASONED},
+         "function_calls": [{"name": "list_files", "arguments": {}}]},
+        {"turn": 1, "output": "Listed."}]}], models=UNPACED)
+    result = await request(client, "sparkforge/agent", {"taskId": "r1", "task": "list with thought"})
+    assert (result["status"], result["summary"]) == ("done", "Listed.")
+    steps = [(s["index"], s["kind"], s["title"], s["status"]) for s in client.steps]
+    assert steps[0] == (0, "thinking", "Listing the workspace", "done")
+    assert client.steps[0]["detail"] == THOUGHT
+    assert [k for _, k, _, _ in steps] == ["thinking", "list", "list", "message"]
+    first, second = model_server.requests()
+    assert first["body"]["reasoning"] == {"effort": "medium", "summary": "auto"}
+    assert first["body"]["include"] == ["reasoning.encrypted_content"]
+    # the next turn carries the reasoning back, exactly, before the call it led to
+    assert second["reasoning_items"] == [{"type": "reasoning", "encrypted_content": REASONED,
+                                          "summary": [{"type": "summary_text", "text": THOUGHT}]}]
+    assert [i.get("type") or i["role"] for i in second["body"]["input"]] == [
+        "user", "reasoning", "function_call", "function_call_output"]
+
+
+async def test_over_chat_completions_there_is_no_thinking_step(chat_client, workspace, model_server):
+    model_server.load([{"name": "reasoned", "model": DEEP, "input_contains": ["list with thought"], "turns": [
+        {"turn": 0, "reasoning": {"summary": [THOUGHT], "encrypted": REASONED},
+         "function_calls": [{"name": "list_files", "arguments": {}}]},
+        {"turn": 1, "output": "Listed."}]}], models=UNPACED)
+    result = await request(chat_client, "sparkforge/agent", {"taskId": "r2", "task": "list with thought"})
+    assert (result["status"], result["summary"]) == ("done", "Listed.")
+    assert [s["kind"] for s in chat_client.steps] == ["list", "list", "message"]
+    first, second = model_server.requests()
+    assert "reasoning" not in first["body"] and "include" not in first["body"]
+    assert REASONED not in json.dumps(second["body"])

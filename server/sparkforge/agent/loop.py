@@ -55,7 +55,7 @@ from sparkforge.edits import (
     text_sha256,
     whole_text_change,
 )
-from sparkforge.models.events import PatchOperation, TextDelta, ToolCall, Usage
+from sparkforge.models.events import PatchOperation, Reasoning, ReasoningSummary, TextDelta, ToolCall, Usage
 from sparkforge.models.gateway import ModelError, ModelGateway, request_cost
 from sparkforge.models.tokens import OverBudget, count_tokens, request_budget, within_budget
 from sparkforge.models.tools import (
@@ -280,26 +280,34 @@ class AgentRun:
             role = self.role
             cfg = self.gateway.config(role)
             api = cfg.api
-            items = transcript_input(api, self.transcript)
+            items = transcript_input(api, self.transcript, self.model(role))
             try:
                 request_budget(role, cfg.max_input_tokens, AGENT_INSTRUCTIONS, items)
             except OverBudget as exc:
                 raise _Stop(f"stopped: {exc.message}") from None
             text: list[str] = []
             calls: list[ToolCall | PatchOperation] = []
+            reasoned: list[Reasoning] = []
             usage: Usage | None = None
             stream = self.gateway.stream(role, instructions=AGENT_INSTRUCTIONS, input=items,
-                                         tools=tool_specs(api, FUNCTION_TOOLS, apply_patch=True))
+                                         tools=tool_specs(api, FUNCTION_TOOLS, apply_patch=True),
+                                         reasoning=True)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, TextDelta):
                         text.append(event.text)
                     elif isinstance(event, (ToolCall, PatchOperation)):
                         calls.append(event)
+                    elif isinstance(event, ReasoningSummary):
+                        self._step("thinking", _thought_title(event.text), "done", event.text.strip())
+                    elif isinstance(event, Reasoning):
+                        reasoned.append(event)
                     elif isinstance(event, Usage):
                         usage = event
             if usage is not None:
                 self.spent.add(self.model(role), usage)
+            # the model's reasoning goes back (to the model that reasoned) before what it led to
+            self.transcript.extend(reasoned)
             answer = "".join(text).strip()
             if answer:
                 self.transcript.append(AssistantText(answer))
@@ -555,6 +563,15 @@ def _count(n: float, unit: str) -> str:
 def _first_line(text: str, limit: int = 120) -> str:
     line = text.strip().split("\n", 1)[0].strip()
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _thought_title(summary: str) -> str:
+    """A thinking step's title: the summary's first line, without its bold (summaries open
+    with a heading such as ``**Reading the cart module**``)."""
+    line = _first_line(summary)
+    if line.startswith("**") and line.endswith("**") and len(line) > 4:
+        line = line[2:-2].strip()
+    return line or "Thinking"
 
 
 def _opening_title(call: ToolCall) -> str:

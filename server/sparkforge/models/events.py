@@ -35,6 +35,30 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningSummary:
+    """One part of the summary of the model's reasoning, whole (Responses API, to a caller that
+    asked for reasoning: ``ModelGateway.stream(reasoning=True)``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A ``reasoning`` output item, complete (Responses API, to a caller that asked for
+    reasoning): also an item of a tool conversation's transcript. Requests store nothing
+    server-side, so the model's reasoning reaches its next turn only if this item goes back in
+    that turn's input, before the calls it preceded, ``encrypted_content`` exactly as received."""
+
+    id: str
+    encrypted_content: str | None
+    summary: tuple[str, ...] = ()
+    """The summary's parts, as texts."""
+    model: str = ""
+    """The model that reasoned (the gateway says which): only it can read the encrypted
+    content, so the item goes back to that model only."""
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Tokens the request used, as the API reported them. ``cached_tokens`` is the part of
     ``input_tokens`` read from the API's prompt cache (billed at the cached price)."""
@@ -51,4 +75,4 @@ class Finish:
     reason: str
 
 
-ModelEvent = Union[TextDelta, PatchOperation, ToolCall, Usage, Finish]
+ModelEvent = Union[TextDelta, PatchOperation, ToolCall, ReasoningSummary, Reasoning, Usage, Finish]

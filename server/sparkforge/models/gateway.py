@@ -36,7 +36,16 @@ except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
 from sparkforge.config import ROLES, Role, RoleConfig, Settings
-from sparkforge.models.events import Finish, ModelEvent, PatchOperation, TextDelta, ToolCall, Usage
+from sparkforge.models.events import (
+    Finish,
+    ModelEvent,
+    PatchOperation,
+    Reasoning,
+    ReasoningSummary,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
 from sparkforge.models.access import message as access_message
 from sparkforge.models.watchdog import Watchdog
@@ -59,6 +68,9 @@ PRICES: dict[str, tuple[float, float, float]] = {
     "gpt-4.1-mini": (0.4, 0.1, 1.6),
     "gpt-4o-mini": (0.15, 0.075, 0.6),
 }
+
+REASONING_MODELS = ("gpt-5", "o1", "o3", "o4", "codex-mini")
+"""Name prefixes of the reasoning models (the ``-chat`` ones are not)."""
 
 log = logging.getLogger("sparkforge.models")
 
@@ -294,6 +306,7 @@ class ModelGateway:
         tools: list[dict[str, Any]] | None = None,
         max_output_tokens: int | None = None,
         retry: bool = True,
+        reasoning: bool = False,
     ) -> AsyncIterator[ModelEvent]:
         """Stream one request's events. Raise ModelError subclasses with actionable text.
 
@@ -302,7 +315,13 @@ class ModelGateway:
         times, while ``timeouts.firstTokenDeadline`` allows; without it there is one try,
         given up after ``timeouts.firstToken``. Nothing is retried once an event has been
         yielded. A paused role refuses at once (a retrying caller waits for a probe's
-        outcome instead, within its deadline)."""
+        outcome instead, within its deadline).
+
+        ``reasoning`` (the agent's turns): where the role's model reasons (a reasoning effort
+        is set, or a reasoning model) and speaks the Responses API, ask for the summary of its
+        reasoning (``reasoning.summary: "auto"``) and its encrypted content (``include``), and
+        yield ``ReasoningSummary`` and ``Reasoning`` events. Otherwise the request is the same
+        as without it, and a caller that did not ask never sees either event."""
         state = self._roles[role]
         if state.client is None:
             err = self._missing_key(role)
@@ -329,7 +348,7 @@ class ModelGateway:
             seen = False
             model = self._serving_config(role).model  # what this try asks (a check may switch it meanwhile)
             attempt = self._one_try(role, probe, first_by, started, instructions, input, tools,
-                                    max_output_tokens or cfg.max_output_tokens)
+                                    max_output_tokens or cfg.max_output_tokens, reasoning)
             try:
                 # aclosing: a consumer that stops reading closes the HTTP response now
                 async with contextlib.aclosing(attempt):
@@ -401,6 +420,7 @@ class ModelGateway:
         input: str | list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         max_out: int,
+        reasoning: bool = False,
     ) -> AsyncIterator[ModelEvent]:
         """One HTTP request and its events; no first event by ``first_by`` is a timeout."""
         state = self._roles[role]
@@ -413,7 +433,7 @@ class ModelGateway:
         try:
             # The total deadline is checked per line (asyncio.timeout needs Python 3.11).
             deadline = started + cfg.timeouts.total
-            ctx, parse = self._request(state, instructions, input, tools, max_out)
+            ctx, parse = self._request(state, instructions, input, tools, max_out, reasoning)
             async with ctx as response:
                 outcome = True
                 self._reached(role, probe)
@@ -552,6 +572,7 @@ class ModelGateway:
         input: str | list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         max_out: int,
+        reasoning: bool = False,
     ) -> tuple[Any, "_ResponsesParser | _ChatParser"]:
         """The SDK's streaming request for the role's API, and the parser for its events."""
         cfg = state.active or state.config
@@ -570,7 +591,11 @@ class ModelGateway:
                 body["tools"] = tools
             if cfg.reasoning_effort:
                 body["reasoning"] = {"effort": cfg.reasoning_effort}
-            return self._responses_request(state, body), _ResponsesParser()
+            reasoning = reasoning and reasons(cfg)
+            if reasoning:
+                body["reasoning"] = {**body.get("reasoning", {}), "summary": "auto"}
+                body["include"] = ["reasoning.encrypted_content"]
+            return self._responses_request(state, body), _ResponsesParser(reasoning, cfg.model)
         messages = [{"role": "system", "content": instructions}]
         if isinstance(input, str):
             messages.append({"role": "user", "content": input})
@@ -849,6 +874,15 @@ class ModelGateway:
                     await state.client.close()
 
 
+def reasons(cfg: RoleConfig) -> bool:
+    """Whether the model reasons: a reasoning effort is set (other than "none"), or it is a
+    reasoning model."""
+    if cfg.reasoning_effort == "none":
+        return False
+    model = cfg.model.lower().rsplit("/", 1)[-1]  # (a gateway's "openai/gpt-5")
+    return bool(cfg.reasoning_effort) or (model.startswith(REASONING_MODELS) and "-chat" not in model)
+
+
 def request_cost(model: str, usage: Usage) -> float | None:
     """What one request cost in USD (cached input at its own price); None for an unknown model."""
     price = PRICES.get(model)
@@ -969,10 +1003,20 @@ def _reported(err: Any) -> BadEvent:
 class _ResponsesParser:
     """Responses API SSE ``data:`` payloads -> ModelEvents. The event's type is the JSON's
     ``type`` (gateways may leave out the ``event:`` line); ``[DONE]``, which some gateways
-    send after ``response.completed`` as Chat Completions streams end, ends the stream."""
+    send after ``response.completed`` as Chat Completions streams end, ends the stream.
+    With ``reasoning`` the summary's parts (each whole, at ``reasoning_summary_text.done``, or
+    from the item where no such event came) and the ``reasoning`` items (at their end, or
+    from ``response.completed``) are yielded too; without it they are skipped."""
 
-    def __init__(self) -> None:
+    def __init__(self, reasoning: bool = False, model: str = "") -> None:
         self.finished = False
+        self.reasoning = reasoning
+        self.model = model
+        """The model asked (what ``Reasoning`` items say reasoned)."""
+        self._summarized: set[tuple[str, int]] = set()
+        """(item id, summary index) of the summary parts yielded."""
+        self._reasoned: set[str] = set()
+        """The ids of the reasoning items yielded."""
         self._patched = False
         self._calls: dict[str, dict[str, Any]] = {}
         """Function calls begun and not yielded yet, by item id: their arguments so far."""
@@ -1010,6 +1054,10 @@ class _ResponsesParser:
             if (call := self._calls.get(event.get("item_id", ""))) is not None:
                 call["arguments"] = event["arguments"]
             return []
+        if kind == "response.reasoning_summary_text.done":
+            if not self.reasoning:
+                return []
+            return self._summary_part(event.get("item_id", ""), event.get("summary_index", 0), event["text"])
         if kind == "response.output_item.added":
             item = event["item"]
             if item.get("type") == "function_call":
@@ -1026,6 +1074,8 @@ class _ResponsesParser:
             if item.get("type") == "function_call":
                 self._calls.pop(item.get("id", ""), None)
                 return self._function_call(item)
+            if item.get("type") == "reasoning":
+                return self._reasoning(item)
             return []
         if kind in ("response.completed", "response.incomplete"):
             self.finished = True
@@ -1036,6 +1086,8 @@ class _ResponsesParser:
                 if isinstance(item, dict) and item.get("type") == "function_call":
                     self._calls.pop(item.get("id", ""), None)
                     out.extend(self._function_call(item))
+                elif isinstance(item, dict) and item.get("type") == "reasoning":
+                    out.extend(self._reasoning(item))
             out.extend(self._unfinished_calls())
             if usage := resp.get("usage"):
                 out.append(_usage(usage, chat=False))
@@ -1056,6 +1108,24 @@ class _ResponsesParser:
         self._called.add(call_id)
         self._patched = True
         return [ToolCall(call_id, item["name"], item.get("arguments") or "")]
+
+    def _summary_part(self, item_id: str, index: int, text: str) -> list[ModelEvent]:
+        if (item_id, index) in self._summarized or not text:
+            return []
+        self._summarized.add((item_id, index))
+        return [ReasoningSummary(text)]
+
+    def _reasoning(self, item: dict[str, Any]) -> list[ModelEvent]:
+        item_id = item.get("id") or ""
+        if not self.reasoning or item_id in self._reasoned:
+            return []
+        self._reasoned.add(item_id)
+        parts = [p.get("text") or "" for p in item.get("summary") or () if isinstance(p, dict)]
+        out: list[ModelEvent] = []
+        for i, text in enumerate(parts):
+            out.extend(self._summary_part(item_id, i, text))
+        out.append(Reasoning(item_id, item.get("encrypted_content"), tuple(parts), self.model))
+        return out
 
     def _unfinished_calls(self) -> list[ModelEvent]:
         calls, self._calls = self._calls, {}

@@ -6,6 +6,18 @@ the Responses API's ``input`` items or as Chat Completions ``messages``; ``tool_
 the tools offered. The Responses API has a native ``apply_patch`` tool (``apply_patch_call``
 items, one file operation each); Chat Completions has none, so there the same tool is a
 function named ``apply_patch`` taking the ``*** Begin Patch`` envelope as ``{"input": ...}``.
+
+A reasoning model's ``Reasoning`` items (Responses only) go back before the calls they
+preceded, as the API reference asks of a caller that keeps its own context: the summary and
+``encrypted_content`` (asked for with ``include: ["reasoning.encrypted_content"]``) as received.
+With ``store: false`` no item is sent with its id: the API pairs a reasoning item sent with its
+id to the item that followed it (a ``function_call`` by its ``fc_`` id, a message by its
+``msg_`` id), and answers 400 when either is missing; without ids there is nothing to pair and
+the encrypted content carries the reasoning, as OpenAI's own Codex agent sends its history
+with ``store: false``. Only the model that reasoned can read the encrypted content (another
+answers 400 ``invalid_encrypted_content``), so an item goes back to that model only: after a
+switch of model, the other model's reasoning is left out. Chat Completions has no such item:
+there they are all left out.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
-from sparkforge.models.events import PatchOperation, ToolCall
+from sparkforge.models.events import PatchOperation, Reasoning, ToolCall
 
 Api = Literal["responses", "chat"]
 
@@ -58,7 +70,8 @@ class CallResult:
     ok: bool = True
 
 
-TranscriptItem = Union[UserText, AssistantText, Called, CallResult]
+TranscriptItem = Union[UserText, AssistantText, Reasoning, Called, CallResult]
+"""(``Reasoning`` is the event the gateway yields, kept as it came.)"""
 
 APPLY_PATCH_FUNCTION = FunctionTool(
     APPLY_PATCH,
@@ -97,11 +110,13 @@ def tool_specs(api: Api | str, tools: Sequence[FunctionTool], apply_patch: bool)
     ]
 
 
-def transcript_input(api: Api | str, items: Sequence[TranscriptItem]) -> list[dict[str, Any]]:
+def transcript_input(api: Api | str, items: Sequence[TranscriptItem],
+                     model: str | None = None) -> list[dict[str, Any]]:
     """The transcript as Responses ``input`` items or Chat Completions ``messages`` (without
-    the system message: the gateway puts ``instructions`` first)."""
+    the system message: the gateway puts ``instructions`` first), for a request to ``model``
+    (Responses: the reasoning items of that model only; None: of any model)."""
     if api == "responses":
-        return _responses_input(items)
+        return _responses_input(items, model)
     _check_api(api)
     return _chat_messages(items)
 
@@ -125,7 +140,7 @@ def _check_api(api: str) -> None:
         raise ValueError(f"unknown API {api!r}: 'responses' or 'chat'")
 
 
-def _responses_input(items: Sequence[TranscriptItem]) -> list[dict[str, Any]]:
+def _responses_input(items: Sequence[TranscriptItem], model: str | None) -> list[dict[str, Any]]:
     patch_calls: set[str] = set()
     out: list[dict[str, Any]] = []
     for item in items:
@@ -133,6 +148,12 @@ def _responses_input(items: Sequence[TranscriptItem]) -> list[dict[str, Any]]:
             out.append({"role": "user", "content": item.text})
         elif isinstance(item, AssistantText):
             out.append({"role": "assistant", "content": item.text})
+        elif isinstance(item, Reasoning):
+            # (without its encrypted content a store: false request cannot use it)
+            if item.encrypted_content and (model is None or item.model in ("", model)):
+                out.append({"type": "reasoning",
+                            "summary": [{"type": "summary_text", "text": t} for t in item.summary],
+                            "encrypted_content": item.encrypted_content})
         elif isinstance(item, Called):
             call = item.call
             if isinstance(call, PatchOperation):
@@ -158,6 +179,8 @@ def _chat_messages(items: Sequence[TranscriptItem]) -> list[dict[str, Any]]:
     # The assistant message of the turn being read: its text and calls form one message.
     turn: dict[str, Any] | None = None
     for item in items:
+        if isinstance(item, Reasoning):
+            continue  # Chat Completions has no reasoning items
         if isinstance(item, AssistantText):
             if turn is None:
                 turn = {"role": "assistant", "content": item.text}

@@ -26,7 +26,7 @@ from sparkforge.models.tools import APPLY_PATCH, envelope
 
 from .scenarios import (
     Fault, FunctionCall, Patch, Scenario, ScenarioError, ScenarioStore, Timing, flatten_prompt, oracle_region,
-    rewrite_region, tool_results,
+    reasoning_items, rewrite_region, tool_results,
 )
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
@@ -305,6 +305,8 @@ def accept(state: ServerState, endpoint: str, body: dict[str, Any], t0: float, s
         # when the request arrived and how long the answer took, on the monotonic clock that
         # every process on this machine shares: benchmarks subtract the model's own time
         "received_monotonic": t0, "duration_ms": None,
+        # the reasoning items the request carried back (Responses), as sent
+        "reasoning_items": reasoning_items(endpoint, body),
     }
     state.log.append(entry)
     if (refusal := no_access(state, model)) is not None:
@@ -362,7 +364,8 @@ def _plan_turn(scenario: Scenario, endpoint: str, speaks: str, body: dict[str, A
         return sse.plan_chat(body, model, text, tokens, include_usage, cached)
     turn = scenario.turns[index]
     if speaks == "responses":
-        return sse.plan_responses(body, model, turn.output, turn.patches, tokens, cached, turn.function_calls)
+        return sse.plan_responses(body, model, turn.output, turn.patches, tokens, cached, turn.function_calls,
+                                  turn.reasoning)
     calls = turn.function_calls
     if turn.patches:  # Chat Completions has no apply_patch tool: the function of that name
         calls += (_patch_call(turn.patches),)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -54,6 +55,16 @@ class FunctionCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningScript:
+    """The reasoning a turn answers with first (Responses only): a ``reasoning`` item whose
+    summary parts stream when the request asks for a summary, and whose ``encrypted_content``
+    is ``encrypted`` when the request includes ``reasoning.encrypted_content``."""
+
+    summary: tuple[str, ...] = ()
+    encrypted: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ToolResults:
     """The tool results a request carries: how many in all, and the texts of the latest ones
     (those answering the model's last turn of calls)."""
@@ -73,6 +84,7 @@ class Turn:
     output: str = ""
     function_calls: tuple[FunctionCall, ...] = ()
     patches: tuple[Patch, ...] = ()
+    reasoning: ReasoningScript | None = None
 
     def matches(self, results: ToolResults) -> bool:
         if self.turn is not None and self.turn != results.count:
@@ -226,7 +238,18 @@ def _parse_call(raw: Any, where: str) -> FunctionCall:
     return FunctionCall(name, _string(args, f"{where}.arguments (an object, or a string sent as is)"))
 
 
-TURN_KEYS = {"turn", "after_output_contains", "output", "function_calls", "patches"}
+TURN_KEYS = {"turn", "after_output_contains", "output", "function_calls", "patches", "reasoning"}
+
+
+def _parse_reasoning(raw: Any, where: str) -> ReasoningScript | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not set(raw) <= {"summary", "encrypted"}:
+        raise ScenarioError(f"{where} must be an object with 'summary' (a string or a list of strings) "
+                            "and 'encrypted' (a string)")
+    summary = _strings(raw.get("summary", []), f"{where}.summary")
+    encrypted = _string(raw.get("encrypted", ""), f"{where}.encrypted")
+    return ReasoningScript(summary, encrypted or f"enc_{uuid.uuid4().hex}")
 
 
 def _parse_turns(raw: Any, where: str) -> tuple[Turn, ...]:
@@ -255,6 +278,7 @@ def _parse_turns(raw: Any, where: str) -> tuple[Turn, ...]:
             output=_string(item.get("output", ""), f"{at}.output"),
             function_calls=tuple(_parse_call(c, f"{at}.function_calls[{j}]") for j, c in enumerate(calls)),
             patches=tuple(_parse_patch(p, f"{at}.patches[{j}]") for j, p in enumerate(patches)),
+            reasoning=_parse_reasoning(item.get("reasoning"), f"{at}.reasoning"),
         ))
     return tuple(turns)
 
@@ -380,6 +404,14 @@ def tool_results(endpoint: str, body: dict[str, Any]) -> ToolResults:
             start, after_result = k, False
     latest = [i for i in items[start:] if i.get("type") in _RESULT_ITEMS]
     return ToolResults(len(results), tuple(_text_of(i.get("output")) for i in latest))
+
+
+def reasoning_items(endpoint: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``reasoning`` items of a Responses request's input, as sent (none on Chat)."""
+    items = body.get("input") if endpoint == "responses" else None
+    if not isinstance(items, list):
+        return []
+    return [i for i in items if isinstance(i, dict) and i.get("type") == "reasoning"]
 
 
 def _text_of(value: Any) -> str:

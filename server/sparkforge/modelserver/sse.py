@@ -19,7 +19,7 @@ from typing import Any
 
 from sparkforge.models.tokens import count_tokens, split_tokens
 
-from .scenarios import FunctionCall, Patch
+from .scenarios import FunctionCall, Patch, ReasoningScript
 
 # Compact separators: smaller writes, and what the real API sends.
 _SEP = (",", ":")
@@ -111,12 +111,13 @@ def call_tokens(call: FunctionCall) -> int:
     return count_tokens(call.name) + len(split_tokens(call.arguments))
 
 
-def usage_responses(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+def usage_responses(input_tokens: int, output_tokens: int, cached_tokens: int = 0,
+                    reasoning_tokens: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
     }
 
@@ -179,6 +180,24 @@ def _patch_item(p: Patch, status: str, ids: tuple[str, str]) -> dict[str, Any]:
             "operation": op}
 
 
+def _reasoning_item(rid: str, summary: tuple[str, ...], encrypted: str | None) -> dict[str, Any]:
+    return {"id": rid, "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": t} for t in summary],
+            "encrypted_content": encrypted}
+
+
+def asks_summary(body: dict[str, Any]) -> bool:
+    """The request asks for a summary of the reasoning (``reasoning.summary``)."""
+    reasoning = body.get("reasoning")
+    return isinstance(reasoning, dict) and reasoning.get("summary") in ("auto", "concise", "detailed")
+
+
+def asks_encrypted(body: dict[str, Any]) -> bool:
+    """The request includes ``reasoning.encrypted_content``."""
+    include = body.get("include")
+    return isinstance(include, list) and "reasoning.encrypted_content" in include
+
+
 def _function_item(call: FunctionCall, status: str, ids: tuple[str, str]) -> dict[str, Any]:
     return {"id": ids[0], "type": "function_call", "status": status,
             "arguments": call.arguments if status == "completed" else "",
@@ -187,15 +206,18 @@ def _function_item(call: FunctionCall, status: str, ids: tuple[str, str]) -> dic
 
 def plan_responses(
     body: dict[str, Any], model: str, text: str, patches: tuple[Patch, ...], input_tokens: int,
-    cached_tokens: int = 0, calls: tuple[FunctionCall, ...] = (),
+    cached_tokens: int = 0, calls: tuple[FunctionCall, ...] = (), reasoning: ReasoningScript | None = None,
 ) -> StreamPlan:
-    """The full Responses event sequence for ``text`` followed by function calls (their
-    arguments streamed a token per event) and apply_patch calls."""
+    """The full Responses event sequence for a ``reasoning`` item (its summary streamed a token
+    per event if the request asks for one), ``text``, function calls (their arguments streamed
+    a token per event) and apply_patch calls."""
     rid, mid, created = new_id("resp_"), new_id("msg_"), int(time.time())
     pieces = split_tokens(text)
     n_patch = patch_tokens(patches)
-    usage = usage_responses(input_tokens, len(pieces) + n_patch + sum(map(call_tokens, calls)),
-                            cached_tokens)
+    thought = [split_tokens(part) for part in reasoning.summary] if reasoning else []
+    n_thought = sum(map(len, thought))
+    usage = usage_responses(input_tokens, len(pieces) + n_patch + sum(map(call_tokens, calls)) + n_thought,
+                            cached_tokens, n_thought)
     # A tool-calling answer without text has no message item, as a real one has none.
     with_message = bool(text) or not (patches or calls)
     seq = 0
@@ -213,31 +235,71 @@ def plan_responses(
          response=_response_object(body, rid, model, created, "in_progress", [], None))
     slots: list[bytes] = []
     output: list[dict[str, Any]] = []
+
+    def now(events: list[bytes]) -> None:
+        """Events that follow what is planned so far, at once: in the head while no slot is
+        planned, else with the last slot."""
+        if slots:
+            slots[-1] += b"".join(events)
+        else:
+            head.extend(events)
+
+    if reasoning is not None:
+        reasoning_id = new_id("rs_")
+        at = {"item_id": reasoning_id, "output_index": 0}
+        began: list[bytes] = []
+        emit(began, "response.output_item.added", output_index=0,
+             item=_reasoning_item(reasoning_id, (), None))
+        now(began)
+        if asks_summary(body):
+            for i, (part_text, part_pieces) in enumerate(zip(reasoning.summary, thought)):
+                added: list[bytes] = []
+                emit(added, "response.reasoning_summary_part.added", **at, summary_index=i,
+                     part={"type": "summary_text", "text": ""})
+                now(added)
+                for piece in part_pieces:
+                    delta: list[bytes] = []
+                    emit(delta, "response.reasoning_summary_text.delta", **at, summary_index=i, delta=piece)
+                    slots.append(delta[0])
+                ended: list[bytes] = []
+                emit(ended, "response.reasoning_summary_text.done", **at, summary_index=i, text=part_text)
+                emit(ended, "response.reasoning_summary_part.done", **at, summary_index=i,
+                     part={"type": "summary_text", "text": part_text})
+                now(ended)
+        else:  # the model reasons all the same: its tokens take their time
+            slots.extend(b"" for _ in range(n_thought))
+        done = _reasoning_item(reasoning_id, reasoning.summary if asks_summary(body) else (),
+                               reasoning.encrypted if asks_encrypted(body) else None)
+        reasoned: list[bytes] = []
+        emit(reasoned, "response.output_item.done", output_index=0, item=done)
+        now(reasoned)
+        output.append(done)
     if with_message:
         part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-        loc = {"item_id": mid, "output_index": 0, "content_index": 0}
-        emit(head, "response.output_item.added", output_index=0,
+        message_index = len(output)
+        loc = {"item_id": mid, "output_index": message_index, "content_index": 0}
+        started: list[bytes] = []
+        emit(started, "response.output_item.added", output_index=message_index,
              item=_message_item(mid, "", "in_progress"))
-        emit(head, "response.content_part.added", **loc, part=part)
+        emit(started, "response.content_part.added", **loc, part=part)
+        now(started)
         # Hand-built JSON per delta: json.dumps of the whole dict is the hot spot at 20k tok/s.
         prefix = ('event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
-                  f'"item_id":"{mid}","output_index":0,"content_index":0,"delta":')
+                  f'"item_id":"{mid}","output_index":{message_index},"content_index":0,"delta":')
         for piece in pieces:
             slots.append(f'{prefix}{dumps(piece)},"logprobs":[],"sequence_number":{seq}}}\n\n'
                          .encode())
             seq += 1
-        # with function calls after it, the message ends before their first event
-        ends = tail if not calls else head if not slots else None
         after: list[bytes] = []
         emit(after, "response.output_text.done", **loc, text=text, logprobs=[])
         emit(after, "response.content_part.done", **loc, part={**part, "text": text})
         done = _message_item(mid, text, "completed")
-        emit(after, "response.output_item.done", output_index=0, item=done)
+        emit(after, "response.output_item.done", output_index=message_index, item=done)
         output.append(done)
-        if ends is not None:
-            ends.extend(after)
+        if calls:  # the message ends before the first call's events
+            now(after)
         else:
-            slots[-1] += b"".join(after)
+            tail.extend(after)
     for call in calls:
         ids = (new_id("fc_"), new_id("call_"))
         index = len(output)
