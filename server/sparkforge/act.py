@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import sys
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sparkforge.config import ACTION_KINDS, Settings, parse_settings, settings_from_env
+from sparkforge.config import ACTION_KINDS, Settings, SettingsFileError, command_settings
 from sparkforge.deep.flow import ActionError, ActionRequest, ActionResult, ActionRun, Workspace, read_disk
 from sparkforge.deep.prompt import Diagnostic
 from sparkforge.deep.targets import Target, find_definition
@@ -70,24 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    raw = None
-    if args.settings:
-        try:
-            raw = json.loads(Path(args.settings).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot read the settings file {args.settings}: {exc}") from exc
-    settings, problems = parse_settings(raw)
+    try:
+        settings, problems = command_settings(args.settings, args.base_url, args.api)
+    except SettingsFileError as exc:
+        raise CommandError(str(exc)) from None
     for problem in problems:
         print(f"sparkforge act: warning: {problem}", file=sys.stderr)
-    settings = settings_from_env(settings)
-    for role in ("fast", "deep"):
-        cfg = settings.role(role)  # type: ignore[arg-type]
-        if args.base_url:
-            cfg.base_url = args.base_url
-            settings.origins[f"{role}.baseUrl"] = "--base-url"
-        if args.api:
-            cfg.api = args.api
-            settings.origins[f"{role}.api"] = "--api"
     return settings
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import threading
 from pathlib import Path
@@ -27,7 +26,7 @@ from sparkforge.agent.changes import ChangeSet, FileApplier
 from sparkforge.agent.loop import AgentRun, Approval, Budget, Step
 from sparkforge.agent.safety import CommandPolicy
 from sparkforge.agent.tools import AgentWorkspace
-from sparkforge.config import Settings, parse_settings, settings_from_env
+from sparkforge.config import Settings, SettingsFileError, command_settings
 from sparkforge.privacy import ExclusionPolicy
 
 PROG = "sparkforge agent"
@@ -68,24 +67,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    raw = None
-    if args.settings:
-        try:
-            raw = json.loads(Path(args.settings).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot read the settings file {args.settings}: {exc}") from None
-    settings, problems = parse_settings(raw)
+    try:
+        settings, problems = command_settings(args.settings, args.base_url, args.api)
+    except SettingsFileError as exc:
+        raise CommandError(str(exc)) from None
     for problem in problems:
         print(f"{PROG}: warning: {problem}", file=sys.stderr)
-    settings = settings_from_env(settings)
-    for role in ("fast", "deep"):
-        cfg = settings.role(role)  # type: ignore[arg-type]
-        if args.base_url:
-            cfg.base_url = args.base_url
-            settings.origins[f"{role}.baseUrl"] = "--base-url"
-        if args.api:
-            cfg.api = args.api
-            settings.origins[f"{role}.api"] = "--api"
     if args.model not in ("deep", "fast"):
         settings.deep.model = args.model
         settings.origins["deep.model"] = "--model"

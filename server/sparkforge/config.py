@@ -10,6 +10,7 @@ holds its key.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -310,6 +311,35 @@ def settings_from_env(settings: Settings | None = None) -> Settings:
             setattr(cfg, _snake(key), value)
             settings.origins[f"{role}.{key}"] = name
     return settings
+
+
+class SettingsFileError(ValueError):
+    """A settings file a command was given cannot be read."""
+
+
+def command_settings(settings_file: str | None, base_url: str | None = None, api: str | None = None,
+                     ) -> tuple[Settings, list[str]]:
+    """The settings of a terminal command (``sparkforge act``, ``sparkforge agent``): a JSON
+    settings file if given, then SPARKFORGE_* variables, then ``--base-url`` / ``--api`` for
+    both roles; and the file's problems, for the command to print as warnings."""
+    raw = None
+    if settings_file:
+        try:
+            with open(settings_file, encoding="utf-8") as f:
+                raw = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise SettingsFileError(f"cannot read the settings file {settings_file}: {exc}") from None
+    settings, problems = parse_settings(raw)
+    settings = settings_from_env(settings)
+    for role in ROLES:
+        cfg = settings.role(role)
+        if base_url:
+            cfg.base_url = base_url
+            settings.origins[f"{role}.baseUrl"] = "--base-url"
+        if api:
+            cfg.api = api
+            settings.origins[f"{role}.api"] = "--api"
+    return settings, problems
 
 
 # SPARKFORGE_{FAST,DEEP}_<suffix> -> the role's setting it stands for.
