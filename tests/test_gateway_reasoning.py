@@ -215,15 +215,23 @@ async def test_a_model_that_does_not_reason_is_asked_nothing(fresh):
 async def test_another_model_is_not_sent_the_reasoning_it_cannot_read(fresh):
     """Handing the task to the fast model: the deep model's encrypted reasoning stays out (the
     fast model would answer 400 invalid_encrypted_content), the fast model's own goes back."""
-    gw = ModelGateway(settings(fresh.base_url, "responses"))
+    s = settings(fresh.base_url, "responses")
+    gw = ModelGateway(s)
     transcript: list[Any] = [UserText(TASK), Reasoning("rs_deep", SECRET, (THOUGHT,), "gpt-5.3-codex"),
                              Called(ToolCall("call_1", "read_file", '{"path":"cart.py"}')),
                              CallResult("call_1", "1: def total(items):")]
     await gateway_turn(gw, "responses", transcript, role="fast")
     sent = fresh.requests()[-1]
     assert (sent["model"], sent["reasoning_items"]) == ("gpt-5.3-codex-spark", [])
-    # Spark reasons (no effort set): the summary is asked, without an effort
-    assert sent["body"]["reasoning"] == {"summary": "auto"}
+    # Spark with no effort set is asked for no reasoning (undocumented for the preview)
+    assert "reasoning" not in sent["body"] and "include" not in sent["body"]
+    await gw.aclose()
+    s.fast.reasoning_effort = "low"  # set: Spark is asked, and its own reasoning goes back
+    gw = ModelGateway(s)
+    await gateway_turn(gw, "responses", transcript, role="fast")
+    sent = fresh.requests()[-1]
+    assert sent["reasoning_items"] == []
+    assert sent["body"]["reasoning"] == {"effort": "low", "summary": "auto"}
     transcript += [Reasoning("rs_fast", "spark-secret", (), "gpt-5.3-codex-spark")]
     await gateway_turn(gw, "responses", transcript, role="fast")
     assert fresh.requests()[-1]["reasoning_items"] == [

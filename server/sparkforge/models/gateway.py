@@ -876,11 +876,16 @@ class ModelGateway:
 
 def reasons(cfg: RoleConfig) -> bool:
     """Whether the model reasons: a reasoning effort is set (other than "none"), or it is a
-    reasoning model."""
+    reasoning model. Codex-Spark (a research preview tuned for quick edits) is asked for
+    reasoning only when an effort is set for it: whether it takes reasoning summaries is not
+    documented, and a 400 on every agent turn handed to the fast model would cost more than
+    the summaries give."""
     if cfg.reasoning_effort == "none":
         return False
     model = cfg.model.lower().rsplit("/", 1)[-1]  # (a gateway's "openai/gpt-5")
-    return bool(cfg.reasoning_effort) or (model.startswith(REASONING_MODELS) and "-chat" not in model)
+    if cfg.reasoning_effort:
+        return True
+    return model.startswith(REASONING_MODELS) and "-chat" not in model and "spark" not in model
 
 
 def request_cost(model: str, usage: Usage) -> float | None:
