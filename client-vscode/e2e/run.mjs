@@ -483,7 +483,7 @@ async function agentStopChecks(page, frame, workspace, modelRoot) {
   const status = await frame.$eval('#status', (e) => e.textContent ?? '');
   check('agent: Stop while it asks withdraws the question and ends the task, with the file it created listed',
     asked && Boolean(created) && Boolean(stopped) && last.approvals.join() === 'approval expired' && last.lastStep === 'Cancelled' &&
-      last.rows.length === 1 && /^A shop\/README\.md applied/.test(last.rows[0]) && status === 'Stopped.',
+      last.rows.length === 1 && /^A shop\/README\.md \+3 −0 ?applied/.test(last.rows[0]) && status === 'Stopped.',
     JSON.stringify({ asked, created, ...last, status }));
   if (!stopped) {
     return;
