@@ -317,18 +317,29 @@ class SettingsFileError(ValueError):
     """A settings file a command was given cannot be read."""
 
 
+def load_settings_file(path: str) -> dict[str, Any]:
+    """A settings file of a terminal command: a JSON object, the settings themselves or a
+    ``sparkforge`` section holding them."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            loaded = json.load(f)
+    except OSError as exc:
+        raise SettingsFileError(f"cannot read the settings file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise SettingsFileError(f"{path}: not valid JSON: {exc}") from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("sparkforge"), dict):
+        loaded = loaded["sparkforge"]
+    if not isinstance(loaded, dict):
+        raise SettingsFileError(f"{path}: the settings must be a JSON object")
+    return loaded
+
+
 def command_settings(settings_file: str | None, base_url: str | None = None, api: str | None = None,
                      ) -> tuple[Settings, list[str]]:
     """The settings of a terminal command (``sparkforge act``, ``sparkforge agent``): a JSON
     settings file if given, then SPARKFORGE_* variables, then ``--base-url`` / ``--api`` for
     both roles; and the file's problems, for the command to print as warnings."""
-    raw = None
-    if settings_file:
-        try:
-            with open(settings_file, encoding="utf-8") as f:
-                raw = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise SettingsFileError(f"cannot read the settings file {settings_file}: {exc}") from None
+    raw = load_settings_file(settings_file) if settings_file else None
     settings, problems = parse_settings(raw)
     settings = settings_from_env(settings)
     for role in ROLES:

@@ -166,22 +166,15 @@ def _check_python(python: str) -> None:
 def model_specs(args: argparse.Namespace) -> list[Any]:
     """One ``ModelSpec`` per ``--model``: the settings the server runs with. A role routes
     every action to it; a model name runs as the deep role's model."""
-    from sparkforge.config import merge_raw, parse_settings, settings_from_env
+    from sparkforge.config import SettingsFileError, load_settings_file, merge_raw, parse_settings, settings_from_env
     from sparkforge.evaluation.actions.runner import ModelSpec
 
     raw: dict[str, Any] = {}
     if args.settings:
         try:
-            loaded = json.loads(Path(args.settings).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CommandError(f"cannot read the settings file {args.settings}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise CommandError(f"{args.settings}: not valid JSON: {exc}") from None
-        if isinstance(loaded, dict) and isinstance(loaded.get("sparkforge"), dict):
-            loaded = loaded["sparkforge"]
-        if not isinstance(loaded, dict):
-            raise CommandError(f"{args.settings}: the settings must be a JSON object")
-        raw = loaded
+            raw = load_settings_file(args.settings)
+        except SettingsFileError as exc:
+            raise CommandError(str(exc)) from None
     settings, problems = parse_settings(raw)
     for problem in problems:
         print(f"{PROG}: warning: {problem}", file=sys.stderr)

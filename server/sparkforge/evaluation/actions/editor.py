@@ -30,6 +30,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
 from sparkforge.evaluation.actions.cases import ActionCase
+from sparkforge.evaluation.predict import plain
 from sparkforge.textpos import LineIndex, column_to_units
 
 STATUS = "sparkforge/getStatus"
@@ -94,17 +95,6 @@ def capabilities(resolve: bool = True) -> types.ClientCapabilities:
         window=types.WindowClientCapabilities(work_done_progress=True),
         general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
     )
-
-
-def plain(obj: Any) -> Any:
-    """JSON-like data from what pygls hands over for custom methods (namedtuples)."""
-    if hasattr(obj, "_asdict"):
-        return {k: plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    return obj
 
 
 def uri_path(uri: str) -> Path:
