@@ -13,6 +13,10 @@ Runs, in one process tree and one run, against `sparkforge model-server` (fast m
      again with a fast typist's rhythm (mean gap 60 ms, wide spread) and a slow one's, each
      reporting requests and abandoned-stream tokens per 100 keystrokes; and once under a
      constant 429 (Retry-After 5 s): requests per window, and how soon ghost text answers;
+     at each pause that ends with a suggestion: from the debounce's end (the keystroke's
+     arrival at the server, from the status's timings, + the debounce) to the model server
+     receiving the request, and from the model's last byte to the client having the items,
+     each split into its steps;
   c. time from a newer keystroke to the close of the stale stream;
   d. server CPU time per keystroke and peak RSS, with 200 documents open;
   e. the highest token rate one stream sustains before the server falls behind.
@@ -595,7 +599,7 @@ async def main_async(args) -> None:
     print(f"| peak RSS of the process (MB; the tokenizer's load is the peak) | {bd['rss_peak_mb']:.0f} | |")
     d2r, b2i = bd["debounce_to_request"], bd["last_byte_to_items"]
     share = bd["cached_tokens"] / bd["input_tokens"] if bd["input_tokens"] else float("nan")
-    print(f"| debounce end -> model server received the request, p50 / p90 (ms, n={len(d2r)}; "
+    print(f"| debounce end (the keystroke's arrival at the server + the debounce) -> model server received the request, p50 / p90 (ms, n={len(d2r)}; "
           f"over {', '.join(bd['sample_transports']) or '-'}) | {pct(d2r, .5):.2f} / {pct(d2r, .9):.2f} | p50 <= 1 |")
     trip, late = bd["keystroke_trip"], bd["over_sleep"]
     print(f"| of which: the server's wait ending after the debounce, p50 / p90 (ms) | {pct(late, .5):.2f} / {pct(late, .9):.2f} | |")
