@@ -156,6 +156,9 @@ class Editor:
         msg_id = str(uuid.uuid4())
         future = asyncio.get_running_loop().create_future()
         protocol._request_futures[msg_id] = future
+        # The answer read as its LSP type, as the typed request (and the floor) reads it: left
+        # untyped, pygls builds a namedtuple class per JSON object, about 0.8 ms an answer.
+        protocol._result_types[msg_id] = protocol.get_result_type(types.TEXT_DOCUMENT_INLINE_COMPLETION)
         params = protocol._converter.unstructure(types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri), position=pos,
             context=types.InlineCompletionContext(trigger_kind=KIND.Automatic)))
