@@ -110,12 +110,17 @@ class SparkforgeProtocol(LanguageServerProtocol):
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Any:
         # Marked at once (the shutdown's own handler starts only on the loop's next turn), so
-        # that an exit sent right behind it waits for its answer.
-        done = self._server.shutdown_done = asyncio.Event()
-        try:
-            return (yield from super().lsp_shutdown(*args))
-        finally:
-            done.set()
+        # that an exit sent right behind it waits until its answer has been written.
+        self._shutdown_id = self.msg_id
+        self._server.shutdown_done = asyncio.Event()
+        return (yield from super().lsp_shutdown(*args))
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        super()._send_response(msg_id, result, error)
+        if msg_id is not None and msg_id == getattr(self, "_shutdown_id", None):
+            done = getattr(self._server, "shutdown_done", None)
+            if done is not None:
+                done.set()  # the shutdown's answer is written: an exit waiting on it may end
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Any:
@@ -172,6 +177,7 @@ class SparkforgeProtocol(LanguageServerProtocol):
 
 
 _REFUSED = object()  # a message structure_message refused
+EXIT_WAIT_S = 10.0  # at most this long for a shutdown still running when the input ends
 
 
 async def _then(event: asyncio.Event, action: Callable[[], None]) -> None:
@@ -256,6 +262,13 @@ class SparkforgeServer(LanguageServer):
         self.shutdown_done: asyncio.Event | None = None  # set once a shutdown request has finished
         self.exiting: asyncio.Task[None] | None = None  # an exit waiting for its shutdown
 
+    async def _exit_owed(self) -> None:
+        """The input ended (the client sent exit and closed its end) while an exit still waits
+        for its shutdown's answer: write that answer before the output closes."""
+        if self.exiting is not None and not self.exiting.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exiting), EXIT_WAIT_S)
+
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve LSP on stdin/stdout, read and written by the event loop itself (see
         ``sparkforge.stdio``); pygls's threaded reader where the loop cannot watch them."""
@@ -266,7 +279,8 @@ class SparkforgeServer(LanguageServer):
         self._stop_event = threading.Event()
         self.stdio = stdio.Connection(stdin, stdout)
         try:
-            asyncio.run(self.stdio.serve(self.protocol, self._stop_event, self.report_server_error))
+            asyncio.run(self.stdio.serve(self.protocol, self._stop_event, self.report_server_error,
+                                         before_close=self._exit_owed))
         except BrokenPipeError:
             log.info("the client closed the connection; shutting down")
         except KeyboardInterrupt:

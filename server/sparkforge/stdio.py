@@ -20,7 +20,7 @@ import asyncio
 import logging
 import sys
 import threading
-from typing import Any, BinaryIO, Callable
+from typing import Any, Awaitable, BinaryIO, Callable
 
 from pygls.io_ import run_async
 from pygls.protocol import JsonRPCProtocol
@@ -116,8 +116,10 @@ class Connection:
         protocol: JsonRPCProtocol,
         stop_event: threading.Event,
         error_handler: Callable[[Exception, type[Any]], Any] | None = None,
+        before_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Read and answer LSP messages until the input ends (or ``end``)."""
+        """Read and answer LSP messages until the input ends (or ``end``); ``before_close``
+        is awaited before the output closes (answers still owed, when the input ended first)."""
         loop = asyncio.get_running_loop()
         stream = self._stream = asyncio.StreamReader(limit=LIMIT)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), self._stdin)
@@ -127,5 +129,7 @@ class Connection:
         try:
             await run_async(stop_event=stop_event, reader=_Reader(stream), protocol=protocol,
                             logger=log, error_handler=error_handler)
+            if before_close is not None:
+                await before_close()
         finally:
             await writer.close()
