@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from sparkforge.evaluation.lsptext import apply_spans
+from sparkforge.features.params import plain
 from sparkforge.textpos import LineIndex
 
 if TYPE_CHECKING:
@@ -151,30 +153,12 @@ def language_of(path: str, case_language: str = "") -> str:
 def apply_lsp_edits(text: str, edits: Sequence[dict[str, Any]]) -> str:
     """``text`` with LSP edits (UTF-16 ranges, non-overlapping) applied."""
     index = LineIndex.of(text)
-    spans = []
-    for e in edits:
-        r = e["range"]
-        start = index.offset(r["start"]["line"], r["start"]["character"])
-        end = index.offset(r["end"]["line"], r["end"]["character"])
-        spans.append((start, end, e["newText"]))
-    spans.sort()
-    for (s1, e1, _), (s2, _, _) in zip(spans, spans[1:]):
-        if s2 < e1:
-            raise ValueError("the suggestion's edits overlap")
-    for s, e, new in reversed(spans):
-        text = text[:s] + new + text[e:]
-    return text
 
+    def offset(position: dict[str, Any]) -> int:
+        return index.offset(position["line"], position["character"])
 
-def plain(obj: Any) -> Any:
-    """JSON-like data from what pygls hands over for custom methods (namedtuples)."""
-    if hasattr(obj, "_asdict"):
-        return {k: plain(v) for k, v in obj._asdict().items()}
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    return obj
+    return apply_spans(text, ((offset(e["range"]["start"]), offset(e["range"]["end"]), e["newText"]) for e in edits),
+                       "the suggestion's edits")
 
 
 def capabilities() -> types.ClientCapabilities:

@@ -30,7 +30,8 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
 from sparkforge.evaluation.actions.cases import ActionCase
-from sparkforge.evaluation.predict import plain
+from sparkforge.evaluation.lsptext import apply_spans
+from sparkforge.features.params import plain
 from sparkforge.textpos import LineIndex, column_to_units
 
 STATUS = "sparkforge/getStatus"
@@ -455,14 +456,8 @@ def apply_text_edits(text: str, edits: list[Any]) -> str:
         line = index.line(pos.line)
         return index.offset(pos.line, min(pos.character, len(line.encode("utf-16-le")) // 2))
 
-    spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits),
-                   key=lambda s: (s[0], s[1]))
-    for (_, end_a, _), (start_b, _, _) in zip(spans, spans[1:]):
-        if start_b < end_a:
-            raise ValueError("the edit's text edits overlap")
-    for start, end, new in reversed(spans):
-        text = text[:start] + new + text[end:]
-    return text
+    return apply_spans(text, ((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits),
+                       "the edit's text edits")
 
 
 def _message(exc: BaseException) -> str:
