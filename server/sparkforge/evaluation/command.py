@@ -24,12 +24,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from sparkforge.evaluation.options import ROLES, CommandError, add_report_and_endpoint_options, check_labels, model_settings
+
 PROG = "sparkforge eval"
-ROLES = ("fast", "deep")
-
-
-class CommandError(Exception):
-    """Bad input: printed as one line, exit 1."""
 
 
 def add_predict_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,11 +39,7 @@ def add_predict_arguments(p: argparse.ArgumentParser) -> None:
                    help="answer each case with its expected edit from a local model server: "
                         "every miss is then the pipeline's")
     p.add_argument("--repo-root", metavar="DIR", help="the checkout Zed cases name")
-    p.add_argument("--json", metavar="FILE", help="write the JSON report (per-case rows) to FILE")
-    p.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
-    p.add_argument("--settings", metavar="FILE", help="a JSON file with the sparkforge settings section")
-    p.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL for the models")
-    p.add_argument("--api", choices=["responses", "chat"], help="the API the models speak")
+    add_report_and_endpoint_options(p)
     p.add_argument("--scenario", action="append", default=[], metavar="FILE",
                    help="with --oracle: a model-server scenario file, e.g. a `models` timing table")
     p.add_argument("--no-pauses", action="store_true",
@@ -99,19 +92,10 @@ def _actions_module() -> Any:
 
 def model_specs(args: argparse.Namespace) -> list[Any]:
     """One ``ModelSpec`` per ``--model``: the settings section the server runs with."""
-    from sparkforge.config import SettingsFileError, load_settings_file, merge_raw, parse_settings, settings_from_env
+    from sparkforge.config import merge_raw
     from sparkforge.evaluation.predict import ModelSpec
 
-    raw: dict[str, Any] = {}
-    if args.settings:
-        try:
-            raw = load_settings_file(args.settings)
-        except SettingsFileError as exc:
-            raise CommandError(str(exc)) from None
-    settings, problems = parse_settings(raw)
-    for problem in problems:
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
-    settings = settings_from_env(settings)
+    raw, settings = model_settings(args, PROG)
     specs = []
     for asked in args.model or ["fast"]:
         role = settings.role(asked if asked in ROLES else "fast")  # type: ignore[arg-type]
@@ -129,9 +113,7 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
         # it does not look its own model up on another endpoint (or warn about its key)
         settings_section = merge_raw(raw, {"fast": fast, "deep": fast})
         specs.append(ModelSpec(label=label, model=model, settings=settings_section))
-    labels = [s.label for s in specs]
-    if len(set(labels)) != len(labels):
-        raise CommandError(f"a model is named twice: {', '.join(labels)}")
+    check_labels(specs)
     return specs
 
 

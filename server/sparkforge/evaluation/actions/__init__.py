@@ -29,12 +29,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sparkforge.evaluation.options import ROLES, CommandError, add_report_and_endpoint_options, check_labels, model_settings
+
 PROG = "sparkforge eval actions"
-ROLES = ("fast", "deep")
-
-
-class CommandError(Exception):
-    """Bad input or a server that would not start: one line, exit 1."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,11 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true",
                    help="check the cases themselves (hidden tests pass, fail where they should, "
                         "catch the mutant) without running any action")
-    p.add_argument("--json", metavar="FILE", help="write the JSON report (per-case rows) to FILE")
-    p.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE")
-    p.add_argument("--settings", metavar="FILE", help="a JSON file with the sparkforge settings section")
-    p.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL for the models")
-    p.add_argument("--api", choices=["responses", "chat"], help="the API the models speak")
+    add_report_and_endpoint_options(p)
     p.add_argument("--client", choices=["vscode", "plain"], default="vscode",
                    help="vscode: resolve each action's edit (the default); plain: a client without "
                         "resolve support, which runs the action's command and gets workspace/applyEdit")
@@ -166,19 +159,10 @@ def _check_python(python: str) -> None:
 def model_specs(args: argparse.Namespace) -> list[Any]:
     """One ``ModelSpec`` per ``--model``: the settings the server runs with. A role routes
     every action to it; a model name runs as the deep role's model."""
-    from sparkforge.config import SettingsFileError, load_settings_file, merge_raw, parse_settings, settings_from_env
+    from sparkforge.config import merge_raw
     from sparkforge.evaluation.actions.runner import ModelSpec
 
-    raw: dict[str, Any] = {}
-    if args.settings:
-        try:
-            raw = load_settings_file(args.settings)
-        except SettingsFileError as exc:
-            raise CommandError(str(exc)) from None
-    settings, problems = parse_settings(raw)
-    for problem in problems:
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
-    settings = settings_from_env(settings)
+    raw, settings = model_settings(args, PROG)
     specs = []
     for asked in args.model or ["deep"]:
         role_name = asked if asked in ROLES else "deep"
@@ -194,9 +178,7 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
             overlay["actions"] = {"routing": {k: "fast" for k in ("refactor", "tests", "document", "fix")}}
         label = f"{asked}: {model}" if asked in ROLES else asked
         specs.append(ModelSpec(label=label, model=model, settings=merge_raw(raw, overlay)))
-    labels = [s.label for s in specs]
-    if len(set(labels)) != len(labels):
-        raise CommandError(f"a model is named twice: {', '.join(labels)}")
+    check_labels(specs)
     return specs
 
 
