@@ -242,14 +242,14 @@ async def test_another_model_is_not_sent_the_reasoning_it_cannot_read(fresh):
 def test_a_gateway_that_sends_only_the_items_still_gives_the_summary_once():
     """Without summary events (a proxy that forwards only the items), the parts come from the
     item at its end, and the same item again in response.completed is not yielded twice."""
-    from sparkforge.models.gateway import _ResponsesParser
+    from sparkforge.models.parsers import ResponsesParser
 
     item = {"id": "rs_9", "type": "reasoning", "encrypted_content": SECRET,
             "summary": [{"type": "summary_text", "text": THOUGHT}]}
-    parse = _ResponsesParser(reasoning=True, model="gpt-5.3-codex")
+    parse = ResponsesParser(reasoning=True, model="gpt-5.3-codex")
     events = parse('{"type":"response.output_item.done","output_index":0,"item":%s}' % json.dumps(item))
     assert events == [ReasoningSummary(THOUGHT), Reasoning("rs_9", SECRET, (THOUGHT,), "gpt-5.3-codex")]
     done = {"type": "response.completed", "response": {"output": [item], "usage": None}}
     assert parse(json.dumps(done)) == [Finish("stop")]
     # a caller that did not ask sees neither
-    assert _ResponsesParser()('{"type":"response.output_item.done","item":%s}' % json.dumps(item)) == []
+    assert ResponsesParser()('{"type":"response.output_item.done","item":%s}' % json.dumps(item)) == []

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from sparkforge.models.events import Finish, PatchOperation, TextDelta, ToolCall, Usage
-from sparkforge.models.gateway import BadEvent, _ChatParser, _ResponsesParser
+from sparkforge.models.parsers import BadEvent, ChatParser, ResponsesParser
 from sparkforge.models.tools import (
     AssistantText,
     Called,
@@ -105,7 +105,7 @@ def feed(parser, events):
 def test_responses_calls_without_item_ends_come_from_the_arguments_or_the_response():
     added = {"type": "response.output_item.added", "output_index": 0,
              "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "search", "arguments": ""}}
-    out = feed(_ResponsesParser(), [
+    out = feed(ResponsesParser(), [
         added,
         {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "delta": '{"pattern":'},
         {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "delta": '"x"}'},
@@ -119,7 +119,7 @@ def test_responses_calls_without_item_ends_come_from_the_arguments_or_the_respon
 
 def test_responses_call_yielded_once_at_its_item_end():
     item = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "search", "arguments": "{}"}
-    out = feed(_ResponsesParser(), [
+    out = feed(ResponsesParser(), [
         {"type": "response.output_item.added", "item": {**item, "arguments": ""}},
         {"type": "response.function_call_arguments.done", "item_id": "fc_1", "arguments": "{}"},
         {"type": "response.output_item.done", "item": item},
@@ -134,7 +134,7 @@ def chunk(delta=None, finish=None):
 
 
 def test_chat_calls_assembled_by_index_even_interleaved():
-    out = feed(_ChatParser(), [
+    out = feed(ChatParser(), [
         chunk({"role": "assistant", "content": "On it."}),
         chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
                                "function": {"name": "read_file", "arguments": ""}}]}),
@@ -152,7 +152,7 @@ def test_chat_calls_assembled_by_index_even_interleaved():
 
 
 def test_chat_calls_without_index_or_id_and_a_stop_finish():
-    out = feed(_ChatParser(), [
+    out = feed(ChatParser(), [
         chunk({"tool_calls": [{"function": {"name": "read_file", "arguments": "{}"}}]}),
         chunk({"tool_calls": [{"id": "x2", "function": {"name": "search", "arguments": "{}"}}]}),
         chunk(finish="stop"),
@@ -163,5 +163,5 @@ def test_chat_calls_without_index_or_id_and_a_stop_finish():
 
 def test_chat_call_without_a_name_is_a_bad_event():
     with pytest.raises(BadEvent, match="tool call 0 without a function name"):
-        feed(_ChatParser(), [chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+        feed(ChatParser(), [chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
                              chunk(finish="tool_calls")])
