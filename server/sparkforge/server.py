@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -109,24 +109,15 @@ class SparkforgeProtocol(LanguageServerProtocol):
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Any:
-        # Marked at once (the shutdown's own handler starts only on the loop's next turn), so
-        # that an exit sent right behind it waits until its answer has been written.
-        self._shutdown_id = self.msg_id
-        self._server.shutdown_done = asyncio.Event()
+        self.shutdown_id = self.msg_id  # an exit right behind it waits for its answer
         return (yield from super().lsp_shutdown(*args))
-
-    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
-        super()._send_response(msg_id, result, error)
-        if msg_id is not None and msg_id == getattr(self, "_shutdown_id", None):
-            done = getattr(self._server, "shutdown_done", None)
-            if done is not None:
-                done.set()  # the shutdown's answer is written: an exit waiting on it may end
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Any:
-        """On the event loop's pipes, ``exit`` ends the reading loop and the server returns
-        from ``start_io`` after flushing what it wrote (pygls raises SystemExit inside a
-        callback instead, which leaves the loop's shutdown half done)."""
+        """On the event loop's pipes, ``exit`` ends the reading loop; the server answers a
+        shutdown still running, flushes what it wrote and returns from ``start_io`` (pygls
+        raises SystemExit inside a callback instead, which leaves the loop's shutdown half
+        done)."""
         server = self._server
         connection = getattr(server, "stdio", None)
         if connection is None:
@@ -134,18 +125,8 @@ class SparkforgeProtocol(LanguageServerProtocol):
             return
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
-        done = getattr(server, "shutdown_done", None)
-
-        def end() -> None:
-            server.exit_code = 0 if self._shutdown else 1
-            connection.end()
-
-        if done is not None and not done.is_set():
-            # exit right behind a shutdown still running: let it finish and answer first (a
-            # task of its own, kept here: the shutdown cancels handlers and background tasks)
-            server.exiting = asyncio.get_running_loop().create_task(_then(done, end))
-            return
-        end()
+        server.exit_requested = True
+        connection.end()
 
     @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
@@ -177,12 +158,7 @@ class SparkforgeProtocol(LanguageServerProtocol):
 
 
 _REFUSED = object()  # a message structure_message refused
-EXIT_WAIT_S = 10.0  # at most this long for a shutdown still running when the input ends
-
-
-async def _then(event: asyncio.Event, action: Callable[[], None]) -> None:
-    await event.wait()
-    action()
+EXIT_WAIT_S = 10.0  # at most this long for a shutdown still running when exit arrives
 
 
 def _strict(base: type, ok: Any, what: str) -> Any:
@@ -258,16 +234,16 @@ class SparkforgeServer(LanguageServer):
         self.edit_support = EditSupport()
         self._policy_generation = 0
         self.stdio: stdio.Connection | None = None  # set when served on the event loop's pipes
-        self.exit_code = 0
-        self.shutdown_done: asyncio.Event | None = None  # set once a shutdown request has finished
-        self.exiting: asyncio.Task[None] | None = None  # an exit waiting for its shutdown
+        self.exit_requested = False
 
-    async def _exit_owed(self) -> None:
-        """The input ended (the client sent exit and closed its end) while an exit still waits
-        for its shutdown's answer: write that answer before the output closes."""
-        if self.exiting is not None and not self.exiting.done():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.exiting), EXIT_WAIT_S)
+    async def _shutdown_owed(self) -> None:
+        """After an exit sent right behind a shutdown still running: its answer, before the
+        output closes (the shutdown's future answers the client when it completes)."""
+        protocol = self.protocol
+        future = protocol._request_futures.get(getattr(protocol, "shutdown_id", None))
+        if self.exit_requested and future is not None and not future.done():
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.wrap_future(future), EXIT_WAIT_S)
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve LSP on stdin/stdout, read and written by the event loop itself (see
@@ -280,15 +256,15 @@ class SparkforgeServer(LanguageServer):
         self.stdio = stdio.Connection(stdin, stdout)
         try:
             asyncio.run(self.stdio.serve(self.protocol, self._stop_event, self.report_server_error,
-                                         before_close=self._exit_owed))
+                                         before_close=self._shutdown_owed))
         except BrokenPipeError:
             log.info("the client closed the connection; shutting down")
         except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()
-        if self.exit_code:
-            sys.exit(self.exit_code)  # exit without shutdown first: 1, as LSP asks
+        if self.exit_requested and not self.protocol._shutdown:
+            sys.exit(1)  # exit without shutdown first, as LSP asks
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, raw: Any = None) -> None:
