@@ -312,7 +312,6 @@ def warm_lines(lines: Sequence[str]) -> None:
     """Do now, for ``lines`` of a document (with their endings), the per-line work a prompt
     showing them would do: their token counts and their secret scan, both cached per line.
     For idle time: the first prompts after a jump to a new spot then cost what later ones do."""
-    for line in lines:
-        content = line.rstrip("\r\n")
+    for content in DocumentLines(lines)[:]:  # each line as the prompt shows it
         count_tokens(content + "\n")
         scan_ahead(content)
