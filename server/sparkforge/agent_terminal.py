@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sparkforge.agent.changes import ChangeSet, FileApplier
-from sparkforge.agent.loop import AgentRun, Approval, Budget, Step
+from sparkforge.agent.loop import AgentRun, Approval, Budget
+from sparkforge.agent.steps import Step
 from sparkforge.agent.safety import CommandPolicy
 from sparkforge.agent.tools import AgentWorkspace
 from sparkforge.config import Settings, SettingsFileError, command_settings

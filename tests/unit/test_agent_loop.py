@@ -3,7 +3,8 @@ title, a patch's secret markers put back only within their own file."""
 
 from __future__ import annotations
 
-from sparkforge.agent.loop import Budget, _outcome, _restore
+from sparkforge.agent.loop import Budget, _restore
+from sparkforge.agent.steps import outcome
 from sparkforge.agent.safety import CommandResult
 from sparkforge.edits import FilePatch, Hunk
 from sparkforge.privacy import Redaction
@@ -17,11 +18,11 @@ def test_a_request_may_lower_a_budget_never_raise_it():
 
 
 def test_the_outcome_is_pytests_summary_or_the_exit_code():
-    assert _outcome(CommandResult(1, "F.\nFAILED test_x.py::t\n1 failed, 1 passed in 0.03s\n")) == "1 failed, 1 passed"
-    assert _outcome(CommandResult(0, "===== 3 passed, 1 warning in 1.20s =====\n")) == "3 passed, 1 warning"
-    assert _outcome(CommandResult(0, "all good\n")) == "exit 0"
-    assert _outcome(CommandResult(2, "usage: x\n")) == "failed (exit 2)"
-    assert _outcome(CommandResult(None, "", timed_out=True)) == "stopped at the timeout"
+    assert outcome(CommandResult(1, "F.\nFAILED test_x.py::t\n1 failed, 1 passed in 0.03s\n")) == "1 failed, 1 passed"
+    assert outcome(CommandResult(0, "===== 3 passed, 1 warning in 1.20s =====\n")) == "3 passed, 1 warning"
+    assert outcome(CommandResult(0, "all good\n")) == "exit 0"
+    assert outcome(CommandResult(2, "usage: x\n")) == "failed (exit 2)"
+    assert outcome(CommandResult(None, "", timed_out=True)) == "stopped at the timeout"
 
 
 def test_markers_come_back_only_within_their_own_file():

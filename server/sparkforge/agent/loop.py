@@ -16,17 +16,17 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import re
 import shlex
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from sparkforge.agent import steps
 from sparkforge.agent.changes import ApplyRefused, ChangeSet
+from sparkforge.agent.steps import Step
 from sparkforge.agent.safety import (
     CommandPolicy,
     CommandRefused,
-    CommandResult,
     command_env,
     decide,
     run_command,
@@ -105,17 +105,6 @@ class Budget:
             if value is not None:
                 setattr(out, name, type(getattr(self, name))(min(getattr(self, name), value)))
         return out
-
-
-@dataclass
-class Step:
-    """One entry of the task's progress, as the user sees it."""
-
-    index: int
-    kind: str  # thinking | read | list | search | edit | command | message | budget | error | switch
-    title: str
-    status: str = "running"  # running | done | failed
-    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +227,7 @@ class AgentRun:
         except asyncio.CancelledError:
             self._answer_unanswered("not run: the task was stopped")
             if dog.absorb():
-                message = f"stopped: the budget of {_count(self.budget.seconds, 'second')} ran out"
+                message = f"stopped: the budget of {steps.count(self.budget.seconds, 'second')} ran out"
                 return self._stopped(message)
             if self._running is not None:
                 self._end(self._running, "failed", detail="cancelled")
@@ -270,7 +259,7 @@ class AgentRun:
     def _check_budget(self) -> None:
         b = self.budget
         if self.spent.tokens >= b.tokens:
-            raise _Stop(f"stopped: the budget of {_count(b.tokens, 'token')} ran out ({self.spent.tokens} used)")
+            raise _Stop(f"stopped: the budget of {steps.count(b.tokens, 'token')} ran out ({self.spent.tokens} used)")
         if self.spent.cost_usd is not None and self.spent.cost_usd >= b.cost_usd:
             raise _Stop(f"stopped: the budget of ${b.cost_usd:g} ran out (${self.spent.cost_usd:.4f} spent)")
 
@@ -299,7 +288,7 @@ class AgentRun:
                     elif isinstance(event, (ToolCall, PatchOperation)):
                         calls.append(event)
                     elif isinstance(event, ReasoningSummary):
-                        self._step("thinking", _thought_title(event.text), "done", event.text.strip())
+                        self._step("thinking", steps.thought_title(event.text), "done", event.text.strip())
                     elif isinstance(event, Reasoning):
                         reasoned.append(event)
                     elif isinstance(event, Usage):
@@ -311,7 +300,7 @@ class AgentRun:
             answer = "".join(text).strip()
             if answer:
                 self.transcript.append(AssistantText(answer))
-                self._step("message", _first_line(answer), "done", answer)
+                self._step("message", steps.first_line(answer), "done", answer)
             if not calls:
                 return answer
             self.transcript.extend(Called(c) for c in calls)
@@ -333,7 +322,7 @@ class AgentRun:
         if self.calls >= self.budget.steps:
             if asyncio.iscoroutine(work):
                 work.close()
-            raise _Stop(f"stopped: the budget of {_count(self.budget.steps, 'step')} ran out")
+            raise _Stop(f"stopped: the budget of {steps.count(self.budget.steps, 'step')} ran out")
         self.calls += 1
         await work
 
@@ -346,7 +335,7 @@ class AgentRun:
     async def _function(self, call: ToolCall) -> None:
         kind = {"read_file": "read", "list_files": "list", "search": "search", "edit_file": "edit",
                 "run_command": "command", APPLY_PATCH: "edit"}.get(call.name, "error")
-        step = self._step(kind, _opening_title(call))
+        step = self._step(kind, steps.opening_title(call))
         try:
             try:
                 raw = json.loads(call.arguments or "{}")
@@ -405,7 +394,7 @@ class AgentRun:
             result = await run_command(argv, cwd, timeout_s=timeout, env=command_env())
         except OSError as exc:
             raise ToolError(f"cannot run `{line}`: {exc.strerror or exc}") from None
-        outcome = _outcome(result)
+        outcome = steps.outcome(result)
         text = f"$ {line}\nexit code: {'none (stopped at the timeout)' if result.exit_code is None else result.exit_code}\n"
         if result.timed_out:
             text += f"stopped after {timeout:g} s\n"
@@ -436,7 +425,7 @@ class AgentRun:
     # -- edits ---------------------------------------------------------------------------
     async def _patch_operations(self, ops: Sequence[PatchOperation]) -> None:
         ids = [op.call_id for op in ops]
-        step = self._step("edit", _editing(op.path for op in ops))
+        step = self._step("edit", steps.editing(op.path for op in ops))
         try:
             patches = [parse_v4a(op) for op in ops]
             out = await self._apply(patches, step)
@@ -484,10 +473,10 @@ class AgentRun:
             return ToolOutput("the patch changes nothing", step.title, "no change")
         notes = [f"note: {rel} changed in the editor since you last read it; the edit was made to its current text"
                  for rel, src in sources.items() if self.changes.changed_since_seen(rel, src.text)]
-        title = _editing(fe.path for fe in plan.files)
+        title = steps.editing(fe.path for fe in plan.files)
         self._end(step, "running", title)
         await self._whole(self.changes.apply_step(plan, sources, title))
-        done = ", ".join(f"{_verb(fe.kind)} {fe.path}" for fe in plan.files)
+        done = ", ".join(f"{steps.verb(fe.kind)} {fe.path}" for fe in plan.files)
         pending = " (kept pending until the user reviews it)" if self.changes.review == "pending" else ""
         return ToolOutput("\n".join([f"applied: {done}{pending}", *notes]), title, done)
 
@@ -554,70 +543,3 @@ def _restore(fp: FilePatch, redaction: Redaction, within: str) -> FilePatch:
     hunks = tuple(dataclasses.replace(h, ops=tuple((op, put(t)) for op, t in h.ops),
                                       anchors=tuple(put(a) for a in h.anchors)) for h in fp.hunks)
     return dataclasses.replace(fp, hunks=hunks, content=put(fp.content))
-
-
-def _count(n: float, unit: str) -> str:
-    return f"{n:g} {unit}{'' if n == 1 else 's'}"
-
-
-def _first_line(text: str, limit: int = 120) -> str:
-    line = text.strip().split("\n", 1)[0].strip()
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _thought_title(summary: str) -> str:
-    """A thinking step's title: the summary's first line, without its bold (summaries open
-    with a heading such as ``**Reading the cart module**``)."""
-    line = _first_line(summary)
-    if line.startswith("**") and line.endswith("**") and len(line) > 4:
-        line = line[2:-2].strip()
-    return line or "Thinking"
-
-
-def _opening_title(call: ToolCall) -> str:
-    try:
-        raw = json.loads(call.arguments or "{}")
-    except json.JSONDecodeError:
-        raw = {}
-    raw = raw if isinstance(raw, dict) else {}
-    name = call.name
-    if name == "read_file":
-        return f"Reading `{raw.get('path', '?')}`"
-    if name == "list_files":
-        return f"Listing `{raw.get('path') or '.'}`"
-    if name == "search":
-        return f"Searching `{raw.get('pattern', '?')}`"
-    if name == "edit_file":
-        return f"Editing `{raw.get('path', '?')}`"
-    if name == "run_command":
-        return f"Running `{raw.get('command', '?')}`"
-    if name == APPLY_PATCH:
-        try:
-            return _editing(p.path for p in parse_patch_envelope(str(raw.get("input", ""))))
-        except PatchError:
-            return "Editing files"
-    return f"Calling {name}"
-
-
-def _editing(paths: Any) -> str:
-    names = list(dict.fromkeys(paths))
-    if len(names) == 1:
-        return f"Editing `{names[0]}`"
-    return f"Editing {len(names)} files"
-
-
-def _verb(kind: str) -> str:
-    return {"create": "created", "delete": "deleted"}.get(kind, "updated")
-
-
-_PYTEST_SUMMARY = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s")
-
-
-def _outcome(result: CommandResult) -> str:
-    """A few words for the step's title: pytest's summary where there is one, else the exit code."""
-    if result.timed_out:
-        return "stopped at the timeout"
-    for line in reversed(result.output.strip().splitlines()[-5:]):
-        if m := _PYTEST_SUMMARY.match(line.strip()):
-            return m[1].rstrip(", ")
-    return "exit 0" if result.exit_code == 0 else f"failed (exit {result.exit_code})"

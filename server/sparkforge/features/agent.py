@@ -24,7 +24,8 @@ from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcException
 
 from sparkforge.agent.changes import ApplyRefused, ChangeSet, FileChange
-from sparkforge.agent.loop import AgentResult, AgentRun, Approval, Budget, Step
+from sparkforge.agent.loop import AgentResult, AgentRun, Approval, Budget
+from sparkforge.agent.steps import Step
 from sparkforge.agent.safety import CommandPolicy
 from sparkforge.agent.tools import AgentWorkspace
 from sparkforge.deep.flow import ActionError
