@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sparkforge.modelserver.scenarios import OracleEdit, ScenarioError, oracle_region, parse_document
+from sparkforge.modelserver.regions import oracle_region
+from sparkforge.modelserver.scenarios import OracleEdit, ScenarioError, parse_document
 from sparkforge.predict.diffing import classify
 from sparkforge.predict.postprocess import clean_rewrite
 from sparkforge.predict.prompt import build_prompt

@@ -24,9 +24,10 @@ from .cache import PromptCache
 from sparkforge.models.events import PatchOperation
 from sparkforge.models.tools import APPLY_PATCH, envelope
 
+from .regions import oracle_region, rewrite_region
 from .scenarios import (
-    Fault, FunctionCall, Patch, Scenario, ScenarioError, ScenarioStore, Timing, flatten_prompt, oracle_region,
-    reasoning_items, rewrite_region, tool_results,
+    Fault, FunctionCall, Patch, Scenario, ScenarioError, ScenarioStore, Timing, flatten_prompt,
+    reasoning_items, tool_results,
 )
 
 STATE_KEY: web.AppKey["ServerState"] = web.AppKey("sparkforge_modelserver_state")
