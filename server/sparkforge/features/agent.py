@@ -305,21 +305,22 @@ def setup(server: "SparkforgeServer") -> None:
                 raise p.error(f"paths[{i}] must be a workspace-relative path, not {shown(path)}")
         return paths
 
+    async def act_on_changes(ls: "SparkforgeServer", method: str, params: Any) -> dict[str, Any]:
+        """Keep or undo (``method``) the task's changes of ``paths`` (all by default)."""
+        p = Params(method, params, CHANGES_SHAPE)
+        paths = paths_of(p)
+        changes = task_of(p).changes
+        done = await (changes.keep(paths) if method == AGENT_KEEP else changes.undo(paths))
+        root = ls.root or Path.cwd()
+        return {"changes": [change_dict(root, fc) for fc in done]}
+
     @server.feature(AGENT_KEEP)
     async def agent_keep(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
-        p = Params(AGENT_KEEP, params, CHANGES_SHAPE)
-        paths = paths_of(p)
-        kept = await task_of(p).changes.keep(paths)
-        root = ls.root or Path.cwd()
-        return {"changes": [change_dict(root, fc) for fc in kept]}
+        return await act_on_changes(ls, AGENT_KEEP, params)
 
     @server.feature(AGENT_UNDO)
     async def agent_undo(ls: "SparkforgeServer", params: Any) -> dict[str, Any]:
-        p = Params(AGENT_UNDO, params, CHANGES_SHAPE)
-        paths = paths_of(p)
-        undone = await task_of(p).changes.undo(paths)
-        root = ls.root or Path.cwd()
-        return {"changes": [change_dict(root, fc) for fc in undone]}
+        return await act_on_changes(ls, AGENT_UNDO, params)
 
     @server.feature(AGENT_SWITCH)
     def agent_switch(ls: "SparkforgeServer", params: Any) -> None:
