@@ -84,9 +84,13 @@ includeFile.addEventListener('change', saveState);
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 function showNotice(text: string, error = false): void {
+  const stick = nearBottom(); // the notice takes room from the transcript: keep its end in sight
   notice.textContent = text;
   notice.classList.toggle('error', error);
   notice.hidden = false;
+  if (stick) {
+    transcript.scrollTop = transcript.scrollHeight;
+  }
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => (notice.hidden = true), 4000);
 }
