@@ -12,7 +12,9 @@ document, background tasks) and offers small helpers every feature needs.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -91,6 +93,48 @@ class SparkforgeProtocol(LanguageServerProtocol):
             self._send_response(msg_id, error=exc.to_response_error())
             return
         super()._send_handler_result(future, msg_id=msg_id)
+
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any,
+                         args: Any = None, kwargs: Any = None) -> None:
+        # pygls runs a coroutine handler as a task and answers from the task's done callback,
+        # a loop turn after the handler returned (behind whatever else is ready by then); here
+        # the answer is written in the same step that finishes the handler. A task cancelled
+        # (by $/cancelRequest) is answered from its done callback, as pygls does: also when it
+        # is cancelled before it started.
+        if not asyncio.iscoroutinefunction(handler):
+            super()._execute_handler(msg_id, handler, callback, args, kwargs)
+            return
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()  # as pygls hands a sync handler's result
+        task = asyncio.ensure_future(self._answer_when_done(msg_id, done, callback, handler, args or (), kwargs or {}))
+        self._request_futures[msg_id] = task
+        task.add_done_callback(functools.partial(self._answer_cancelled, msg_id, done, callback))
+
+    async def _answer_when_done(self, msg_id: Any, done: Any, callback: Any, handler: Any,
+                                args: Any, kwargs: Any) -> None:
+        try:
+            done.set_result(await handler(*args, **kwargs))
+        except asyncio.CancelledError:
+            raise  # answered by _answer_cancelled
+        except Exception as exc:
+            done.set_exception(exc)
+        self._request_futures.pop(msg_id, None)  # (pygls keeps a notification's for ever)
+        callback(done)
+
+    def _answer_cancelled(self, msg_id: Any, done: Any, callback: Any, task: Any) -> None:
+        if done.done():
+            return
+        done.cancel()  # answered RequestCancelled, as pygls does
+        self._request_futures.pop(msg_id, None)
+        callback(done)
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        if error is None and type(result) is dict:
+            # Already JSON (ghost text, next edits, chat): written as it is, where pygls would
+            # wrap it in the method's response class and unstructure it back with cattrs.
+            self._result_types.pop(msg_id, None)
+            self._send_data({"jsonrpc": "2.0", "id": msg_id, "result": result})
+            return
+        super()._send_response(msg_id, result, error)
 
     def _check_handler_result(self, future: Any) -> None:
         # A notification's handler failed: nobody waits for an answer, so the log is all.

@@ -359,8 +359,9 @@ async def test_cancelling_resolve_closes_the_model_stream(client: LanguageClient
     doc = Doc(client, workspace / "cart.py", CART)
     pending = await resolve_slowly(client, model_server, doc, ttft_ms=5000)
     pending.cancel()  # $/cancelRequest, as an editor sends when the user gives up
-    with pytest.raises(JsonRpcException):
+    with pytest.raises(JsonRpcException) as err:
         await pending.result()
+    assert err.value.code == -32800  # RequestCancelled
     assert await wait_until(lambda: model_server.stats()["open_streams"] == 0)
     assert model_server.stats()["streams_abandoned"] == 1
     (reports,) = [r for t, r in client.progress_reports.items() if str(t).startswith("sparkforge-action")]
