@@ -389,10 +389,10 @@ async def part_bd(ms: ModelServer, keystrokes: int, rhythm: Rhythm = TYPICAL, se
         over_sleep.append((at + t["debounce_end"] / 1000 - debounce_end) * 1000)
         last_byte_to_items.append((last_result["items_at"] - last_byte(entry)) * 1000)
         last_byte_to_bytes.append((last_result["bytes_at"] - last_byte(entry)) * 1000)
-        if "stream_end" in t and "classified" in t:
+        if "answer_end" in t and "classified" in t:
             after_last_byte.append((
-                (at + t["stream_end"] / 1000 - last_byte(entry)) * 1000,  # the stream's end read
-                t["classified"] - t["stream_end"],  # the answer read back into a suggestion
+                (at + t["answer_end"] / 1000 - last_byte(entry)) * 1000,  # the answer's end read
+                t["classified"] - t["answer_end"],  # the answer read back into a suggestion
                 (last_result["items_at"] - at - t["classified"] / 1000) * 1000,  # to the editor
             ))
         sample_transports.add(str(entry.get("transport")))
@@ -614,7 +614,7 @@ async def main_async(args) -> None:
     steps = bd["after_last_byte"]
     if steps:
         read, classify, deliver = ([x[i] for x in steps] for i in range(3))
-        print(f"| of which, p50 (ms): the stream's end read; the answer read back into a suggestion; "
+        print(f"| of which, p50 (ms): the answer's end (the region's end marker) read; the answer read back into a suggestion; "
               f"on to the client's parsed result | {pct(read, .5):.2f}; {pct(classify, .5):.2f}; {pct(deliver, .5):.2f} | |")
     b2b = bd["last_byte_to_bytes"]
     print(f"| model's last byte -> the answer's bytes reach the client's pipe reader (before the "

@@ -29,7 +29,7 @@ async def test_the_prompt_is_built_while_the_debounce_waits(client: LanguageClie
     marks = last["timingsMs"]
     assert last["debounceMs"] == 600
     assert list(marks) == ["keystroke", "start", "context", "prompt", "ready", "debounce_end", "first_event",
-                           "stream_end", "classified"]
+                           "answer_end", "classified"]
     # The wait counts from the keystroke's arrival, which came before the request's: prompt
     # and request set-up came first, then the rest of the 600 ms (a wait never ends early),
     # then the request: the model's first event after the debounce's end

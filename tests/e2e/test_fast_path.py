@@ -48,6 +48,19 @@ async def test_ghost_text_at_the_cursor(client: LanguageClient, workspace, model
     assert sent["stream"] is True  # streamed (implicitly, over the WebSocket)
 
 
+async def test_ghost_text_comes_when_the_region_ends_not_when_the_response_does(client: LanguageClient, workspace, model_server):
+    # The model server holds back the response's closing events (output_text.done up to
+    # response.completed) after the answer's last token, for a minute.
+    stall = {"kind": "stall_during", "after_tokens": 10**6, "stall_ms": 60000}
+    model_server.load([rewrite("total", ["return res<|user_cursor_is_here|>"], TOTAL_DONE, fault=stall)])
+    doc = Doc(client, workspace / "cart.py", TOTAL)
+    pos = doc.position_after("return res")
+    result = await client.text_document_inline_completion_async(inline(doc.uri, pos, invoked=True))
+    assert ghost_of(result)[0] == "ult"
+    stats = model_server.stats()
+    assert stats["open_streams"] == 1 and stats["streams_completed"] == 0  # its end still to come
+
+
 async def test_typing_through_a_shown_suggestion_needs_no_model_call(client: LanguageClient, workspace, model_server):
     model_server.load([rewrite("total", ["return res<|user_cursor_is_here|>"], TOTAL_DONE)])
     doc = Doc(client, workspace / "cart.py", TOTAL)

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -307,7 +308,7 @@ class SocketRequest:
         if self._http is not None:
             return await self._http.__aexit__(*exc)
         if self._conn is not None:
-            if self.finished and exc[0] is None:
+            if self.finished:  # the server's answer is complete, whatever the reader did after
                 self._pool.release(self._conn)
                 self._conn = None
             else:
@@ -326,10 +327,13 @@ class SocketRequest:
         stall = _StallWatch(self._read_timeout)
         try:
             while message is not None:
-                yield message.decode()
                 if any(t in message for t in _TERMINAL) and _terminal(message):
+                    # Set first: a reader that stops at the terminal event leaves the socket
+                    # between answers, and it goes back to the pool.
                     self.finished = True
+                    yield message.decode()
                     return
+                yield message.decode()
                 stall.progress()
                 try:
                     message = await conn.recv_bytes()
@@ -386,10 +390,16 @@ class _StallWatch:
         return uncancel is None or uncancel() == 0
 
 
+_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed", "error")
+_TERMINAL_START = re.compile(rb'\{\s*"type"\s*:\s*"(?:response\.(?:completed|incomplete|failed)|error)"')
+
+
 def _terminal(message: bytes) -> bool:
+    if _TERMINAL_START.match(message):
+        return True  # (as the API writes them: the type first; the whole answer's text follows)
     with contextlib.suppress(ValueError):
         kind = json.loads(message).get("type")
-        return kind in ("response.completed", "response.incomplete", "response.failed", "error")
+        return kind in _TERMINAL_TYPES
     return False
 
 

@@ -7,7 +7,9 @@ document cancels the older one, which closes its HTTP stream (the model stops ge
 stops costing). The debounce sleeps inside the flight, so a keystroke during it means no
 request at all; the prompt is built while it sleeps, so that when it ends only the request is
 left to make. The stream is parsed as it arrives; final hunks are passed to listeners
-(nextEdit's partial results) before the answer ends.
+(nextEdit's partial results) before the answer ends. The answer is complete at the region's
+end marker: the requests get their result then (each through a future of its own, so one
+that is cancelled leaves the others be), and the response's closing events are read after.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sparkforge.models.tokens import request_budget
 from sparkforge.predict.debounce import AdaptiveDebounce
 from sparkforge.predict.diffing import Prediction, RegionEdit, classify
 from sparkforge.predict.postprocess import clean_rewrite
-from sparkforge.predict.prompt import Prompt, PromptSettings, RegionTooLarge, build_prompt
+from sparkforge.predict.prompt import REGION_END, REGION_START, Prompt, PromptSettings, RegionTooLarge, build_prompt
 from sparkforge.predict.streaming import StreamingRewriteParser
 from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
 from sparkforge.textpos import pieces
@@ -86,14 +88,15 @@ class PredictionResult:
     snapshot: Snapshot
     prompt: Prompt
     prediction: Prediction
-    model_ms: float  # from the request to the end of the stream
+    model_ms: float  # from the request to the answer complete
     first_token_ms: float | None
     debounce_ms: float
     started_at: float = 0.0  # when the work began (perf_counter seconds: CLOCK_MONOTONIC on Linux)
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds from the start of the work (during the debounce) to each step: keystroke
     (the debounce's anchor, zero or negative), prompt (built), ready (redacted, parser made),
-    debounce_end, first_event, stream_end, classified."""
+    debounce_end, first_event, answer_end (the answer complete: the region's end marker read,
+    or the stream's end), classified."""
 
 
 @dataclass
@@ -103,6 +106,10 @@ class _Flight:
     listeners: list[PartialListener] = field(default_factory=list)
     final: list[RegionEdit] = field(default_factory=list)
     waiters: int = 0
+    waiting: list[asyncio.Future[PredictionResult | None]] = field(default_factory=list)
+    """One future per request waiting, answered the moment the model's answer is complete (its
+    stream's own end is read after): a loop turn sooner than the task's end would wake them."""
+    answer: PredictionResult | None = None
 
 
 class PredictionEngine:
@@ -149,7 +156,7 @@ class PredictionEngine:
         """A keystroke: the prediction in flight for an older version is stale. Cancel it now,
         not when the next request arrives, so its stream closes while the loop is idle."""
         flight = self._flights.get(uri)
-        if flight is not None and flight.snapshot.version != version:
+        if flight is not None and flight.snapshot.version != version and flight.answer is None:
             flight.task.cancel()
             self._closing.add(flight.task)
             flight.task.add_done_callback(self._closing.discard)
@@ -175,9 +182,10 @@ class PredictionEngine:
             return hit
         flight = self._flights.get(snap.uri)
         if flight is not None and flight.snapshot.key != snap.key:
-            flight.task.cancel()  # stale: the document or the cursor moved on
-            self._closing.add(flight.task)
-            flight.task.add_done_callback(self._closing.discard)
+            if flight.answer is None:  # (an answered one reads its stream's last events)
+                flight.task.cancel()  # stale: the document or the cursor moved on
+                self._closing.add(flight.task)
+                flight.task.add_done_callback(self._closing.discard)
             flight = None
         if flight is None:
             task = asyncio.get_running_loop().create_task(
@@ -186,13 +194,17 @@ class PredictionEngine:
             flight = _Flight(snap, task)
             self._flights[snap.uri] = flight
             task.add_done_callback(lambda t, f=flight: self._landed(f))
+        if flight.answer is not None:
+            return flight.answer  # complete; the task is reading the stream's end
         if on_partial is not None:
             if flight.final:
                 on_partial(list(flight.final))
             flight.listeners.append(on_partial)
         flight.waiters += 1
+        mine: asyncio.Future[PredictionResult | None] = asyncio.get_running_loop().create_future()
+        flight.waiting.append(mine)
         try:
-            return await asyncio.shield(flight.task)
+            return await mine  # (cancelling this request cancels only its own future)
         except asyncio.CancelledError:
             me = asyncio.current_task()
             if flight.task.cancelled() and (me is None or getattr(me, "cancelling", lambda: 0)() == 0):
@@ -200,20 +212,47 @@ class PredictionEngine:
             raise
         finally:
             flight.waiters -= 1
+            flight.waiting.remove(mine)
             if on_partial is not None and on_partial in flight.listeners:
                 flight.listeners.remove(on_partial)
-            if flight.waiters == 0 and not flight.task.done():
+            if flight.waiters == 0 and not flight.task.done() and flight.answer is None:
                 flight.task.cancel()  # nobody wants it any more: stop paying for it
 
     def _landed(self, flight: _Flight) -> None:
         if self._flights.get(flight.snapshot.uri) is flight:
             del self._flights[flight.snapshot.uri]
-        if flight.task.cancelled():
-            self.requests_cancelled += 1
+        task = flight.task
+        waiting = [f for f in flight.waiting if not f.done()]
+        if flight.answer is not None:  # delivered; whatever ended the reading after is no matter
+            if not task.cancelled():
+                task.exception()  # (retrieved: the gateway keeps it as the role's last error)
             return
-        if flight.task.exception() is None and (result := flight.task.result()) is not None:
+        if task.cancelled():
+            self.requests_cancelled += 1
+            for f in waiting:
+                f.cancel()
+            return
+        if (exc := task.exception()) is not None:
+            for f in waiting:
+                f.set_exception(exc)
+            return
+        result = task.result()
+        for f in waiting:
+            f.set_result(result)
+        if result is not None:
             self._last[flight.snapshot.uri] = result
             self.last_result = result
+
+    def _publish(self, flight: _Flight | None, result: PredictionResult) -> None:
+        """The answer is complete: the requests waiting for it have it now, and a request for
+        the same moment finds it (``cached``)."""
+        self._last[result.snapshot.uri] = self.last_result = result
+        if flight is None:
+            return
+        flight.answer = result
+        for f in flight.waiting:
+            if not f.done():
+                f.set_result(result)
 
     def _prompt_settings(self) -> PromptSettings:
         s = self.settings
@@ -282,6 +321,8 @@ class PredictionEngine:
                        advice="no suggestion was asked for; lower sparkforge.inline.promptTokens, or raise the setting")
         parser = StreamingRewriteParser(prompt)
         flight = self._flights.get(snap.uri)
+        if flight is not None and flight.task is not asyncio.current_task():
+            flight = None
         marks["ready"] = time.perf_counter()
         if delay > 0:
             await _sleep_until(anchor + delay / 1000)
@@ -289,7 +330,6 @@ class PredictionEngine:
         started = time.perf_counter()
         first: float | None = None
         raw: list[str] = []
-        finish = "stop"
         cursor = (prompt.cursor_line, prompt.cursor_character)
         self.requests_made += 1
         stream = self.gateway.stream(
@@ -299,10 +339,23 @@ class PredictionEngine:
             max_output_tokens=self.settings.max_output_tokens,
             retry=False,  # one try of timeouts.firstToken: the next keystroke will not wait
         )
+        result: PredictionResult | None = None
+        # The answer is complete when the region's end marker has come: what the model writes
+        # after it is not read (``clean_rewrite``), so the suggestion is made and handed over
+        # then, not after the response's closing events (which repeat the whole text). Not
+        # where the region itself holds a marker: then the last one ends the answer.
+        ends_early = REGION_END not in prompt.region_text and REGION_START not in prompt.region_text
+        tail = ""  # the answer's last characters, for an end marker split across deltas
         async with contextlib.aclosing(stream):
             async for event in stream:
+                if result is not None:
+                    continue  # delivered: the rest is read to leave the connection reusable
                 if isinstance(event, Finish):
-                    finish = event.reason
+                    marks["answer_end"] = time.perf_counter()
+                    result = self._result(snap, prompt, raw, secrets, event.reason, marks, started, first, delay)
+                    self._publish(flight, result)
+                    await asyncio.sleep(0)  # the requests answer before this task reads on
+                    continue
                 if not isinstance(event, TextDelta):
                     continue
                 if first is None:
@@ -321,8 +374,26 @@ class PredictionEngine:
                     flight.final.extend(final)
                     for listener in list(flight.listeners):
                         listener(final)
-        marks["stream_end"] = time.perf_counter()
-        model_ms = (marks["stream_end"] - started) * 1000
+                if ends_early:
+                    seen = tail + event.text
+                    if REGION_END in seen:
+                        marks["answer_end"] = time.perf_counter()
+                        result = self._result(snap, prompt, raw, secrets, "stop", marks, started, first, delay)
+                        self._publish(flight, result)
+                        await asyncio.sleep(0)
+                        continue
+                    tail = seen[1 - len(REGION_END):]
+        if result is None:  # (every complete stream ends with a Finish: a safety net)
+            marks["answer_end"] = time.perf_counter()
+            result = self._result(snap, prompt, raw, secrets, "stop", marks, started, first, delay)
+        return result
+
+    def _result(
+        self, snap: Snapshot, prompt: Prompt, raw: list[str], secrets: Any, finish: str,
+        marks: dict[str, float], started: float, first: float | None, delay: float,
+    ) -> PredictionResult:
+        """The model's complete answer read back into a suggestion."""
+        model_ms = (marks["answer_end"] - started) * 1000
         self._debounce(snap.uri).model_latency(model_ms)
         answer = "".join(raw)
         if secrets:
