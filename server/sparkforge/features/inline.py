@@ -7,7 +7,7 @@ the cursor is returned. An explicit request (Invoked) skips the debounce.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -24,20 +24,19 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
         ls: "SparkforgeServer", params: types.InlineCompletionParams
-    ) -> types.InlineCompletionList | None:
+    ) -> dict[str, Any] | None:  # an InlineCompletionList
         uri = params.text_document.uri
         doc = ls.document(uri)
         column = sugg.column(doc, params.position)  # an impossible position is an error
         if not ls.settings.inline.enabled or ls.exclusion_reason(uri) is not None:
             return None
         position = params.position
-        cursor_range = types.Range(start=position, end=position)
 
         shown = sugg.shown_ghost(uri)
         if shown is not None:
             rest = shown.continuation(doc.lines, params.position.line, column)
             if rest is not None:
-                return _items(shown.id, rest, cursor_range)
+                return _items(shown.id, rest, position)
 
         snap = sugg.snapshot(uri, position, column=column)
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
@@ -52,24 +51,26 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
             return None  # the document moved on while the model answered
         ghost = result.prediction.ghost
         region = result.prompt.region_text
-        if sugg.is_rejected(uri, region, ghost.text):
+        if not sugg.offer(result.id, uri, region, ghost.text):
             return None
-        sugg.offered(result.id, uri, region, ghost.text)
         sugg.show_ghost(ShownGhost(result.id, uri, snap.lines, snap.line, snap.column, ghost.text))
-        return _items(result.id, ghost.text, cursor_range)
+        return _items(result.id, ghost.text, position)
 
 
-def _items(result_id: str, text: str, cursor_range: types.Range) -> types.InlineCompletionList:
-    return types.InlineCompletionList(
-        items=[
-            types.InlineCompletionItem(
-                insert_text=text,
-                range=cursor_range,
-                command=types.Command(
-                    title="sparkforge: suggestion accepted",
-                    command=ACCEPT_COMMAND,
-                    arguments=[result_id],
-                ),
-            )
+def _items(result_id: str, text: str, position: types.Position) -> dict[str, Any]:
+    """The InlineCompletionList, written as JSON: the answer leaves without a pass through
+    cattrs (ghost text is the one answer a user waits for)."""
+    at = {"line": position.line, "character": position.character}
+    return {
+        "items": [
+            {
+                "insertText": text,
+                "range": {"start": at, "end": at},
+                "command": {
+                    "title": "sparkforge: suggestion accepted",
+                    "command": ACCEPT_COMMAND,
+                    "arguments": [result_id],
+                },
+            }
         ]
-    )
+    }

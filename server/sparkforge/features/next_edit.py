@@ -73,9 +73,8 @@ def setup(server: "SparkforgeServer", sugg: "Suggestions") -> None:
         edits = result.prediction.edits
         region = result.prompt.region_text
         text = edits_text(edits)
-        if sugg.is_rejected(uri, region, text):
+        if not sugg.offer(result.id, uri, region, text):
             return None
-        sugg.offered(result.id, uri, region, text)
         return {
             "id": result.id,
             "version": snap.version,

@@ -204,13 +204,16 @@ class Suggestions:
             self.model_failed(exc)
             return None
 
-    def is_rejected(self, uri: str, region_text: str, suggestion: str) -> bool:
-        return signature(uri, region_text, suggestion) in self.feedback.rejected_signatures
-
-    def offered(self, result_id: str, uri: str, region_text: str, suggestion: str) -> None:
-        self.feedback.offered[result_id] = signature(uri, region_text, suggestion)
+    def offer(self, result_id: str, uri: str, region_text: str, suggestion: str) -> bool:
+        """False if the user turned this suggestion down here before; else it is recorded as
+        offered (under ``result_id``, for the feedback to come)."""
+        sig = signature(uri, region_text, suggestion)
+        if sig in self.feedback.rejected_signatures:
+            return False
+        self.feedback.offered[result_id] = sig
         if len(self.feedback.offered) > 500:  # keep the map small: oldest first out
             self.feedback.offered.pop(next(iter(self.feedback.offered)))
+        return True
 
     def model_failed(self, exc: Exception) -> None:
         """A prediction failed: log it, update the status, and tell the user once per kind of
