@@ -28,11 +28,11 @@ from sparkforge.models.events import Finish, TextDelta
 from sparkforge.models.gateway import ModelGateway
 from sparkforge.models.tokens import request_budget
 from sparkforge.predict.debounce import AdaptiveDebounce
-from sparkforge.predict.diffing import Prediction, RegionEdit, classify
-from sparkforge.predict.postprocess import clean_rewrite
-from sparkforge.predict.prompt import REGION_END, REGION_START, Prompt, PromptSettings, RegionTooLarge, build_prompt
+from sparkforge.predict.answer import AnswerReader
+from sparkforge.predict.diffing import Prediction, RegionEdit
+from sparkforge.predict.prompt import Prompt, PromptSettings, RegionTooLarge, build_prompt
 from sparkforge.predict.streaming import StreamingRewriteParser
-from sparkforge.privacy import REDACTED, redact, redact_reversibly, unredact
+from sparkforge.privacy import REDACTED, redact, redact_reversibly
 from sparkforge.textpos import pieces
 
 # The event loop's timers wake up to a millisecond late (epoll counts whole milliseconds),
@@ -329,7 +329,6 @@ class PredictionEngine:
         marks["debounce_end"] = time.perf_counter()
         started = time.perf_counter()
         first: float | None = None
-        raw: list[str] = []
         cursor = (prompt.cursor_line, prompt.cursor_character)
         self.requests_made += 1
         stream = self.gateway.stream(
@@ -340,19 +339,16 @@ class PredictionEngine:
             retry=False,  # one try of timeouts.firstToken: the next keystroke will not wait
         )
         result: PredictionResult | None = None
-        # The answer is complete when the region's end marker has come: what the model writes
-        # after it is not read (``clean_rewrite``), so the suggestion is made and handed over
-        # then, not after the response's closing events (which repeat the whole text). Not
-        # where the region itself holds a marker: then the last one ends the answer.
-        ends_early = REGION_END not in prompt.region_text and REGION_START not in prompt.region_text
-        tail = ""  # the answer's last characters, for an end marker split across deltas
+        # Complete at the region's end marker (or the stream's end): the suggestion is made
+        # and handed over then; the response's closing events are read after.
+        reader = AnswerReader(prompt, secrets)
         async with contextlib.aclosing(stream):
             async for event in stream:
                 if result is not None:
                     continue  # delivered: the rest is read to leave the connection reusable
                 if isinstance(event, Finish):
                     marks["answer_end"] = time.perf_counter()
-                    result = self._result(snap, prompt, raw, secrets, event.reason, marks, started, first, delay)
+                    result = self._result(snap, prompt, reader.prediction(event.reason), marks, started, first, delay)
                     self._publish(flight, result)
                     await asyncio.sleep(0)  # the requests answer before this task reads on
                     continue
@@ -361,7 +357,7 @@ class PredictionEngine:
                 if first is None:
                     first = time.perf_counter()
                     marks["first_event"] = first
-                raw.append(event.text)
+                complete = reader.feed(event.text)
                 # the insertion at the cursor is ghost text, not a next edit
                 final = [
                     h for h in parser.feed(event.text)
@@ -374,36 +370,26 @@ class PredictionEngine:
                     flight.final.extend(final)
                     for listener in list(flight.listeners):
                         listener(final)
-                if ends_early:
-                    seen = tail + event.text
-                    if REGION_END in seen:
-                        marks["answer_end"] = time.perf_counter()
-                        result = self._result(snap, prompt, raw, secrets, "stop", marks, started, first, delay)
-                        self._publish(flight, result)
-                        await asyncio.sleep(0)
-                        continue
-                    tail = seen[1 - len(REGION_END):]
+                if complete:
+                    marks["answer_end"] = time.perf_counter()
+                    result = self._result(snap, prompt, reader.prediction(), marks, started, first, delay)
+                    self._publish(flight, result)
+                    await asyncio.sleep(0)
+                    continue
+                reader.guess_ahead()  # the marker begun: its rest is a token or more away
         if result is None:  # (every complete stream ends with a Finish: a safety net)
             marks["answer_end"] = time.perf_counter()
-            result = self._result(snap, prompt, raw, secrets, "stop", marks, started, first, delay)
+            result = self._result(snap, prompt, reader.prediction(), marks, started, first, delay)
         return result
 
     def _result(
-        self, snap: Snapshot, prompt: Prompt, raw: list[str], secrets: Any, finish: str,
+        self, snap: Snapshot, prompt: Prompt, prediction: Prediction,
         marks: dict[str, float], started: float, first: float | None, delay: float,
     ) -> PredictionResult:
-        """The model's complete answer read back into a suggestion."""
+        """The result of a complete answer, read as ``prediction``."""
+        marks["classified"] = time.perf_counter()
         model_ms = (marks["answer_end"] - started) * 1000
         self._debounce(snap.uri).model_latency(model_ms)
-        answer = "".join(raw)
-        if secrets:
-            answer = unredact(answer, secrets)
-        # A cut-off answer would read as deleting the rest of the region, and a marker the
-        # model garbled (so that it could not be put back) as replacing a secret with it.
-        garbled = REDACTED in answer and REDACTED not in prompt.region_text
-        rewrite = clean_rewrite(answer, prompt) if finish != "length" and not garbled else None
-        prediction = classify(prompt, rewrite)
-        marks["classified"] = time.perf_counter()
         return PredictionResult(
             id=f"p{next(self._ids)}",
             snapshot=snap,
