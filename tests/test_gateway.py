@@ -13,15 +13,15 @@ import pytest
 from lsphelp import wait_until
 from sparkforge.config import Settings
 from sparkforge.models.events import Finish, PatchOperation, TextDelta, Usage
-from sparkforge.models.gateway import (
+from sparkforge.models.errors import (
     BadResponseError,
     MissingKeyError,
-    ModelGateway,
     ModelTimeoutError,
     ModelUnavailableError,
     RateLimitError,
     StreamDroppedError,
 )
+from sparkforge.models.gateway import ModelGateway
 
 
 def make_settings(base_url: str, api: str = "responses", retries: int = 0) -> Settings:

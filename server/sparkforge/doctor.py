@@ -22,7 +22,8 @@ from sparkforge.config import ROLES, Role, RoleConfig, Settings, mask_secret, pa
 from sparkforge.deep.failures import http_status, model_failure
 from sparkforge.models.events import TextDelta
 from sparkforge.models.access import Lookup
-from sparkforge.models.gateway import AuthError, ModelError, ModelGateway, NoAccessError, is_local
+from sparkforge.models.errors import AuthError, ModelError, NoAccessError
+from sparkforge.models.gateway import ModelGateway, is_local
 
 # Where ``sparkforge model-server`` listens when started with no options.
 OFFLINE_URL = "http://127.0.0.1:8765/v1"

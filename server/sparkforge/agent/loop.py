@@ -56,7 +56,8 @@ from sparkforge.edits import (
     whole_text_change,
 )
 from sparkforge.models.events import PatchOperation, Reasoning, ReasoningSummary, TextDelta, ToolCall, Usage
-from sparkforge.models.gateway import ModelError, ModelGateway, request_cost
+from sparkforge.models.errors import ModelError
+from sparkforge.models.gateway import ModelGateway, request_cost
 from sparkforge.models.tokens import OverBudget, count_tokens, request_budget, within_budget
 from sparkforge.models.tools import (
     APPLY_PATCH,

@@ -17,14 +17,14 @@ import re
 from urllib.parse import urlparse
 
 from sparkforge.config import Role, RoleConfig, Settings
-from sparkforge.models.gateway import (
+from sparkforge.models.errors import (
     AuthError,
     MissingKeyError,
     ModelError,
     ModelUnavailableError,
     RateLimitError,
-    is_local,
 )
+from sparkforge.models.gateway import is_local
 
 _GENERIC_WAY_OUT = re.compile(r"[;,]?\s*(?:or\s+)?switch (?:this action |this chat )?to the other model\s*$")
 

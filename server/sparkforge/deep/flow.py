@@ -32,7 +32,8 @@ from sparkforge.deep.targets import Target, enclosing_scope
 from sparkforge.deep.testing import TestLayout, find_test_layout
 from sparkforge.edits import EditPlan, PatchApplier, PatchError, SourceText, parse_patches
 from sparkforge.models.events import Finish, PatchOperation, TextDelta, Usage
-from sparkforge.models.gateway import ModelError, ModelGateway
+from sparkforge.models.errors import ModelError
+from sparkforge.models.gateway import ModelGateway
 from sparkforge.models.router import Router
 from sparkforge.models.tokens import OverBudget, count_tokens, request_budget
 from sparkforge.predict.text import split_lines

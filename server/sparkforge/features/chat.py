@@ -35,7 +35,8 @@ from sparkforge.deep.failures import model_failure
 from sparkforge.deep.flow import ActionError
 from sparkforge.edits import EditPlan, render_diff, FileEdit, PatchApplier, PatchError, SourceText, parse_patches, whole_text_change
 from sparkforge.models.events import TextDelta, Usage
-from sparkforge.models.gateway import ModelError, request_cost
+from sparkforge.models.errors import ModelError
+from sparkforge.models.gateway import request_cost
 from sparkforge.models.tokens import OverBudget, count_tokens, request_budget, within_budget
 from sparkforge.privacy import Redaction, stray_markers
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from sparkforge.features.suggestions import ACCEPT_COMMAND, Suggestions
-from sparkforge.models.gateway import ModelError
+from sparkforge.models.errors import ModelError
 from sparkforge.predict.engine import ShownGhost
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from sparkforge.features.params import Params
 from sparkforge.features.suggestions import Suggestions, edits_text
-from sparkforge.models.gateway import ModelError
+from sparkforge.models.errors import ModelError
 from sparkforge.predict.diffing import RegionEdit
 from sparkforge.textpos import LinePositions, units
 

@@ -220,7 +220,7 @@ class Suggestions:
         problem that needs them (a key, a URL), not for passing trouble like a 429. While the
         fast model is paused (rate limit, outage) nothing more is said: the server logged the
         pause and sent it in the status when it began, and does again when it ends."""
-        from sparkforge.models.gateway import AuthError, MissingKeyError, ModelUnavailableError
+        from sparkforge.models.errors import AuthError, MissingKeyError, ModelUnavailableError
 
         kind = type(exc).__name__
         quiet = getattr(exc, "refused", False) or self.server.gateway.paused("fast") is not None

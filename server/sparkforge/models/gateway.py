@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -45,11 +43,25 @@ from sparkforge.models.events import (
     Usage,
 )
 from sparkforge.models.access import Lookup, RoleAccess, denial, serving, serving_config
+from sparkforge.models.errors import (
+    MissingKeyError,
+    ModelError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+    NoAccessError,
+    RateLimitError,
+    StreamDroppedError,
+    cause_of,
+    role_name,
+    transient,
+    translate,
+    what_failed,
+)
 from sparkforge.models.access import message as access_message
 from sparkforge.models.watchdog import Watchdog
-from sparkforge.models.websocket import SocketClosedError, SocketPool, SocketRequest
+from sparkforge.models.websocket import SocketPool, SocketRequest
 from sparkforge.models.health import Pause, RoleHealth
-from sparkforge.models.parsers import BadEvent, ChatParser, ResponsesParser, short
+from sparkforge.models.parsers import ChatParser, ResponsesParser, short
 from sparkforge.models.sse import sse_data_of_bytes
 
 # USD per million tokens (input, cached input, output); a model not listed has no cost shown.
@@ -80,59 +92,6 @@ BACKOFF_S = 0.5
 """The wait before retrying a 5xx or a failed connection; doubles with each try."""
 RESUME_MARGIN_S = 0.01
 """Timers may fire a little early: wake this much after a pause ends, not just before."""
-
-
-class ModelError(Exception):
-    """A model request failed; ``str()`` is a message a user can act on."""
-
-    kind = "error"
-
-    def __init__(self, role: Role, message: str, *, retry_after: float | None = None, refused: bool = False):
-        super().__init__(message)
-        self.role = role
-        self.retry_after = retry_after
-        self.refused = refused
-        """Nothing was sent: the role is paused (see ``health``)."""
-        self.transient = False
-        """A 429, 5xx, failed connection or missing first token: worth another try, and a
-        sign of the role's health."""
-
-
-class MissingKeyError(ModelError):
-    kind = "missing_key"
-
-
-class AuthError(ModelError):
-    kind = "auth"
-
-
-class RateLimitError(ModelError):
-    kind = "rate_limit"
-
-
-class ModelUnavailableError(ModelError):
-    """Connection refused, DNS failure, 5xx after retries, unknown model."""
-
-    kind = "unavailable"
-
-
-class ModelTimeoutError(ModelError):
-    kind = "timeout"
-
-
-class NoAccessError(ModelError):
-    """No model of the role's chain may be used with this key (``models.access``): the user
-    was told once, so every request is refused quietly, with nothing sent."""
-
-    kind = "no_access"
-
-
-class StreamDroppedError(ModelError):
-    kind = "dropped"
-
-
-class BadResponseError(ModelError):
-    kind = "bad_response"
 
 
 @dataclass
@@ -185,10 +144,6 @@ def _timeout(cfg: RoleConfig) -> httpx.Timeout:
     # The read timeout bounds the wait for the first token and any stall inside the stream.
     t = cfg.timeouts
     return httpx.Timeout(connect=t.connect, read=t.first_token, write=t.connect, pool=t.connect)
-
-
-def role_name(role: Role) -> str:
-    return f"the {role} model"
 
 
 class ModelGateway:
@@ -378,7 +333,7 @@ class ModelGateway:
                 elif isinstance(exc, ModelTimeoutError):
                     err = self._stalled(role, _now() - started, tries, limit if cut else None)
                 else:
-                    err = self._translate(role, exc.__cause__ or exc, first_token_seen=False, tries=tries)
+                    err = translate(role, self._serving_config(role), exc.__cause__ or exc, first_token_seen=False, tries=tries)
                     err.transient = True
                 state.last_error = str(err)
                 raise err from exc
@@ -472,10 +427,10 @@ class ModelGateway:
         except GeneratorExit:
             raise
         except Exception as exc:  # map SDK and transport errors to one message each
-            err = self._translate(role, exc, first_token_seen=not first)
+            err = translate(role, self._serving_config(role), exc, first_token_seen=not first)
             if not outcome:
                 outcome = True
-                err.transient = _transient(exc)
+                err.transient = transient(exc)
                 if not err.transient:  # the model answered (401, 404, ...): it is reachable
                     self._reached(role, probe)
                 # else the caller records it
@@ -503,7 +458,7 @@ class ModelGateway:
         if isinstance(exc, RateLimitError):
             pause: Pause | None = state.health.rate_limited(probe, exc.retry_after, str(exc), now)
         else:
-            pause = state.health.failed(probe, _what_failed(exc), str(exc), now)
+            pause = state.health.failed(probe, what_failed(exc), str(exc), now)
         self._probe_settled(role, probe)
         if pause is not None:
             self._announce(role, pause)
@@ -644,97 +599,6 @@ class ModelGateway:
                   model, usage.input_tokens, usage.cached_tokens, usage.output_tokens,
                   "unknown" if cost is None else f"${cost:.6f}")
 
-    def _translate(self, role: Role, exc: BaseException, *, first_token_seen: bool, tries: int = 1) -> ModelError:
-        cfg = self._serving_config(role)
-        retries = tries - 1
-        who = role_name(role)
-        setting = f"sparkforge.{role}"
-        if isinstance(exc, TimeoutError):
-            return ModelTimeoutError(
-                role,
-                f"{who} ({cfg.model}) did not finish within {cfg.timeouts.total:g} s; "
-                f"try again or raise {setting}.timeouts.total",
-            )
-        if not first_token_seen and _refused(exc):
-            # (some transports report a refused connection as a connect timeout)
-            return ModelUnavailableError(
-                role,
-                f"cannot reach {who} at {cfg.base_url}: {_cause(exc)}; is the server running? "
-                f"check {setting}.baseUrl",
-            )
-        if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
-            if first_token_seen:
-                return ModelTimeoutError(
-                    role,
-                    f"{who} ({cfg.model}) stalled mid-answer for over "
-                    f"{cfg.timeouts.first_token:g} s; try again",
-                )
-            return ModelTimeoutError(
-                role,
-                f"{who} ({cfg.model}) sent nothing within {cfg.timeouts.first_token:g} s; "
-                f"try again or raise {setting}.timeouts.firstToken",
-            )
-        if isinstance(exc, openai.AuthenticationError):
-            return AuthError(
-                role,
-                f"{who}'s API key was refused by {cfg.base_url} (401): check the key in "
-                f"{cfg.api_key_env}",
-            )
-        if isinstance(exc, openai.PermissionDeniedError):
-            return AuthError(
-                role, f"{who}'s API key may not use {cfg.model} (403): check the key's project"
-            )
-        if isinstance(exc, openai.RateLimitError):
-            retry = exc.response.headers.get("retry-after")
-            after = f" (the server asks to wait {retry} s)" if retry else ""
-            return RateLimitError(
-                role,
-                f"{who} is rate-limited (429){_after_retries(retries)}{after}; "
-                "wait a moment and try again, or switch to the other model",
-                retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
-            )
-        if isinstance(exc, openai.NotFoundError):
-            return ModelUnavailableError(
-                role,
-                f"{who} {cfg.model!r} was not found at {cfg.base_url} (404): check "
-                f"{setting}.model and {setting}.baseUrl",
-            )
-        if isinstance(exc, openai.APIStatusError):
-            return ModelUnavailableError(
-                role,
-                f"{who} failed with HTTP {exc.status_code}{_after_retries(retries)}: "
-                f"{short(exc.message).rstrip('.')}; try again later or switch to the other model",
-            )
-        if isinstance(exc, SocketClosedError):
-            if not first_token_seen:
-                return ModelUnavailableError(
-                    role,
-                    f"{who} at {cfg.base_url} closed its WebSocket before answering ({exc.reason}); "
-                    f'try again, or set {setting}.transport to "http"',
-                )
-            return StreamDroppedError(
-                role, f"the connection to {who} dropped mid-answer (its WebSocket closed: {exc.reason}); try again"
-            )
-        if isinstance(exc, openai.APIConnectionError) and not first_token_seen:
-            return ModelUnavailableError(
-                role,
-                f"cannot reach {who} at {cfg.base_url}: {_cause(exc)}; is the server running? "
-                f"check {setting}.baseUrl",
-            )
-        if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
-            return StreamDroppedError(
-                role, f"the connection to {who} dropped mid-answer ({_cause(exc)}); try again"
-            )
-        if isinstance(exc, BadEvent):
-            if exc.other_api is None:
-                return BadResponseError(role, f"{who} {exc}")
-            return BadResponseError(
-                role, f"{who} ({cfg.base_url}) {exc}: set {setting}.api to {exc.other_api!r}"
-            )
-        if isinstance(exc, (json.JSONDecodeError, KeyError, TypeError, ValueError)):
-            return BadResponseError(role, f"{who} sent a malformed answer ({short(str(exc))})")
-        return ModelError(role, f"{who} failed: {short(str(exc)) or type(exc).__name__}")
-
     # -- model access (``models.access``) -------------------------------------------------
     def serving_model(self, role: Role) -> str | None:
         """The model ``role``'s requests go to: its own, a fallback, or None (no access)."""
@@ -771,7 +635,7 @@ class ModelGateway:
                 self._deny(role, state, model, why)
                 continue
             except (openai.APIError, httpx.HTTPError, OSError) as exc:
-                found.append(Lookup(model, "unknown", _cause(exc)))
+                found.append(Lookup(model, "unknown", cause_of(exc)))
                 break
             found.append(Lookup(model, "ok"))
             break
@@ -850,12 +714,13 @@ class ModelGateway:
         client = state.client
         if state.sockets is None:
             return client.responses.with_streaming_response.create(**body)
-        over_http = None
-        if state.config.transport == "auto":
-            def over_http() -> Any:
-                return client.responses.with_streaming_response.create(**body)
+
+        def over_http() -> Any:
+            return client.responses.with_streaming_response.create(**body)
+
+        fallback = over_http if state.config.transport == "auto" else None
         # a pause mid-answer longer than firstToken is a stall, as HTTP's read timeout makes it
-        return SocketRequest(state.sockets, body, over_http, read_timeout=state.config.timeouts.first_token)
+        return SocketRequest(state.sockets, body, fallback, read_timeout=state.config.timeouts.first_token)
 
     def transport(self, role: Role) -> str:
         """How the role's requests travel now: "websocket" or "http"."""
@@ -913,47 +778,3 @@ def _call_after(pause: Pause, callback: Callable[..., None], *args: Any) -> asyn
     """Run ``callback(*args)`` once ``pause`` has ended."""
     delay = max(pause.until - _now(), 0.0) + RESUME_MARGIN_S
     return asyncio.get_running_loop().call_later(delay, callback, *args)
-
-
-def _transient(exc: BaseException) -> bool:
-    """A failure worth another try, that also says the role is unwell: a 429, a 5xx, a
-    timeout, a connection that failed or was refused."""
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code == 429 or exc.status_code >= 500 or exc.status_code in (408, 409)
-    return isinstance(exc, (openai.APIConnectionError, httpx.TransportError, ConnectionError, socket.gaierror))
-
-
-def _what_failed(exc: ModelError) -> str:
-    """How an outage reads: "unreachable", "not answering" or "failing (HTTP 503)"."""
-    if isinstance(exc, ModelTimeoutError):
-        return "not answering"
-    cause = exc.__cause__
-    if isinstance(cause, openai.APIStatusError):
-        return f"failing (HTTP {cause.status_code})"
-    return "unreachable"
-
-
-def _after_retries(n: int) -> str:
-    return f" after {n} {'retry' if n == 1 else 'retries'}" if n else ""
-
-
-def _refused(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    inner: BaseException | None = exc
-    while inner is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        if isinstance(inner, (ConnectionRefusedError, socket.gaierror)):
-            return True
-        inner = inner.__cause__ or inner.__context__
-    return False
-
-
-def _cause(exc: BaseException) -> str:
-    inner = exc.__cause__ or exc.__context__
-    while inner is not None and (inner.__cause__ or inner.__context__) is not None:
-        nxt = inner.__cause__ or inner.__context__
-        if nxt is inner:
-            break
-        inner = nxt
-    text = str(inner) if inner is not None and str(inner) else str(exc)
-    return short(text, 120) or type(exc).__name__
