@@ -219,7 +219,7 @@ async def main_async(args) -> None:
               f"| {action:.2f} | {offered} |")
     print()
     ratio = med[SIZES[-1]] / med[SIZES[0]]
-    print(f"| measure | value | target |")
+    print("| measure | value | target |")
     print("| --- | --- | --- |")
     print(f"| CPU per keystroke, {SIZES[-1]:,} lines / {SIZES[0]:,} lines | {ratio:.2f}x | <= 2x |")
 

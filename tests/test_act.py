@@ -167,7 +167,7 @@ def test_an_unreachable_base_url_from_the_environment_is_named_as_such(project: 
     assert helped.returncode == 1
     assert "check SPARKFORGE_DEEP_BASE_URL." in helped.stderr
     assert helped.stderr.endswith(
-        f'Or route this action to the fast model (gpt-5.3-codex-spark): sparkforge.actions.routing = {{"document": "fast"}}\n')
+        'Or route this action to the fast model (gpt-5.3-codex-spark): sparkforge.actions.routing = {"document": "fast"}\n')
     assert model_server.stats()["requests_total"] == 0  # the advice costs no request
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparkforge.predict.engine import ShownGhost
-from sparkforge.predict.history import EditHistory, unified_diff
+from sparkforge.predict.history import EditHistory
 from sparkforge.textpos import UTF8, UTF16, UTF32, LineIndex, LinePositions, PositionError, TextLines, merge_spans
 
 ALPHABET = st.sampled_from(list("ab \n\r😀é\t"))

@@ -10,8 +10,6 @@ whose scans are cached, and in the current document outside the excerpt already 
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Iterable
 import re
 from typing import Protocol, Sequence
 
