@@ -102,7 +102,9 @@ class SparkforgeProtocol(LanguageServerProtocol):
         # (by $/cancelRequest) is answered from its done callback, as pygls does: also when it
         # is cancelled before it started.
         if not asyncio.iscoroutinefunction(handler):
-            super()._execute_handler(msg_id, handler, callback, args, kwargs)
+            # (pygls keeps the future of a generator handler, as its builtin didOpen and
+            # didChange are, under a notification's made-up id for ever: one per keystroke)
+            super()._execute_handler(msg_id, handler, functools.partial(self._settled, msg_id, callback), args, kwargs)
             return
         done: concurrent.futures.Future[Any] = concurrent.futures.Future()  # as pygls hands a sync handler's result
         task = asyncio.ensure_future(self._answer_when_done(msg_id, done, callback, handler, args or (), kwargs or {}))
@@ -119,6 +121,11 @@ class SparkforgeProtocol(LanguageServerProtocol):
             done.set_exception(exc)
         self._request_futures.pop(msg_id, None)  # (pygls keeps a notification's for ever)
         callback(done)
+
+    def _settled(self, msg_id: Any, callback: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
+        callback(future)
 
     def _answer_cancelled(self, msg_id: Any, done: Any, callback: Any, task: Any) -> None:
         if done.done():
