@@ -105,7 +105,6 @@ class _Flight:
     task: asyncio.Task[PredictionResult | None]
     listeners: list[PartialListener] = field(default_factory=list)
     final: list[RegionEdit] = field(default_factory=list)
-    waiters: int = 0
     waiting: list[asyncio.Future[PredictionResult | None]] = field(default_factory=list)
     """One future per request waiting, answered the moment the model's answer is complete (its
     stream's own end is read after): a loop turn sooner than the task's end would wake them."""
@@ -200,7 +199,6 @@ class PredictionEngine:
             if flight.final:
                 on_partial(list(flight.final))
             flight.listeners.append(on_partial)
-        flight.waiters += 1
         mine: asyncio.Future[PredictionResult | None] = asyncio.get_running_loop().create_future()
         flight.waiting.append(mine)
         try:
@@ -211,11 +209,10 @@ class PredictionEngine:
                 return None  # the prediction went stale under us (a newer keystroke), not our request
             raise
         finally:
-            flight.waiters -= 1
             flight.waiting.remove(mine)
             if on_partial is not None and on_partial in flight.listeners:
                 flight.listeners.remove(on_partial)
-            if flight.waiters == 0 and not flight.task.done() and flight.answer is None:
+            if not flight.waiting and not flight.task.done() and flight.answer is None:
                 flight.task.cancel()  # nobody wants it any more: stop paying for it
 
     def _landed(self, flight: _Flight) -> None:
@@ -236,12 +233,8 @@ class PredictionEngine:
             for f in waiting:
                 f.set_exception(exc)
             return
-        result = task.result()
-        for f in waiting:
-            f.set_result(result)
-        if result is not None:
-            self._last[flight.snapshot.uri] = result
-            self.last_result = result
+        for f in waiting:  # (an answer is published before the task ends: this is None, nothing was asked)
+            f.set_result(task.result())
 
     def _publish(self, flight: _Flight | None, result: PredictionResult) -> None:
         """The answer is complete: the requests waiting for it have it now, and a request for
@@ -328,7 +321,6 @@ class PredictionEngine:
             await _sleep_until(anchor + delay / 1000)
         marks["debounce_end"] = time.perf_counter()
         started = time.perf_counter()
-        first: float | None = None
         cursor = (prompt.cursor_line, prompt.cursor_character)
         self.requests_made += 1
         stream = self.gateway.stream(
@@ -346,51 +338,54 @@ class PredictionEngine:
             async for event in stream:
                 if result is not None:
                     continue  # delivered: the rest is read to leave the connection reusable
-                if isinstance(event, Finish):
-                    marks["answer_end"] = time.perf_counter()
-                    result = self._result(snap, prompt, reader.prediction(event.reason), marks, started, first, delay)
-                    self._publish(flight, result)
-                    await asyncio.sleep(0)  # the requests answer before this task reads on
+                if isinstance(event, TextDelta):
+                    if "first_event" not in marks:
+                        marks["first_event"] = time.perf_counter()
+                    complete = reader.feed(event.text)
+                    self._partials(flight, parser, event.text, cursor, secrets)
+                    if not complete:
+                        reader.guess_ahead()  # the end marker begun: its rest is a token or more away
+                        continue
+                    finish = "stop"  # the end marker came: nothing after it is read
+                elif isinstance(event, Finish):
+                    finish = event.reason
+                else:
                     continue
-                if not isinstance(event, TextDelta):
-                    continue
-                if first is None:
-                    first = time.perf_counter()
-                    marks["first_event"] = first
-                complete = reader.feed(event.text)
-                # the insertion at the cursor is ghost text, not a next edit
-                final = [
-                    h for h in parser.feed(event.text)
-                    if (h.start_line, h.start_char) != cursor or h.end_line != h.start_line
-                    or h.end_char != h.start_char
-                ]
-                if secrets:  # the secret's line would read as an edit to [REDACTED-n]
-                    final = [h for h in final if REDACTED not in h.new_text]
-                if final and flight is not None:
-                    flight.final.extend(final)
-                    for listener in list(flight.listeners):
-                        listener(final)
-                if complete:
-                    marks["answer_end"] = time.perf_counter()
-                    result = self._result(snap, prompt, reader.prediction(), marks, started, first, delay)
-                    self._publish(flight, result)
-                    await asyncio.sleep(0)
-                    continue
-                reader.guess_ahead()  # the marker begun: its rest is a token or more away
+                result = self._complete(flight, snap, prompt, reader, finish, marks, started, delay)
+                await asyncio.sleep(0)  # the requests answer before this task reads on
         if result is None:  # (every complete stream ends with a Finish: a safety net)
-            marks["answer_end"] = time.perf_counter()
-            result = self._result(snap, prompt, reader.prediction(), marks, started, first, delay)
+            result = self._complete(flight, snap, prompt, reader, "stop", marks, started, delay)
         return result
 
-    def _result(
-        self, snap: Snapshot, prompt: Prompt, prediction: Prediction,
-        marks: dict[str, float], started: float, first: float | None, delay: float,
+    @staticmethod
+    def _partials(flight: _Flight | None, parser: StreamingRewriteParser, text: str,
+                  cursor: tuple[int, int], secrets: Any) -> None:
+        """Feed ``text`` to the parser; the next edits it settled go to the listeners."""
+        # the insertion at the cursor is ghost text, not a next edit
+        final = [
+            h for h in parser.feed(text)
+            if (h.start_line, h.start_char) != cursor or h.end_line != h.start_line
+            or h.end_char != h.start_char
+        ]
+        if secrets:  # the secret's line would read as an edit to [REDACTED-n]
+            final = [h for h in final if REDACTED not in h.new_text]
+        if final and flight is not None:
+            flight.final.extend(final)
+            for listener in list(flight.listeners):
+                listener(final)
+
+    def _complete(
+        self, flight: _Flight | None, snap: Snapshot, prompt: Prompt, reader: AnswerReader, finish: str,
+        marks: dict[str, float], started: float, delay: float,
     ) -> PredictionResult:
-        """The result of a complete answer, read as ``prediction``."""
+        """The answer is complete: its result, handed to the requests waiting for it."""
+        marks["answer_end"] = time.perf_counter()
+        prediction = reader.prediction(finish)
         marks["classified"] = time.perf_counter()
         model_ms = (marks["answer_end"] - started) * 1000
         self._debounce(snap.uri).model_latency(model_ms)
-        return PredictionResult(
+        first = marks.get("first_event")
+        result = PredictionResult(
             id=f"p{next(self._ids)}",
             snapshot=snap,
             prompt=prompt,
@@ -401,6 +396,8 @@ class PredictionEngine:
             started_at=marks["start"],
             timings_ms={k: round((v - marks["start"]) * 1000, 3) for k, v in marks.items()},
         )
+        self._publish(flight, result)
+        return result
 
 
 @dataclass
