@@ -107,32 +107,32 @@ class SparkforgeProtocol(LanguageServerProtocol):
             super()._execute_handler(msg_id, handler, functools.partial(self._settled, msg_id, callback), args, kwargs)
             return
         done: concurrent.futures.Future[Any] = concurrent.futures.Future()  # as pygls hands a sync handler's result
-        task = asyncio.ensure_future(self._answer_when_done(msg_id, done, callback, handler, args or (), kwargs or {}))
+        task = asyncio.ensure_future(self._answer_when_done(done, callback, handler, args or (), kwargs or {}))
         self._request_futures[msg_id] = task
-        task.add_done_callback(functools.partial(self._answer_cancelled, msg_id, done, callback))
+        task.add_done_callback(functools.partial(self._task_ended, msg_id, done, callback))
 
-    async def _answer_when_done(self, msg_id: Any, done: Any, callback: Any, handler: Any,
-                                args: Any, kwargs: Any) -> None:
+    @staticmethod
+    async def _answer_when_done(done: Any, callback: Any, handler: Any, args: Any, kwargs: Any) -> None:
         try:
             done.set_result(await handler(*args, **kwargs))
-        except asyncio.CancelledError:
-            raise  # answered by _answer_cancelled
         except Exception as exc:
             done.set_exception(exc)
-        self._request_futures.pop(msg_id, None)  # (pygls keeps a notification's for ever)
-        callback(done)
+        callback(done)  # (a CancelledError is answered by _task_ended)
 
-    def _settled(self, msg_id: Any, callback: Any, future: Any) -> None:
+    def _forget(self, msg_id: Any, future: Any) -> None:
+        # (pygls keeps a notification's future under its made-up id for ever)
         if self._request_futures.get(msg_id) is future:
             del self._request_futures[msg_id]
+
+    def _settled(self, msg_id: Any, callback: Any, future: Any) -> None:
+        self._forget(msg_id, future)
         callback(future)
 
-    def _answer_cancelled(self, msg_id: Any, done: Any, callback: Any, task: Any) -> None:
-        if done.done():
-            return
-        done.cancel()  # answered RequestCancelled, as pygls does
-        self._request_futures.pop(msg_id, None)
-        callback(done)
+    def _task_ended(self, msg_id: Any, done: Any, callback: Any, task: Any) -> None:
+        self._forget(msg_id, task)
+        if not done.done():  # cancelled, before it started or while it ran
+            done.cancel()  # answered RequestCancelled, as pygls does
+            callback(done)
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         if error is None and type(result) is dict:
