@@ -45,7 +45,11 @@ BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
 NO_SOCKET_STATUSES = (400, 404, 405, 426)
 """A handshake answered with one of these: the endpoint offers no WebSocket here."""
-_TERMINAL = (b"response.completed", b"response.incomplete", b"response.failed", b'"error"')
+_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed", "error")
+_TERMINAL = tuple(b'"%s"' % t.encode() for t in _TERMINAL_TYPES)
+"""A message holding none of these is not a terminal event (no JSON to parse)."""
+_TERMINAL_START = re.compile(rb'\{\s*"type"\s*:\s*(?:%s)' % b"|".join(re.escape(t) for t in _TERMINAL))
+"""A terminal event as the API writes it: its type first (the whole answer's text follows)."""
 _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
     400: openai.BadRequestError,
     401: openai.AuthenticationError,
@@ -390,13 +394,9 @@ class _StallWatch:
         return uncancel is None or uncancel() == 0
 
 
-_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed", "error")
-_TERMINAL_START = re.compile(rb'\{\s*"type"\s*:\s*"(?:response\.(?:completed|incomplete|failed)|error)"')
-
-
 def _terminal(message: bytes) -> bool:
     if _TERMINAL_START.match(message):
-        return True  # (as the API writes them: the type first; the whole answer's text follows)
+        return True
     with contextlib.suppress(ValueError):
         kind = json.loads(message).get("type")
         return kind in _TERMINAL_TYPES
